@@ -1,0 +1,129 @@
+//! Resolving a presented credential to a user.
+
+use super::Accounts;
+use crate::domain::User;
+use crate::ports::{AuthToken, CredentialKind, StoreError, TokenError};
+
+/// Why a credential was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthenticateError {
+    /// Unknown, revoked or expired credential.
+    #[error("Invalid token.")]
+    InvalidToken,
+    /// The credential's user is gone, unverified or disabled.
+    #[error("User inactive or deleted.")]
+    UserInactive,
+    /// The token store failed.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// The user store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A request's authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// Who is calling.
+    pub user: User,
+    /// How they authenticated.
+    pub kind: CredentialKind,
+    /// The credential they presented.
+    pub credential: AuthToken,
+}
+
+impl Accounts {
+    /// The caller a token or session key belongs to.
+    pub async fn authenticate(
+        &self,
+        credential: AuthToken,
+        kind: CredentialKind,
+    ) -> Result<Authenticated, AuthenticateError> {
+        let user_id = self
+            .tokens
+            .authenticate(&credential, kind)
+            .await?
+            .ok_or(AuthenticateError::InvalidToken)?;
+        match self.store.get(user_id).await? {
+            Some(user) if user.can_log_in() => Ok(Authenticated {
+                user,
+                kind,
+                credential,
+            }),
+            _ => Err(AuthenticateError::UserInactive),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flows::testkit::*;
+
+    #[test]
+    fn authenticate_resolves_a_live_token() {
+        let mut kit = Kit::new();
+        kit.tokens
+            .expect_authenticate()
+            .returning(|_, _| Ok(Some(uid(1))));
+        kit.store
+            .expect_get()
+            .returning(|_| Ok(Some(user(1, "ann"))));
+        let caller = block_on(
+            kit.accounts()
+                .authenticate(token("t"), CredentialKind::Token),
+        )
+        .unwrap();
+        assert_eq!(caller.user.id, uid(1));
+    }
+
+    #[test]
+    fn authenticate_refuses_unknown_tokens_and_inactive_users() {
+        let mut kit = Kit::new();
+        kit.tokens.expect_authenticate().returning(|_, _| Ok(None));
+        assert!(matches!(
+            block_on(
+                kit.accounts()
+                    .authenticate(token("t"), CredentialKind::Token)
+            ),
+            Err(AuthenticateError::InvalidToken)
+        ));
+        for stored in [
+            None,
+            Some(User {
+                active: false,
+                ..user(1, "ann")
+            }),
+        ] {
+            let mut kit = Kit::new();
+            kit.tokens
+                .expect_authenticate()
+                .returning(|_, _| Ok(Some(uid(1))));
+            kit.store
+                .expect_get()
+                .returning(move |_| Ok(stored.clone()));
+            assert!(matches!(
+                block_on(
+                    kit.accounts()
+                        .authenticate(token("t"), CredentialKind::Session)
+                ),
+                Err(AuthenticateError::UserInactive)
+            ));
+        }
+    }
+
+    #[test]
+    fn authenticate_reports_store_failures() {
+        let mut kit = Kit::new();
+        kit.tokens
+            .expect_authenticate()
+            .returning(|_, _| Err(TokenError("down".into())));
+        assert!(matches!(
+            block_on(
+                kit.accounts()
+                    .authenticate(token("t"), CredentialKind::Token)
+            ),
+            Err(AuthenticateError::Token(_))
+        ));
+    }
+}

@@ -1,0 +1,408 @@
+//! `register/`: create an inactive account and mail its verification link.
+
+use std::sync::Arc;
+
+use super::{Accounts, passwords_do_not_match, policy_errors, sign_link};
+use crate::domain::{Email, NewUser, Password, User, Username, UsernameError};
+use crate::form::{
+    FieldError, Form, TextRule, ValidationErrors, email_error, max_length, read_text,
+    required_text, required_text_max,
+};
+use crate::notification::{Notification, NotificationKind};
+use crate::policy::UserAttributes;
+use crate::ports::{Announce, HashError, StoreError, UniqueField};
+use crate::signing::{LinkSigner, Salt};
+
+/// Why a registration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    /// `REGISTER_FLOW_ENABLED` is off.
+    #[error("registration is turned off")]
+    Disabled,
+    /// Field or object validation failed.
+    #[error("invalid registration data")]
+    Invalid(ValidationErrors),
+    /// Verification is on but no address was given.
+    #[error("User without email cannot be verified")]
+    UserWithoutEmail,
+    /// The store failed; nothing was created.
+    #[error(transparent)]
+    Store(StoreError),
+    /// Hashing failed; nothing was created.
+    #[error(transparent)]
+    Hash(#[from] HashError),
+}
+
+impl From<StoreError> for RegisterError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(field) => Self::Invalid(unique_error(field)),
+            other => Self::Store(other),
+        }
+    }
+}
+
+fn unique_error(field: UniqueField) -> ValidationErrors {
+    match field {
+        UniqueField::Username => ValidationErrors::single(
+            "username",
+            FieldError::new("unique", "A user with that username already exists."),
+        ),
+        UniqueField::Email => ValidationErrors::single(
+            "email",
+            FieldError::new("unique", "user with this email address already exists."),
+        ),
+    }
+}
+
+pub(crate) fn username_error(error: UsernameError) -> FieldError {
+    match error {
+        UsernameError::Invalid => FieldError::new("invalid", error.to_string()),
+        UsernameError::TooLong { max } => max_length(max),
+    }
+}
+
+/// Queues the verification mail with the new user, in the same transaction.
+struct VerificationMail {
+    signer: Arc<LinkSigner>,
+    base_url: String,
+    one_time: bool,
+    timestamp: i64,
+}
+
+impl Announce for VerificationMail {
+    fn announce(&self, user: &User) -> Option<Notification> {
+        let email = user.email.as_ref()?;
+        let salt = if self.one_time {
+            Salt::register_one_time(user.verified)
+        } else {
+            Salt::register()
+        };
+        let link = sign_link(
+            &self.signer,
+            &self.base_url,
+            &salt,
+            user.id,
+            None,
+            self.timestamp,
+        );
+        Some(Notification {
+            to: email.as_str().to_owned(),
+            user: user.into(),
+            kind: NotificationKind::RegisterVerification { link },
+        })
+    }
+}
+
+impl Accounts {
+    /// Registers a user from `username`, `password`, [`password_confirm`],
+    /// [`email`], [`first_name`], [`last_name`] (drr-api.md §2.1).
+    ///
+    /// With verification on, the user starts unverified and the verification
+    /// mail is queued atomically with the new row.
+    pub async fn register(&self, form: &Form) -> Result<User, RegisterError> {
+        let settings = &self.settings.register;
+        if !settings.enabled {
+            return Err(RegisterError::Disabled);
+        }
+
+        // Field-level validation: every field, all errors together.
+        let mut errors = ValidationErrors::default();
+        let username = errors.take(
+            "username",
+            required_text(form, "username")
+                .and_then(|t| Username::parse(&t).map_err(username_error)),
+        );
+        let password = errors.take("password", required_text_max(form, "password", 128));
+        let confirm = if settings.password_confirm {
+            errors.take("password_confirm", required_text(form, "password_confirm"))
+        } else {
+            None
+        };
+        let email = errors
+            .take("email", read_optional_email(form))
+            .flatten()
+            .map(|e| e.with_lowercase_domain());
+        let first_name = errors.take(
+            "first_name",
+            read_text(form, "first_name", TextRule::OPTIONAL_BLANK.max(150)),
+        );
+        let last_name = errors.take(
+            "last_name",
+            read_text(form, "last_name", TextRule::OPTIONAL_BLANK.max(150)),
+        );
+
+        if let Some(name) = &username
+            && self
+                .store
+                .find_by_username(name.as_str(), self.settings.matching)
+                .await?
+                .is_some()
+        {
+            errors
+                .fields
+                .extend(unique_error(UniqueField::Username).fields);
+        }
+        if let Some(email) = &email
+            && self.email_taken(email, None).await?
+        {
+            errors
+                .fields
+                .extend(unique_error(UniqueField::Email).fields);
+        }
+        let (Some(username), Some(password), Some(first_name), Some(last_name)) =
+            (username, password, first_name, last_name)
+        else {
+            return Err(RegisterError::Invalid(errors));
+        };
+        errors.into_result().map_err(RegisterError::Invalid)?;
+
+        // Object-level validation: policy against the provisional user, then confirmation.
+        let first_name = first_name.unwrap_or_default();
+        let last_name = last_name.unwrap_or_default();
+        let password = Password::new(password);
+        let mut errors = ValidationErrors::default();
+        let provisional = UserAttributes {
+            username: username.as_str(),
+            first_name: &first_name,
+            last_name: &last_name,
+            email: email.as_ref().map(Email::as_str).unwrap_or_default(),
+        };
+        policy_errors(
+            &self.policy,
+            &password,
+            &provisional,
+            "password",
+            &mut errors,
+        );
+        if settings.password_confirm && confirm.as_deref() != Some(password.expose()) {
+            errors.add("password_confirm", passwords_do_not_match());
+        }
+        if !errors.is_empty() {
+            errors.non_field = Some(Vec::new());
+            return Err(RegisterError::Invalid(errors));
+        }
+
+        if settings.verification_enabled && email.is_none() {
+            return Err(RegisterError::UserWithoutEmail);
+        }
+
+        let new_user = NewUser {
+            username,
+            email,
+            first_name,
+            last_name,
+            password_hash: self.hasher.hash(&password).await?,
+            verified: !settings.verification_enabled,
+            date_joined: self.clock.now(),
+        };
+        let announce: Option<Arc<dyn Announce>> = settings.verification_enabled.then(|| {
+            Arc::new(VerificationMail {
+                signer: self.signer.clone(),
+                base_url: settings.verification_url.clone(),
+                one_time: settings.one_time_use,
+                timestamp: self.now_timestamp(),
+            }) as Arc<dyn Announce>
+        });
+        Ok(self.store.create(new_user, announce).await?)
+    }
+}
+
+/// An optional, blankable e-mail field: `None` when absent or blank.
+fn read_optional_email(form: &Form) -> Result<Option<Email>, FieldError> {
+    match read_text(form, "email", TextRule::OPTIONAL_BLANK)? {
+        Some(text) if !text.is_empty() => Email::parse(&text).map(Some).map_err(email_error),
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flows::testkit::*;
+
+    fn valid_form() -> Form {
+        Form::new()
+            .text("username", "ann")
+            .text("password", "a good long passphrase")
+            .text("password_confirm", "a good long passphrase")
+            .text("email", "Ann@EXAMPLE.org")
+    }
+
+    #[test]
+    fn register_creates_unverified_user_and_queues_the_link_with_it() {
+        let mut kit = Kit::new();
+        kit.store
+            .expect_find_by_username()
+            .returning(|_, _| Ok(None));
+        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        kit.hasher.expect_hash().returning(|_| Ok(hash("new")));
+        kit.store
+            .expect_create()
+            .withf(|new, announce| {
+                new.email.as_ref().map(Email::as_str) == Some("Ann@example.org")
+                    && !new.verified
+                    && announce.is_some()
+            })
+            .returning(|new, announce| {
+                let user = User {
+                    id: uid(7),
+                    email: new.email.clone(),
+                    verified: new.verified,
+                    ..user(7, "ann")
+                };
+                let mail = announce.expect("announce").announce(&user).expect("mail");
+                let NotificationKind::RegisterVerification { link } = &mail.kind else {
+                    panic!("wrong kind {mail:?}")
+                };
+                assert_eq!(mail.to, "Ann@example.org");
+                assert_eq!(link.param("user_id"), Some("7"));
+                assert!(
+                    link.url
+                        .starts_with("https://front.test/verify-user/?user_id=7&timestamp=")
+                );
+                Ok(user)
+            });
+        let user = block_on(kit.accounts().register(&valid_form())).unwrap();
+        assert_eq!(user.id, uid(7));
+    }
+
+    #[test]
+    fn register_reports_every_field_error_together() {
+        let mut kit = Kit::new();
+        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        let form = Form::new()
+            .text("username", "bad name!")
+            .text("email", "nope");
+        let Err(RegisterError::Invalid(errors)) = block_on(kit.accounts().register(&form)) else {
+            panic!("expected invalid")
+        };
+        let keys: Vec<_> = errors.fields.keys().copied().collect();
+        assert_eq!(keys, ["email", "password", "password_confirm", "username"]);
+        assert_eq!(errors.non_field, None);
+    }
+
+    #[test]
+    fn register_duplicate_username_is_a_field_error_before_policy() {
+        let mut kit = Kit::new();
+        kit.store
+            .expect_find_by_username()
+            .returning(|_, _| Ok(Some(user(1, "ann"))));
+        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        let form = valid_form()
+            .text("password", "1")
+            .text("password_confirm", "2");
+        let Err(RegisterError::Invalid(errors)) = block_on(kit.accounts().register(&form)) else {
+            panic!("expected invalid")
+        };
+        assert_eq!(
+            errors.fields.keys().copied().collect::<Vec<_>>(),
+            ["username"]
+        );
+        assert_eq!(errors.fields["username"][0].code, "unique");
+    }
+
+    #[test]
+    fn register_weak_and_mismatched_password_reports_both_with_empty_non_field_errors() {
+        let mut kit = Kit::new();
+        kit.store
+            .expect_find_by_username()
+            .returning(|_, _| Ok(None));
+        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        let form = valid_form()
+            .text("password", "1234")
+            .text("password_confirm", "12345");
+        let Err(RegisterError::Invalid(errors)) = block_on(kit.accounts().register(&form)) else {
+            panic!("expected invalid")
+        };
+        assert_eq!(errors.fields["password"].len(), 3);
+        assert_eq!(
+            errors.fields["password_confirm"][0].code,
+            "passwords-do-not-match"
+        );
+        assert_eq!(errors.non_field, Some(vec![]));
+    }
+
+    #[test]
+    fn register_without_email_cannot_be_verified() {
+        let mut kit = Kit::new();
+        kit.store
+            .expect_find_by_username()
+            .returning(|_, _| Ok(None));
+        let form = valid_form().text("email", "  ");
+        assert!(matches!(
+            block_on(kit.accounts().register(&form)),
+            Err(RegisterError::UserWithoutEmail)
+        ));
+    }
+
+    #[test]
+    fn register_when_disabled_touches_nothing() {
+        let mut kit = Kit::new();
+        kit.settings.register.enabled = false;
+        assert!(matches!(
+            block_on(kit.accounts().register(&valid_form())),
+            Err(RegisterError::Disabled)
+        ));
+    }
+
+    #[test]
+    fn register_race_lost_at_the_store_becomes_a_field_error() {
+        let mut kit = Kit::new();
+        kit.store
+            .expect_find_by_username()
+            .returning(|_, _| Ok(None));
+        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        kit.hasher.expect_hash().returning(|_| Ok(hash("new")));
+        kit.store
+            .expect_create()
+            .returning(|_, _| Err(StoreError::Conflict(UniqueField::Email)));
+        let Err(RegisterError::Invalid(errors)) = block_on(kit.accounts().register(&valid_form()))
+        else {
+            panic!("expected invalid")
+        };
+        assert_eq!(errors.fields["email"][0].code, "unique");
+    }
+
+    #[test]
+    fn register_store_or_hasher_failure_creates_nothing() {
+        let mut kit = Kit::new();
+        kit.store
+            .expect_find_by_username()
+            .returning(|_, _| Err(down()));
+        assert!(matches!(
+            block_on(kit.accounts().register(&valid_form())),
+            Err(RegisterError::Store(_))
+        ));
+
+        let mut kit = Kit::new();
+        kit.store
+            .expect_find_by_username()
+            .returning(|_, _| Ok(None));
+        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        kit.hasher
+            .expect_hash()
+            .returning(|_| Err(HashError::Failed("pool gone".into())));
+        kit.store.expect_create().never();
+        assert!(matches!(
+            block_on(kit.accounts().register(&valid_form())),
+            Err(RegisterError::Hash(_))
+        ));
+    }
+
+    #[test]
+    fn register_without_verification_creates_a_verified_user_and_no_mail() {
+        let mut kit = Kit::new();
+        kit.settings.register.verification_enabled = false;
+        kit.store
+            .expect_find_by_username()
+            .returning(|_, _| Ok(None));
+        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        kit.hasher.expect_hash().returning(|_| Ok(hash("new")));
+        kit.store
+            .expect_create()
+            .withf(|new, announce| new.verified && announce.is_none())
+            .returning(|_, _| Ok(user(3, "ann")));
+        assert!(block_on(kit.accounts().register(&valid_form())).is_ok());
+    }
+}

@@ -1,0 +1,468 @@
+//! `register-email/` and `verify-email/`: change the address, confirmed by
+//! a link sent to the new one.
+
+use super::{Accounts, Authenticated, LinkFields};
+use crate::domain::{UserChange, UserGuard};
+use crate::form::{Form, ValidationErrors, read_email};
+use crate::notification::{Notification, NotificationKind};
+use crate::ports::{StoreError, UniqueField};
+use crate::signing::{LinkError, Salt};
+
+/// Why an e-mail change request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterEmailError {
+    /// Missing or invalid address.
+    #[error("invalid e-mail change")]
+    Invalid(ValidationErrors),
+    /// Verification off and the address is taken.
+    #[error("This email is already registered.")]
+    EmailAlreadyRegistered,
+    /// The store failed; nothing was queued or changed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for RegisterEmailError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(UniqueField::Email) => Self::EmailAlreadyRegistered,
+            other => Self::Store(other),
+        }
+    }
+}
+
+/// Why an e-mail change link was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyEmailError {
+    /// E-mail change verification is off.
+    #[error("e-mail verification is turned off")]
+    Disabled,
+    /// Missing or malformed fields.
+    #[error("invalid e-mail verification data")]
+    Invalid(ValidationErrors),
+    /// Tampered, foreign or superseded link.
+    #[error("Invalid signature")]
+    InvalidSignature,
+    /// Older than `REGISTER_EMAIL_VERIFICATION_PERIOD`.
+    #[error("Signature expired")]
+    SignatureExpired,
+    /// The address is now used by an account (this one included).
+    #[error("This email is already registered.")]
+    EmailAlreadyRegistered,
+    /// No such active user.
+    #[error("User not found")]
+    UserNotFound,
+    /// The store failed; the address is unchanged.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for VerifyEmailError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(UniqueField::Email) => Self::EmailAlreadyRegistered,
+            StoreError::GuardFailed => Self::InvalidSignature,
+            StoreError::NotFound => Self::UserNotFound,
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl From<LinkError> for VerifyEmailError {
+    fn from(error: LinkError) -> Self {
+        match error {
+            LinkError::Expired => Self::SignatureExpired,
+            LinkError::InvalidSignature | LinkError::FromTheFuture => Self::InvalidSignature,
+        }
+    }
+}
+
+impl Accounts {
+    /// Asks to move the caller to `email` (drr-api.md §2.9). With
+    /// verification on, a link goes to the new address — or, when another
+    /// account owns it, a notice without a link; the answer is the same.
+    /// With `newest_only`, the request also becomes the one pending change,
+    /// so links of earlier requests stop working.
+    pub async fn register_email(
+        &self,
+        caller: &Authenticated,
+        form: &Form,
+    ) -> Result<(), RegisterEmailError> {
+        let email = read_email(form, "email")
+            .map_err(|e| RegisterEmailError::Invalid(ValidationErrors::single("email", e)))?;
+        let me = &caller.user;
+        let settings = &self.settings.register_email;
+        let taken = self.email_taken(&email, None).await?;
+
+        if !settings.verification_enabled {
+            if taken {
+                return Err(RegisterEmailError::EmailAlreadyRegistered);
+            }
+            let change = UserChange {
+                email: Some(Some(email)),
+                ..UserChange::default()
+            };
+            self.store.update(me.id, change, Vec::new()).await?;
+            return Ok(());
+        }
+
+        if taken {
+            let notice = Notification {
+                to: email.as_str().to_owned(),
+                user: me.into(),
+                kind: NotificationKind::EmailAlreadyUsed {
+                    email: email.as_str().to_owned(),
+                },
+            };
+            self.store.enqueue(vec![notice]).await?;
+            return Ok(());
+        }
+        let link = self.link(
+            &settings.verification_url,
+            &Salt::register_email(),
+            me.id,
+            Some(&email),
+        );
+        let mail = Notification {
+            to: email.as_str().to_owned(),
+            user: me.into(),
+            kind: NotificationKind::RegisterEmailVerification {
+                email: email.as_str().to_owned(),
+                link,
+            },
+        };
+        if settings.newest_only {
+            let change = UserChange {
+                pending_email: Some(Some(email)),
+                ..UserChange::default()
+            };
+            self.store.update(me.id, change, vec![mail]).await?;
+        } else {
+            self.store.enqueue(vec![mail]).await?;
+        }
+        Ok(())
+    }
+
+    /// Confirms an address change from the link's `user_id`, `email`,
+    /// `timestamp`, `signature` (drr-api.md §2.10).
+    pub async fn verify_email(&self, form: &Form) -> Result<(), VerifyEmailError> {
+        let settings = &self.settings.register_email;
+        if !settings.verification_enabled {
+            return Err(VerifyEmailError::Disabled);
+        }
+        let mut errors = ValidationErrors::default();
+        let link = LinkFields::read(form, &mut errors);
+        let email = errors.take("email", read_email(form, "email"));
+        let (Some(link), Some(email)) = (link, email) else {
+            return Err(VerifyEmailError::Invalid(errors));
+        };
+
+        self.verify_link(
+            &Salt::register_email(),
+            &link,
+            Some(email.as_str()),
+            settings.verification_period,
+        )?;
+        if self.email_taken(&email, None).await? {
+            return Err(VerifyEmailError::EmailAlreadyRegistered);
+        }
+        let user = match link.user_id() {
+            Some(id) => self.store.get(id).await?,
+            None => None,
+        };
+        let user = user
+            .filter(|u| u.active && (u.verified || !self.settings.register.verification_enabled))
+            .ok_or(VerifyEmailError::UserNotFound)?;
+        let guard = if settings.newest_only {
+            // Exact text: the link must be for the newest request, as asked.
+            match &user.pending_email {
+                Some(pending) if pending.as_str() == email.as_str() => {
+                    Some(UserGuard::PendingEmail(pending.clone()))
+                }
+                _ => return Err(VerifyEmailError::InvalidSignature),
+            }
+        } else {
+            None
+        };
+        let change = UserChange {
+            email: Some(Some(email)),
+            pending_email: settings.newest_only.then_some(None),
+            guard,
+            ..UserChange::default()
+        };
+        self.store.update(user.id, change, Vec::new()).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Email, User};
+    use crate::flows::testkit::*;
+    use crate::ports::CredentialKind;
+
+    fn caller() -> Authenticated {
+        Authenticated {
+            user: user(1, "ann"),
+            kind: CredentialKind::Token,
+            credential: token("t"),
+        }
+    }
+
+    #[test]
+    fn register_email_records_the_pending_change_with_its_link_atomically() {
+        let mut kit = Kit::new();
+        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        kit.store
+            .expect_update()
+            .withf(|id, change, mails| {
+                let [mail] = mails.as_slice() else {
+                    return false;
+                };
+                *id == uid(1)
+                    && change.pending_email == Some(Some(Email::parse("New@Example.org").unwrap()))
+                    && change.email.is_none()
+                    && mail.to == "New@Example.org"
+                    && matches!(&mail.kind, NotificationKind::RegisterEmailVerification { link, .. }
+                        if link.param("email") == Some("New@Example.org"))
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(user(1, "ann")));
+        assert!(
+            block_on(
+                kit.accounts()
+                    .register_email(&caller(), &Form::new().text("email", "New@Example.org"))
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn register_email_taken_address_gets_a_notice_without_link() {
+        let mut kit = Kit::new();
+        kit.store
+            .expect_find_by_email()
+            .returning(|_, _| Ok(Some(user(2, "bob"))));
+        kit.store
+            .expect_enqueue()
+            .withf(|mails| matches!(mails.as_slice(), [m] if matches!(m.kind, NotificationKind::EmailAlreadyUsed { .. })))
+            .times(1)
+            .returning(|_| Ok(()));
+        kit.store.expect_update().never();
+        assert!(
+            block_on(
+                kit.accounts()
+                    .register_email(&caller(), &Form::new().text("email", "bob@example.org"))
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn register_email_without_verification_changes_at_once_or_refuses_taken() {
+        let mut kit = Kit::new();
+        kit.settings.register_email.verification_enabled = false;
+        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        kit.store
+            .expect_update()
+            .withf(|_, change, mails| change.email.is_some() && mails.is_empty())
+            .returning(|_, _, _| Ok(user(1, "ann")));
+        assert!(
+            block_on(
+                kit.accounts()
+                    .register_email(&caller(), &Form::new().text("email", "n@example.org"))
+            )
+            .is_ok()
+        );
+
+        let mut kit = Kit::new();
+        kit.settings.register_email.verification_enabled = false;
+        kit.store
+            .expect_find_by_email()
+            .returning(|_, _| Ok(Some(user(2, "bob"))));
+        assert!(matches!(
+            block_on(
+                kit.accounts()
+                    .register_email(&caller(), &Form::new().text("email", "bob@example.org"))
+            ),
+            Err(RegisterEmailError::EmailAlreadyRegistered)
+        ));
+    }
+
+    #[test]
+    fn register_email_invalid_address_and_store_failure() {
+        let kit = Kit::new();
+        assert!(matches!(
+            block_on(
+                kit.accounts()
+                    .register_email(&caller(), &Form::new().text("email", "nope"))
+            ),
+            Err(RegisterEmailError::Invalid(_))
+        ));
+        let mut kit = Kit::new();
+        kit.store
+            .expect_find_by_email()
+            .returning(|_, _| Err(down()));
+        assert!(matches!(
+            block_on(
+                kit.accounts()
+                    .register_email(&caller(), &Form::new().text("email", "n@example.org"))
+            ),
+            Err(RegisterEmailError::Store(_))
+        ));
+    }
+
+    fn verify_form(kit: &Kit, email: &str) -> Form {
+        Form::new()
+            .text("user_id", "1")
+            .text("email", email)
+            .text("timestamp", NOW.to_string())
+            .text(
+                "signature",
+                kit.sign(&Salt::register_email(), "1", Some(email), NOW),
+            )
+    }
+
+    fn pending(email: &str) -> User {
+        User {
+            pending_email: Some(Email::parse(email).unwrap()),
+            ..user(1, "ann")
+        }
+    }
+
+    #[test]
+    fn verify_email_sets_the_address_and_clears_the_pending_change() {
+        let mut kit = Kit::new();
+        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        kit.store
+            .expect_get()
+            .returning(|_| Ok(Some(pending("c@example.org"))));
+        kit.store
+            .expect_update()
+            .withf(|_, change, _| {
+                change.email == Some(Some(Email::parse("c@example.org").unwrap()))
+                    && change.pending_email == Some(None)
+                    && matches!(change.guard, Some(UserGuard::PendingEmail(_)))
+            })
+            .returning(|_, _, _| Ok(user(1, "ann")));
+        assert!(
+            {
+                let form = verify_form(&kit, "c@example.org");
+                block_on(kit.accounts().verify_email(&form))
+            }
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn verify_email_older_link_is_superseded_by_a_newer_request() {
+        let mut kit = Kit::new();
+        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        kit.store
+            .expect_get()
+            .returning(|_| Ok(Some(pending("c@example.org"))));
+        kit.store.expect_update().never();
+        assert!(matches!(
+            {
+                let form = verify_form(&kit, "b@example.org");
+                block_on(kit.accounts().verify_email(&form))
+            },
+            Err(VerifyEmailError::InvalidSignature)
+        ));
+    }
+
+    #[test]
+    fn verify_email_drr_mode_accepts_any_link_of_the_period() {
+        let mut kit = Kit::drr();
+        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        kit.store
+            .expect_get()
+            .returning(|_| Ok(Some(user(1, "ann"))));
+        kit.store
+            .expect_update()
+            .withf(|_, change, _| change.guard.is_none() && change.pending_email.is_none())
+            .returning(|_, _, _| Ok(user(1, "ann")));
+        assert!(
+            {
+                let form = verify_form(&kit, "b@example.org");
+                block_on(kit.accounts().verify_email(&form))
+            }
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn verify_email_rejects_tampered_email_taken_address_and_inactive_user() {
+        let kit = Kit::new();
+        let form = verify_form(&kit, "c@example.org").text("email", "d@example.org");
+        assert!(matches!(
+            block_on(kit.accounts().verify_email(&form)),
+            Err(VerifyEmailError::InvalidSignature)
+        ));
+
+        let mut kit = Kit::new();
+        kit.store
+            .expect_find_by_email()
+            .returning(|_, _| Ok(Some(user(1, "ann"))));
+        assert!(matches!(
+            {
+                let form = verify_form(&kit, "c@example.org");
+                block_on(kit.accounts().verify_email(&form))
+            },
+            Err(VerifyEmailError::EmailAlreadyRegistered)
+        ));
+
+        let mut kit = Kit::new();
+        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        kit.store.expect_get().returning(|_| {
+            Ok(Some(User {
+                verified: false,
+                ..pending("c@example.org")
+            }))
+        });
+        assert!(matches!(
+            {
+                let form = verify_form(&kit, "c@example.org");
+                block_on(kit.accounts().verify_email(&form))
+            },
+            Err(VerifyEmailError::UserNotFound)
+        ));
+    }
+
+    #[test]
+    fn verify_email_race_on_the_unique_address_is_reported_as_taken() {
+        let mut kit = Kit::new();
+        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        kit.store
+            .expect_get()
+            .returning(|_| Ok(Some(pending("c@example.org"))));
+        kit.store
+            .expect_update()
+            .returning(|_, _, _| Err(StoreError::Conflict(UniqueField::Email)));
+        assert!(matches!(
+            {
+                let form = verify_form(&kit, "c@example.org");
+                block_on(kit.accounts().verify_email(&form))
+            },
+            Err(VerifyEmailError::EmailAlreadyRegistered)
+        ));
+    }
+
+    #[test]
+    fn verify_email_missing_fields_and_disabled() {
+        let kit = Kit::new();
+        let Err(VerifyEmailError::Invalid(errors)) =
+            block_on(kit.accounts().verify_email(&Form::new()))
+        else {
+            panic!("expected invalid")
+        };
+        assert_eq!(errors.fields.len(), 4);
+        let mut kit = Kit::new();
+        kit.settings.register_email.verification_enabled = false;
+        assert!(matches!(
+            block_on(kit.accounts().verify_email(&Form::new())),
+            Err(VerifyEmailError::Disabled)
+        ));
+    }
+}

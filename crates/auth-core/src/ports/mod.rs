@@ -1,0 +1,29 @@
+//! Ports: what the workflows need from the outside world, as small
+//! object-safe traits held as `Arc<dyn …>`. Adapter crates implement them.
+
+mod clock;
+mod hasher;
+mod mailer;
+mod outbox;
+mod rate_limiter;
+mod token_manager;
+mod user_store;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use hasher::{HashError, PasswordHasher, Verification};
+pub use mailer::{MailError, Mailer};
+pub use outbox::{Outbox, OutboxId, QueuedNotification};
+pub use rate_limiter::{Decision, RateLimitError, RateLimiter, RateRule};
+pub use token_manager::{AuthToken, CredentialKind, TokenError, TokenManager};
+pub use user_store::{Announce, Matching, StoreError, UniqueField, UserStore};
+
+#[cfg(test)]
+pub(crate) use hasher::MockPasswordHasher;
+#[cfg(test)]
+pub(crate) use mailer::MockMailer;
+#[cfg(test)]
+pub(crate) use outbox::MockOutbox;
+#[cfg(test)]
+pub(crate) use token_manager::MockTokenManager;
+#[cfg(test)]
+pub(crate) use user_store::MockUserStore;

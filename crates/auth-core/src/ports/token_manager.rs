@@ -1,0 +1,74 @@
+//! Opaque credentials: API tokens and session keys.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use zeroize::Zeroizing;
+
+use crate::domain::UserId;
+
+/// What a credential is used as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CredentialKind {
+    /// Sent as `Authorization: Token …` (or `Bearer …`).
+    Token,
+    /// Held in a session cookie; unsafe requests need a CSRF token too.
+    Session,
+}
+
+/// A bearer credential as handed to the client. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthToken(Zeroizing<String>);
+
+impl AuthToken {
+    /// Wraps a credential string.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(Zeroizing::new(value.into()))
+    }
+
+    /// The secret, to send to its owner or to digest for storage.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AuthToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuthToken(***)")
+    }
+}
+
+/// Why the credential store failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("token store unavailable: {0}")]
+pub struct TokenError(pub String);
+
+/// Issues, resolves and revokes credentials. Implementations store digests,
+/// never the credentials themselves.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait TokenManager: Send + Sync {
+    /// A credential of `kind` for `user`. Whether each call makes a new one
+    /// or returns the user's existing token (DRR's one token per user) is the
+    /// adapter's configuration.
+    async fn provide(&self, user: UserId, kind: CredentialKind) -> Result<AuthToken, TokenError>;
+
+    /// The user a live credential of `kind` belongs to, if any.
+    async fn authenticate(
+        &self,
+        token: &AuthToken,
+        kind: CredentialKind,
+    ) -> Result<Option<UserId>, TokenError>;
+
+    /// Revokes one credential; false if it was not live.
+    async fn revoke(&self, token: &AuthToken, kind: CredentialKind) -> Result<bool, TokenError>;
+
+    /// Revokes every credential of `user` (of `kind` only, when given),
+    /// except `keep`; returns how many were revoked.
+    async fn revoke_all(
+        &self,
+        user: UserId,
+        kind: Option<CredentialKind>,
+        keep: Option<AuthToken>,
+    ) -> Result<u64, TokenError>;
+}

@@ -1,0 +1,95 @@
+//! User storage, with the notification outbox in the same transactions.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::domain::{NewUser, User, UserChange, UserId};
+use crate::notification::Notification;
+
+/// How a login name or address is compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Matching {
+    /// Exact, case-sensitive (DRR: `Bob` ≠ `bob`).
+    Exact,
+    /// Ignoring letter case (our default: one account per mailbox).
+    CaseInsensitive,
+}
+
+/// A field the store keeps unique.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueField {
+    /// The login name.
+    Username,
+    /// The address.
+    Email,
+}
+
+/// Why the store failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The write would break a uniqueness rule (enforced by the store itself,
+    /// so concurrent requests cannot both pass a read-then-write check).
+    #[error("{0:?} already taken")]
+    Conflict(UniqueField),
+    /// A guarded update found the row changed ([`UserChange::guard`]).
+    #[error("the user changed concurrently")]
+    GuardFailed,
+    /// The user to update does not exist.
+    #[error("user not found")]
+    NotFound,
+    /// The store could not be reached or failed.
+    #[error("user store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Builds the notification announcing a user the store just created, once
+/// the store has assigned its id (a registration link signs that id).
+pub trait Announce: Send + Sync {
+    /// The notification to queue with the new user, if any.
+    fn announce(&self, user: &User) -> Option<Notification>;
+}
+
+/// Users and the notifications announcing changes to them.
+///
+/// Every method that writes takes the notifications the write announces and
+/// must commit both atomically (an outbox): a mail is queued exactly when
+/// its change is committed.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// The user with `id`.
+    async fn get(&self, id: UserId) -> Result<Option<User>, StoreError>;
+
+    /// The user whose username matches.
+    async fn find_by_username(
+        &self,
+        username: &str,
+        matching: Matching,
+    ) -> Result<Option<User>, StoreError>;
+
+    /// The user whose address matches.
+    async fn find_by_email(
+        &self,
+        email: &str,
+        matching: Matching,
+    ) -> Result<Option<User>, StoreError>;
+
+    /// Creates a user and queues what `announce` builds for it.
+    async fn create(
+        &self,
+        user: NewUser,
+        announce: Option<Arc<dyn Announce>>,
+    ) -> Result<User, StoreError>;
+
+    /// Applies `change` (if its guard holds) and queues `notify`.
+    async fn update(
+        &self,
+        id: UserId,
+        change: UserChange,
+        notify: Vec<Notification>,
+    ) -> Result<User, StoreError>;
+
+    /// Queues notifications that go with no change.
+    async fn enqueue(&self, notify: Vec<Notification>) -> Result<(), StoreError>;
+}
