@@ -19,3 +19,8 @@ pub mod settings;
 pub mod signing;
 
 pub use flows::{Accounts, Ports};
+
+// The README example is compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
