@@ -126,4 +126,20 @@ mod tests {
             Err(AuthenticateError::Token(_))
         ));
     }
+
+    #[test]
+    fn authenticate_reports_user_store_failures() {
+        let mut kit = Kit::new();
+        kit.tokens
+            .expect_authenticate()
+            .returning(|_, _| Ok(Some(uid(1))));
+        kit.store.expect_get().returning(|_| Err(down()));
+        assert!(matches!(
+            block_on(
+                kit.accounts()
+                    .authenticate(token("t"), CredentialKind::Token)
+            ),
+            Err(AuthenticateError::Store(_))
+        ));
+    }
 }

@@ -264,4 +264,26 @@ mod tests {
             Err(ChangePasswordError::Store(_))
         ));
     }
+
+    #[test]
+    fn change_password_hasher_failure_changes_and_ends_nothing() {
+        let mut kit = Kit::new();
+        kit.hasher.expect_verify().returning(|_, _| {
+            Ok(Verification::Match {
+                needs_rehash: false,
+            })
+        });
+        kit.hasher
+            .expect_hash()
+            .returning(|_| Err(HashError::Failed("pool".into())));
+        kit.tokens.expect_revoke_all().never();
+        kit.store.expect_update().never();
+        assert!(matches!(
+            block_on(
+                kit.accounts()
+                    .change_password(&caller(CredentialKind::Token), &form())
+            ),
+            Err(ChangePasswordError::Hash(_))
+        ));
+    }
 }

@@ -231,4 +231,26 @@ mod tests {
         assert_eq!(policy.delay_after(5), Duration::seconds(480));
         assert_eq!(policy.delay_after(30), Duration::hours(1));
     }
+
+    #[test]
+    fn delivery_stops_if_a_sent_mail_cannot_be_recorded() {
+        // The mail went out but is not marked sent: its lease expires and it
+        // may be sent again (at-least-once), which beats losing it.
+        let mut outbox = MockOutbox::new();
+        outbox
+            .expect_claim_due()
+            .returning(|_, _, _| Ok(vec![queued(1, 0), queued(2, 0)]));
+        outbox.expect_mark_sent().returning(|_, _| Err(down()));
+        let mut mailer = MockMailer::new();
+        mailer.expect_send().times(1).returning(|_| Ok(()));
+        assert!(
+            block_on(deliver_due(
+                &outbox,
+                &mailer,
+                &clock(),
+                &RetryPolicy::default()
+            ))
+            .is_err()
+        );
+    }
 }

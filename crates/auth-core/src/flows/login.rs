@@ -315,4 +315,24 @@ mod tests {
         let creds = block_on(kit.accounts().login(&form())).unwrap();
         assert!(creds.session.is_none() && creds.token.is_some());
     }
+
+    #[test]
+    fn login_that_cannot_be_recorded_issues_no_credentials() {
+        let mut kit = Kit::new();
+        kit.store
+            .expect_find_by_username()
+            .returning(|_, _| Ok(Some(user(1, "ann"))));
+        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        kit.hasher.expect_verify().returning(|_, _| {
+            Ok(Verification::Match {
+                needs_rehash: false,
+            })
+        });
+        kit.store.expect_update().returning(|_, _, _| Err(down()));
+        kit.tokens.expect_provide().never();
+        assert!(matches!(
+            block_on(kit.accounts().login(&form())),
+            Err(LoginError::Store(_))
+        ));
+    }
 }

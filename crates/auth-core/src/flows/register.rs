@@ -405,4 +405,19 @@ mod tests {
             .returning(|_, _| Ok(user(3, "ann")));
         assert!(block_on(kit.accounts().register(&valid_form())).is_ok());
     }
+
+    #[test]
+    fn register_store_failure_on_create_is_reported() {
+        let mut kit = Kit::new();
+        kit.store
+            .expect_find_by_username()
+            .returning(|_, _| Ok(None));
+        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        kit.hasher.expect_hash().returning(|_| Ok(hash("new")));
+        kit.store.expect_create().returning(|_, _| Err(down()));
+        assert!(matches!(
+            block_on(kit.accounts().register(&valid_form())),
+            Err(RegisterError::Store(_))
+        ));
+    }
 }

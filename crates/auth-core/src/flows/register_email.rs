@@ -465,4 +465,56 @@ mod tests {
             Err(VerifyEmailError::Disabled)
         ));
     }
+
+    #[test]
+    fn register_email_write_failures_queue_nothing() {
+        let mut kit = Kit::new();
+        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        kit.store.expect_update().returning(|_, _, _| Err(down()));
+        assert!(matches!(
+            block_on(
+                kit.accounts()
+                    .register_email(&caller(), &Form::new().text("email", "n@example.org"))
+            ),
+            Err(RegisterEmailError::Store(_))
+        ));
+
+        let mut kit = Kit::new();
+        kit.store
+            .expect_find_by_email()
+            .returning(|_, _| Ok(Some(user(2, "bob"))));
+        kit.store.expect_enqueue().returning(|_| Err(down()));
+        assert!(matches!(
+            block_on(
+                kit.accounts()
+                    .register_email(&caller(), &Form::new().text("email", "bob@example.org"))
+            ),
+            Err(RegisterEmailError::Store(_))
+        ));
+    }
+
+    #[test]
+    fn verify_email_store_failures_are_reported() {
+        let mut kit = Kit::new();
+        kit.store
+            .expect_find_by_email()
+            .returning(|_, _| Err(down()));
+        let form = verify_form(&kit, "c@example.org");
+        assert!(matches!(
+            block_on(kit.accounts().verify_email(&form)),
+            Err(VerifyEmailError::Store(_))
+        ));
+
+        let mut kit = Kit::new();
+        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        kit.store
+            .expect_get()
+            .returning(|_| Ok(Some(pending("c@example.org"))));
+        kit.store.expect_update().returning(|_, _, _| Err(down()));
+        let form = verify_form(&kit, "c@example.org");
+        assert!(matches!(
+            block_on(kit.accounts().verify_email(&form)),
+            Err(VerifyEmailError::Store(_))
+        ));
+    }
 }

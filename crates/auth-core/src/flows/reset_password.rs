@@ -517,4 +517,27 @@ mod tests {
             Err(ResetPasswordError::Store(_))
         ));
     }
+
+    #[test]
+    fn reset_password_hasher_failure_changes_and_ends_nothing() {
+        let mut kit = Kit::new();
+        kit.store
+            .expect_get()
+            .returning(|_| Ok(Some(user(4, "ann"))));
+        kit.hasher
+            .expect_hash()
+            .returning(|_| Err(HashError::Failed("pool".into())));
+        kit.tokens.expect_revoke_all().never();
+        kit.store.expect_update().never();
+        let form = reset_form(
+            &kit,
+            &Salt::reset_password_one_time(&hash("current")),
+            "4",
+            "a fresh passphrase",
+        );
+        assert!(matches!(
+            block_on(kit.accounts().reset_password(&form)),
+            Err(ResetPasswordError::Hash(_))
+        ));
+    }
 }

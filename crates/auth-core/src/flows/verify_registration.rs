@@ -325,4 +325,42 @@ mod tests {
             Err(VerifyRegistrationError::Store(_))
         ));
     }
+
+    #[test]
+    fn verify_registration_update_failure_leaves_the_user_unverified() {
+        let mut kit = Kit::new();
+        kit.store
+            .expect_get()
+            .returning(|_| Ok(Some(unverified(5))));
+        kit.store.expect_update().returning(|_, _, _| Err(down()));
+        kit.tokens.expect_provide().never();
+        let form = link_form(&kit, &Salt::register_one_time(false), "5", NOW);
+        assert!(matches!(
+            block_on(kit.accounts().verify_registration(&form)),
+            Err(VerifyRegistrationError::Store(_))
+        ));
+    }
+
+    #[test]
+    fn verify_registration_auto_login_failure_is_reported_after_verifying() {
+        // The user is verified (the link did its job); only the login failed,
+        // and logging in normally works from here.
+        let mut kit = Kit::new();
+        kit.settings.register.auto_login = true;
+        kit.store
+            .expect_get()
+            .returning(|_| Ok(Some(unverified(5))));
+        kit.store
+            .expect_update()
+            .times(1)
+            .returning(|_, _, _| Ok(user(5, "ann")));
+        kit.tokens
+            .expect_provide()
+            .returning(|_, _| Err(TokenError("down".into())));
+        let form = link_form(&kit, &Salt::register_one_time(false), "5", NOW);
+        assert!(matches!(
+            block_on(kit.accounts().verify_registration(&form)),
+            Err(VerifyRegistrationError::Token(_))
+        ));
+    }
 }
