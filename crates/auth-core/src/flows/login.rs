@@ -97,6 +97,15 @@ mod tests {
             .text("password", "right password")
     }
 
+    /// `ann` exists (by username only) and the password check answers `result`.
+    fn ann_exists(kit: &mut Kit, result: Verification) {
+        kit.store
+            .expect_find_by_username()
+            .returning(|_, _| Ok(Some(user(1, "ann"))));
+        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        kit.hasher.expect_verify().returning(move |_, _| Ok(result));
+    }
+
     #[test]
     fn login_returns_token_and_session_and_records_the_login() {
         let mut kit = Kit::new();
@@ -271,15 +280,12 @@ mod tests {
         ));
 
         let mut kit = Kit::new();
-        kit.store
-            .expect_find_by_username()
-            .returning(|_, _| Ok(Some(user(1, "ann"))));
-        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
-        kit.hasher.expect_verify().returning(|_, _| {
-            Ok(Verification::Match {
+        ann_exists(
+            &mut kit,
+            Verification::Match {
                 needs_rehash: false,
-            })
-        });
+            },
+        );
         kit.store
             .expect_update()
             .returning(|_, _, _| Ok(user(1, "ann")));
@@ -296,15 +302,12 @@ mod tests {
     fn login_with_only_tokens_configured_starts_no_session() {
         let mut kit = Kit::new();
         kit.settings.login.authenticate_session = false;
-        kit.store
-            .expect_find_by_username()
-            .returning(|_, _| Ok(Some(user(1, "ann"))));
-        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
-        kit.hasher.expect_verify().returning(|_, _| {
-            Ok(Verification::Match {
+        ann_exists(
+            &mut kit,
+            Verification::Match {
                 needs_rehash: false,
-            })
-        });
+            },
+        );
         kit.store
             .expect_update()
             .returning(|_, _, _| Ok(user(1, "ann")));
@@ -319,15 +322,12 @@ mod tests {
     #[test]
     fn login_that_cannot_be_recorded_issues_no_credentials() {
         let mut kit = Kit::new();
-        kit.store
-            .expect_find_by_username()
-            .returning(|_, _| Ok(Some(user(1, "ann"))));
-        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
-        kit.hasher.expect_verify().returning(|_, _| {
-            Ok(Verification::Match {
+        ann_exists(
+            &mut kit,
+            Verification::Match {
                 needs_rehash: false,
-            })
-        });
+            },
+        );
         kit.store.expect_update().returning(|_, _, _| Err(down()));
         kit.tokens.expect_provide().never();
         assert!(matches!(

@@ -221,6 +221,14 @@ mod tests {
     use super::*;
     use crate::flows::testkit::*;
 
+    /// Neither the username nor the address is taken.
+    fn names_free(kit: &mut Kit) {
+        kit.store
+            .expect_find_by_username()
+            .returning(|_, _| Ok(None));
+        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+    }
+
     fn valid_form() -> Form {
         Form::new()
             .text("username", "ann")
