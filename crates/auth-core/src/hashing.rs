@@ -70,13 +70,15 @@ impl Argon2Hasher {
         let argon_params = Params::new(params.m_cost, params.t_cost, params.p_cost, None)
             .map_err(|e| HashError::Config(e.to_string()))?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params);
-        let mut hasher = Self {
+        let dummy = hash_with(
+            &argon2,
+            &Password::new("dummy password for unknown accounts"),
+        )?;
+        Ok(Self {
             params,
             argon2,
-            dummy: PasswordHash::new(String::new()),
-        };
-        hasher.dummy = hasher.hash_sync(&Password::new("dummy password for unknown accounts"))?;
-        Ok(hasher)
+            dummy,
+        })
     }
 
     /// The parameters new hashes get.
@@ -86,11 +88,7 @@ impl Argon2Hasher {
 
     /// Hashes `password` with a fresh random salt.
     pub fn hash_sync(&self, password: &Password) -> Result<PasswordHash, HashError> {
-        let hash = self
-            .argon2
-            .hash_password(password.expose().as_bytes())
-            .map_err(|e| HashError::Failed(e.to_string()))?;
-        Ok(PasswordHash::new(hash.to_string()))
+        hash_with(&self.argon2, password)
     }
 
     /// Checks `password` against a stored hash of any supported format. A
@@ -141,6 +139,13 @@ impl Argon2Hasher {
             || stored.t_cost() != self.params.t_cost
             || stored.p_cost() != self.params.p_cost
     }
+}
+
+fn hash_with(argon2: &Argon2<'_>, password: &Password) -> Result<PasswordHash, HashError> {
+    let hash = argon2
+        .hash_password(password.expose().as_bytes())
+        .map_err(|e| HashError::Failed(e.to_string()))?;
+    Ok(PasswordHash::new(hash.to_string()))
 }
 
 fn verify_phc(password: &[u8], encoded: &str) -> bool {

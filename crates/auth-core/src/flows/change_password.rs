@@ -3,7 +3,8 @@
 use super::{Accounts, Authenticated, attributes, passwords_do_not_match, policy_errors};
 use crate::domain::{Password, UserChange};
 use crate::form::{FieldError, Form, ValidationErrors, required_text};
-use crate::ports::{HashError, StoreError, TokenError, Verification};
+use crate::ports::{CredentialKind, HashError, StoreError, TokenError, Verification};
+use crate::settings::CredentialsEnded;
 
 /// Why a password change failed.
 #[derive(Debug, thiserror::Error)]
@@ -94,11 +95,9 @@ impl Accounts {
         self.store.update(me.id, change, Vec::new()).await?;
         Ok(PasswordChanged {
             caller_logged_out: match ends {
-                crate::settings::CredentialsEnded::Sessions => {
-                    caller.kind == crate::ports::CredentialKind::Session
-                }
-                crate::settings::CredentialsEnded::AllButCaller => false,
-                crate::settings::CredentialsEnded::All => true,
+                CredentialsEnded::Sessions => caller.kind == CredentialKind::Session,
+                CredentialsEnded::AllButCaller => false,
+                CredentialsEnded::All => true,
             },
         })
     }
@@ -108,7 +107,6 @@ impl Accounts {
 mod tests {
     use super::*;
     use crate::flows::testkit::*;
-    use crate::ports::CredentialKind;
 
     fn caller(kind: CredentialKind) -> Authenticated {
         Authenticated {

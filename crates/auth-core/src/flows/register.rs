@@ -240,10 +240,7 @@ mod tests {
     #[test]
     fn register_creates_unverified_user_and_queues_the_link_with_it() {
         let mut kit = Kit::new();
-        kit.store
-            .expect_find_by_username()
-            .returning(|_, _| Ok(None));
-        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        names_free(&mut kit);
         kit.hasher.expect_hash().returning(|_| Ok(hash("new")));
         kit.store
             .expect_create()
@@ -313,10 +310,7 @@ mod tests {
     #[test]
     fn register_weak_and_mismatched_password_reports_both_with_empty_non_field_errors() {
         let mut kit = Kit::new();
-        kit.store
-            .expect_find_by_username()
-            .returning(|_, _| Ok(None));
-        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        names_free(&mut kit);
         let form = valid_form()
             .text("password", "1234")
             .text("password_confirm", "12345");
@@ -357,10 +351,7 @@ mod tests {
     #[test]
     fn register_race_lost_at_the_store_becomes_a_field_error() {
         let mut kit = Kit::new();
-        kit.store
-            .expect_find_by_username()
-            .returning(|_, _| Ok(None));
-        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        names_free(&mut kit);
         kit.hasher.expect_hash().returning(|_| Ok(hash("new")));
         kit.store
             .expect_create()
@@ -384,10 +375,7 @@ mod tests {
         ));
 
         let mut kit = Kit::new();
-        kit.store
-            .expect_find_by_username()
-            .returning(|_, _| Ok(None));
-        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        names_free(&mut kit);
         kit.hasher
             .expect_hash()
             .returning(|_| Err(HashError::Failed("pool gone".into())));
@@ -402,10 +390,7 @@ mod tests {
     fn register_without_verification_creates_a_verified_user_and_no_mail() {
         let mut kit = Kit::new();
         kit.settings.register.verification_enabled = false;
-        kit.store
-            .expect_find_by_username()
-            .returning(|_, _| Ok(None));
-        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        names_free(&mut kit);
         kit.hasher.expect_hash().returning(|_| Ok(hash("new")));
         kit.store
             .expect_create()
@@ -417,10 +402,7 @@ mod tests {
     #[test]
     fn register_store_failure_on_create_is_reported() {
         let mut kit = Kit::new();
-        kit.store
-            .expect_find_by_username()
-            .returning(|_, _| Ok(None));
-        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        names_free(&mut kit);
         kit.hasher.expect_hash().returning(|_| Ok(hash("new")));
         kit.store.expect_create().returning(|_, _| Err(down()));
         assert!(matches!(
