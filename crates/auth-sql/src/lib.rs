@@ -1,4 +1,10 @@
-//! sqlx adapters for auth-core: Postgres and SQLite user store, database token manager, mail outbox.
-//!
-//! Not built yet: this crate is a placeholder in the workspace layout
-//! (see the project README's status section). Its issue fills it in.
+//! sqlx adapters for auth-core: the user store (with its notification
+//! outbox) and the database token manager. SQLite today; Postgres follows
+//! the same layout (`postgres/` beside `sqlite/`).
+
+mod credentials;
+mod error;
+pub mod sqlite;
+
+pub use credentials::TokenMode;
+pub use sqlite::SqliteStore;

@@ -1,0 +1,94 @@
+//! SQLite: the embedded default. One file, WAL journal, migrations applied
+//! at start.
+
+mod outbox;
+mod token_manager;
+mod user_store;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::ports::{Clock, Matching};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+use crate::credentials::TokenMode;
+
+/// The SQLite migrations, embedded at compile time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// Users, credentials and the outbox in one SQLite database.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    matching: Matching,
+    tokens: Arc<TokenMode>,
+    clock: Arc<dyn Clock>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` (`sqlite://path` or
+    /// `sqlite::memory:`).
+    pub async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(5));
+        // An in-memory database exists per connection: keep exactly one.
+        let max = if url.contains(":memory:") { 1 } else { 8 };
+        SqlitePoolOptions::new()
+            .max_connections(max)
+            .connect_with(options)
+            .await
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(pool: &SqlitePool) -> Result<(), sqlx::migrate::MigrateError> {
+        MIGRATOR.run(pool).await
+    }
+
+    /// A store over a migrated pool. `matching` decides how usernames and
+    /// addresses are keyed for uniqueness; it must match the workflows'
+    /// setting (changing it on a populated database needs a re-key).
+    pub fn new(
+        pool: SqlitePool,
+        matching: Matching,
+        tokens: TokenMode,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            pool,
+            matching,
+            tokens: Arc::new(tokens),
+            clock,
+        }
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    fn key(&self, value: &str) -> String {
+        identifier_key(self.matching, value)
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now().unix_timestamp()
+    }
+}
+
+/// The text a uniqueness key holds for `value` under `matching`.
+pub(crate) fn identifier_key(matching: Matching, value: &str) -> String {
+    match matching {
+        Matching::Exact => value.to_owned(),
+        Matching::CaseInsensitive => value.to_lowercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

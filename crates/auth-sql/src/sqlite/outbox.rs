@@ -1,0 +1,96 @@
+//! `Outbox` on SQLite: leased claiming so no message is sent twice while
+//! its worker lives.
+
+use async_trait::async_trait;
+use auth_core::notification::Notification;
+use auth_core::ports::{Outbox, OutboxId, QueuedNotification, StoreError};
+use time::{Duration, OffsetDateTime};
+
+use super::SqliteStore;
+use crate::error::store_error;
+
+#[derive(sqlx::FromRow)]
+struct QueuedRow {
+    id: i64,
+    payload: String,
+    attempts: i64,
+}
+
+#[async_trait]
+impl Outbox for SqliteStore {
+    async fn claim_due(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<QueuedNotification>, StoreError> {
+        let now_s = now.unix_timestamp();
+        let rows: Vec<QueuedRow> = sqlx::query_as(
+            "UPDATE outbox SET leased_until = ?1
+             WHERE id IN (SELECT id FROM outbox
+                          WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?2
+                            AND (leased_until IS NULL OR leased_until <= ?2)
+                          ORDER BY id LIMIT ?3)
+             RETURNING id, payload, attempts",
+        )
+        .bind((now + lease).unix_timestamp())
+        .bind(now_s)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in rows {
+            match serde_json::from_str::<Notification>(&row.payload) {
+                Ok(notification) => claimed.push(QueuedNotification {
+                    id: OutboxId(row.id),
+                    notification,
+                    attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
+                }),
+                // A row this version cannot read is set aside, not retried forever.
+                Err(error) => {
+                    self.mark_failed(
+                        OutboxId(row.id),
+                        &format!("unreadable payload: {error}"),
+                        None,
+                    )
+                    .await?;
+                }
+            }
+        }
+        claimed.sort_by_key(|q| q.id.0);
+        Ok(claimed)
+    }
+
+    async fn mark_sent(&self, id: OutboxId, at: OffsetDateTime) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET sent_at = ?, leased_until = NULL WHERE id = ?")
+            .bind(at.unix_timestamp())
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn mark_failed(
+        &self,
+        id: OutboxId,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?1, leased_until = NULL,
+                next_attempt_at = COALESCE(?2, next_attempt_at),
+                failed_at = CASE WHEN ?2 IS NULL THEN ?3 ELSE NULL END
+             WHERE id = ?4",
+        )
+        .bind(error)
+        .bind(retry_at.map(OffsetDateTime::unix_timestamp))
+        .bind(self.now())
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+}
