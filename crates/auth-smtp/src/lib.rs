@@ -1,4 +1,15 @@
-//! Mail adapters for auth-core: lettre SMTP, minijinja templates, console and directory mailers.
-//!
-//! Not built yet: this crate is a placeholder in the workspace layout
-//! (see the project README's status section). Its issue fills it in.
+//! Mail adapters for auth-core: notifications rendered with minijinja
+//! templates and delivered over SMTP (lettre), printed to the console, or
+//! written to a directory as `.eml` files.
+
+mod dir;
+mod message;
+mod render;
+#[cfg(feature = "sink")]
+pub mod sink;
+mod smtp;
+
+pub use dir::DirMailer;
+pub use message::{ConsoleMailer, Envelope};
+pub use render::{RenderError, Rendered, Templates};
+pub use smtp::{SmtpConfig, SmtpMailer, SmtpSecurity};
