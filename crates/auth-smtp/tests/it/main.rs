@@ -1,4 +1,5 @@
 //! The SMTP, directory and console mailers against real listeners and files.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test binary: a failed unwrap is a failed test
 
 use std::sync::Arc;
 use std::time::Duration;
