@@ -1,4 +1,99 @@
 //! axum facade: django-rest-registration's HTTP API over auth-core.
 //!
-//! Not built yet: this crate is a placeholder in the workspace layout
-//! (see the project README's status section). Its issue fills it in.
+//! [`router`] serves DRR's ten endpoints (plus `resend-verification/`)
+//! under a configurable prefix, with DRF's status codes and JSON error
+//! shapes, token and session authentication (with CSRF), and bounded,
+//! off-executor password hashing ([`BlockingHasher`]).
+
+mod auth;
+mod body;
+mod endpoint;
+mod error;
+mod hasher;
+mod routes;
+mod session;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::Accounts;
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+pub use error::ApiError;
+pub use hasher::BlockingHasher;
+
+/// HTTP-level settings.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Path prefix of every endpoint, without trailing slash
+    /// (default `/api/v1/accounts`).
+    pub prefix: String,
+    /// `USE_NON_FIELD_ERRORS_KEY_FROM_DRF_SETTINGS`: DRR errors as
+    /// `{"non_field_errors": [msg]}` instead of `{"detail": msg}`.
+    pub non_field_errors_key: bool,
+    /// Mark the session and CSRF cookies `Secure` (HTTPS only).
+    pub secure_cookies: bool,
+    /// Session cookie lifetime (Django: two weeks).
+    pub session_max_age: Duration,
+    /// Largest accepted request body.
+    pub body_limit: usize,
+    /// Longest time a request may take.
+    pub request_timeout: Duration,
+    /// Origins (`https://app.example`) allowed to make session-authenticated
+    /// unsafe requests besides the server's own host (`CSRF_TRUSTED_ORIGINS`).
+    pub trusted_origins: Vec<String>,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            prefix: "/api/v1/accounts".into(),
+            non_field_errors_key: false,
+            secure_cookies: false,
+            session_max_age: Duration::from_secs(14 * 24 * 3600),
+            body_limit: 64 * 1024,
+            request_timeout: Duration::from_secs(30),
+            trusted_origins: Vec::new(),
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) accounts: Accounts,
+    pub(crate) config: Arc<ApiConfig>,
+}
+
+/// The API's router, ready to serve.
+pub fn router(accounts: Accounts, config: ApiConfig) -> Router {
+    let timeout = config.request_timeout;
+    let state = AppState {
+        accounts,
+        config: Arc::new(config),
+    };
+    routes::routes(state).layer(
+        ServiceBuilder::new()
+            .layer(CatchPanicLayer::custom(|_| {
+                ApiError::Internal("handler panicked".into()).into_json()
+            }))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                timeout,
+            ))
+            // Auth responses carry credentials and personal data: never cache them.
+            .layer(SetResponseHeaderLayer::overriding(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            ))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            )),
+    )
+}

@@ -10,6 +10,7 @@ pub mod sink;
 mod smtp;
 
 pub use dir::DirMailer;
+pub use lettre::message::Mailbox;
 pub use message::{ConsoleMailer, Envelope};
 pub use render::{RenderError, Rendered, Templates};
 pub use smtp::{SmtpConfig, SmtpMailer, SmtpSecurity};

@@ -8,3 +8,4 @@ pub mod sqlite;
 
 pub use credentials::TokenMode;
 pub use sqlite::SqliteStore;
+pub use sqlx::sqlite::SqlitePool;

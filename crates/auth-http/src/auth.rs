@@ -1,0 +1,126 @@
+//! Who is calling: `Authorization: Token|Bearer <key>` first, then the
+//! session cookie — DRF's `TokenAuthentication`, `SessionAuthentication`.
+
+use auth_core::flows::{AuthenticateError, Authenticated};
+use auth_core::ports::{AuthToken, CredentialKind};
+use axum::http::{HeaderMap, Method, header};
+
+use crate::AppState;
+use crate::error::{ApiError, ToApiError};
+use crate::session;
+
+/// The caller of a request, or `None` for an anonymous one. A bad token
+/// header is a 401 even on open endpoints and wins over a session cookie;
+/// a session-authenticated unsafe request must pass the CSRF checks.
+pub(crate) async fn caller(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Option<Authenticated>, ApiError> {
+    if let Some(key) = token_header(headers)? {
+        let caller = state
+            .accounts
+            .authenticate(AuthToken::new(key), CredentialKind::Token)
+            .await
+            .map_err(|e| e.to_api(false))?;
+        return Ok(Some(caller));
+    }
+    let Some(session) = session::cookie(headers, session::SESSION_COOKIE).filter(|s| !s.is_empty())
+    else {
+        return Ok(None);
+    };
+    let caller = match state
+        .accounts
+        .authenticate(AuthToken::new(session), CredentialKind::Session)
+        .await
+    {
+        Ok(caller) => caller,
+        // An unknown or expired session cookie makes the request anonymous, as in Django.
+        Err(AuthenticateError::InvalidToken | AuthenticateError::UserInactive) => return Ok(None),
+        Err(other) => return Err(other.to_api(false)),
+    };
+    if !matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    ) {
+        session::check_origin(headers, &state.config.trusted_origins)
+            .map_err(ApiError::Forbidden)?;
+        session::check_csrf(headers).map_err(ApiError::Forbidden)?;
+    }
+    Ok(Some(caller))
+}
+
+/// The key of a `Token` (or `Bearer`) authorization header, with DRF's
+/// errors for malformed ones; `None` when another scheme or no header.
+fn token_header(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let raw = value.as_bytes();
+    let parts: Vec<&[u8]> = raw
+        .split(u8::is_ascii_whitespace)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let Some(keyword) = parts.first() else {
+        return Ok(None);
+    };
+    if !(keyword.eq_ignore_ascii_case(b"token") || keyword.eq_ignore_ascii_case(b"bearer")) {
+        return Ok(None);
+    }
+    match parts.as_slice() {
+        [_] => Err(ApiError::Unauthenticated(
+            "Invalid token header. No credentials provided.",
+        )),
+        [_, key] => std::str::from_utf8(key)
+            .map(|k| Some(k.to_owned()))
+            .map_err(|_| {
+                ApiError::Unauthenticated(
+                    "Invalid token header. Token string should not contain invalid characters.",
+                )
+            }),
+        _ => Err(ApiError::Unauthenticated(
+            "Invalid token header. Token string should not contain spaces.",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(value: &[u8]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            axum::http::HeaderValue::from_bytes(value).unwrap(),
+        );
+        headers
+    }
+
+    #[test]
+    fn token_header_follows_drf() {
+        assert_eq!(
+            token_header(&header(b"Token abc")).unwrap(),
+            Some("abc".into())
+        );
+        assert_eq!(
+            token_header(&header(b"token abc")).unwrap(),
+            Some("abc".into())
+        );
+        assert_eq!(
+            token_header(&header(b"Bearer abc")).unwrap(),
+            Some("abc".into())
+        );
+        assert_eq!(token_header(&header(b"Basic abc")).unwrap(), None);
+        assert!(
+            matches!(token_header(&header(b"Token")), Err(ApiError::Unauthenticated(m)) if m.contains("No credentials"))
+        );
+        assert!(
+            matches!(token_header(&header(b"Token a b")), Err(ApiError::Unauthenticated(m)) if m.contains("spaces"))
+        );
+        assert!(
+            matches!(token_header(&header(b"Token \xff\xfe")), Err(ApiError::Unauthenticated(m)) if m.contains("invalid characters"))
+        );
+        assert_eq!(token_header(&HeaderMap::new()).unwrap(), None);
+    }
+}

@@ -1,0 +1,140 @@
+//! The request pipeline every endpoint shares, in DRF's order:
+//! authentication → permission → method → feature switch → body → the flow.
+
+use auth_core::flows::Authenticated;
+use auth_core::form::Form;
+use auth_core::settings::Settings;
+use axum::Json;
+use axum::extract::Request;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Who may call an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Anyone (DRF `AllowAny`).
+    Open,
+    /// Authenticated callers only.
+    Authenticated,
+}
+
+/// What an endpoint accepts.
+pub(crate) struct Spec {
+    /// DRR's view name, for OPTIONS.
+    pub name: &'static str,
+    /// Methods besides OPTIONS (HEAD comes with GET).
+    pub methods: &'static [Method],
+    /// The `Allow` header value.
+    pub allow: &'static str,
+    /// Permission.
+    pub access: Access,
+    /// The feature switch; off answers 404.
+    pub enabled: fn(&Settings) -> bool,
+}
+
+/// One request, past the pipeline's checks.
+pub(crate) struct Call {
+    pub method: Method,
+    pub caller: Option<Authenticated>,
+    pub form: Form,
+}
+
+impl Call {
+    /// The caller of an `Access::Authenticated` endpoint.
+    pub(crate) fn me(&self) -> Result<&Authenticated, ApiError> {
+        self.caller.as_ref().ok_or(ApiError::Unauthenticated(
+            "Authentication credentials were not provided.",
+        ))
+    }
+}
+
+pub(crate) fn always(_: &Settings) -> bool {
+    true
+}
+
+impl AppState {
+    /// Runs `flow` for `request` once the shared checks pass.
+    pub(crate) async fn run<F>(&self, spec: &Spec, request: Request, flow: F) -> Response
+    where
+        F: AsyncFnOnce(&AppState, Call) -> Result<Response, ApiError>,
+    {
+        match self.pipeline(spec, request, flow).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(),
+        }
+    }
+
+    async fn pipeline<F>(
+        &self,
+        spec: &Spec,
+        request: Request,
+        flow: F,
+    ) -> Result<Response, ApiError>
+    where
+        F: AsyncFnOnce(&AppState, Call) -> Result<Response, ApiError>,
+    {
+        let (parts, body) = request.into_parts();
+        let method = parts.method;
+        let caller = crate::auth::caller(self, &method, &parts.headers).await?;
+        if spec.access == Access::Authenticated && caller.is_none() {
+            return Err(ApiError::Unauthenticated(
+                "Authentication credentials were not provided.",
+            ));
+        }
+        if method == Method::OPTIONS {
+            return Ok(metadata(spec));
+        }
+        let allowed = spec.methods.contains(&method)
+            || (method == Method::HEAD && spec.methods.contains(&Method::GET));
+        if !allowed {
+            return Err(ApiError::MethodNotAllowed {
+                method: method.to_string(),
+                allow: spec.allow,
+            });
+        }
+        if !(spec.enabled)(self.accounts.settings()) {
+            return Err(ApiError::NotFound);
+        }
+        let form = if matches!(method, Method::GET | Method::HEAD) {
+            Form::new()
+        } else {
+            let bytes = crate::body::read_bytes(body, self.config.body_limit).await?;
+            crate::body::parse(&parts.headers, bytes).await?
+        };
+        let call = Call {
+            method: method.clone(),
+            caller,
+            form,
+        };
+        let mut response = flow(self, call).await?;
+        if method == Method::HEAD {
+            *response.body_mut() = axum::body::Body::empty();
+        }
+        Ok(response)
+    }
+
+    /// Whether DRR errors go under `non_field_errors`.
+    pub(crate) fn non_field(&self) -> bool {
+        self.config.non_field_errors_key
+    }
+}
+
+/// DRF's OPTIONS answer.
+fn metadata(spec: &Spec) -> Response {
+    Json(json!({
+        "name": spec.name,
+        "description": "",
+        "renders": ["application/json"],
+        "parses": ["application/json", "application/x-www-form-urlencoded", "multipart/form-data"],
+    }))
+    .into_response()
+}
+
+/// `200 {"detail": message}`.
+pub(crate) fn detail(message: &str) -> Response {
+    (StatusCode::OK, Json(json!({ "detail": message }))).into_response()
+}

@@ -1,0 +1,351 @@
+//! The only place statuses are chosen: every failure becomes a DRF-shaped
+//! JSON response here.
+
+use std::collections::BTreeMap;
+
+use auth_core::flows::{
+    AuthenticateError, ChangePasswordError, LoginError, LogoutError, ProfileError,
+    RegisterEmailError, RegisterError, ResendVerificationError, ResetPasswordError,
+    SendResetLinkError, VerifyEmailError, VerifyRegistrationError,
+};
+use auth_core::form::{FormError, ValidationErrors};
+use auth_core::ports::{HashError, StoreError, TokenError};
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// A failed request, as the client will see it.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400 `{field: [msgs], ["non_field_errors": [...]]}`.
+    Invalid(ValidationErrors),
+    /// 400 with a DRR-raised message: `{"detail": msg}`, or
+    /// `{"non_field_errors": [msg]}` under `USE_NON_FIELD_ERRORS_KEY…`.
+    Drr {
+        /// The message.
+        message: &'static str,
+        /// Render under `non_field_errors`.
+        non_field: bool,
+    },
+    /// 400 `{"detail": "JSON parse error - …"}`.
+    Parse(String),
+    /// 400 `{"non_field_errors": [msg]}`: the body is not an object.
+    NotAnObject(String),
+    /// 401 with `WWW-Authenticate: Token`.
+    Unauthenticated(&'static str),
+    /// 403 (CSRF).
+    Forbidden(String),
+    /// 404 `{"detail": "Not found."}`.
+    NotFound,
+    /// 405 with `Allow`.
+    MethodNotAllowed {
+        /// The refused method.
+        method: String,
+        /// What the route allows.
+        allow: &'static str,
+    },
+    /// 413.
+    PayloadTooLarge,
+    /// 415.
+    UnsupportedMediaType(String),
+    /// 503: a dependency is down; the client may retry.
+    Unavailable(String),
+    /// 500: a defect; logged, never shown.
+    Internal(String),
+}
+
+impl ApiError {
+    /// A DRR-raised error in the configured shape.
+    pub(crate) fn drr(message: &'static str, non_field: bool) -> Self {
+        Self::Drr { message, non_field }
+    }
+
+    /// The response, built without extractor state (usable from layers).
+    pub(crate) fn into_json(self) -> Response {
+        let detail = |status: StatusCode, msg: &str| {
+            (status, Json(json!({ "detail": msg }))).into_response()
+        };
+        match self {
+            Self::Invalid(errors) => {
+                (StatusCode::BAD_REQUEST, Json(validation_body(&errors))).into_response()
+            }
+            Self::Drr {
+                message,
+                non_field: true,
+            } => (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "non_field_errors": [message] })),
+            )
+                .into_response(),
+            Self::Drr {
+                message,
+                non_field: false,
+            } => detail(StatusCode::BAD_REQUEST, message),
+            Self::Parse(msg) => detail(
+                StatusCode::BAD_REQUEST,
+                &format!("JSON parse error - {msg}"),
+            ),
+            Self::NotAnObject(msg) => (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "non_field_errors": [msg] })),
+            )
+                .into_response(),
+            Self::Unauthenticated(msg) => {
+                let mut response = detail(StatusCode::UNAUTHORIZED, msg);
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Token"));
+                response
+            }
+            Self::Forbidden(msg) => detail(StatusCode::FORBIDDEN, &msg),
+            Self::NotFound => detail(StatusCode::NOT_FOUND, "Not found."),
+            Self::MethodNotAllowed { method, allow } => {
+                let mut response = detail(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    &format!("Method \"{method}\" not allowed."),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(allow));
+                response
+            }
+            Self::PayloadTooLarge => {
+                detail(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large.")
+            }
+            Self::UnsupportedMediaType(ct) => detail(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                &format!("Unsupported media type \"{ct}\" in request."),
+            ),
+            Self::Unavailable(cause) => {
+                tracing::error!(%cause, "dependency unavailable");
+                let mut response = detail(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service temporarily unavailable.",
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                response
+            }
+            Self::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                detail(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "A server error occurred.",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.into_json()
+    }
+}
+
+fn validation_body(errors: &ValidationErrors) -> Value {
+    let mut body: BTreeMap<&str, Value> = errors
+        .fields
+        .iter()
+        .map(|(field, errs)| {
+            (
+                *field,
+                Value::from(errs.iter().map(|e| e.message.clone()).collect::<Vec<_>>()),
+            )
+        })
+        .collect();
+    if let Some(non_field) = &errors.non_field {
+        body.insert(
+            "non_field_errors",
+            Value::from(
+                non_field
+                    .iter()
+                    .map(|e| e.message.clone())
+                    .collect::<Vec<_>>(),
+            ),
+        );
+    }
+    json!(body)
+}
+
+impl From<FormError> for ApiError {
+    fn from(error: FormError) -> Self {
+        Self::NotAnObject(error.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(cause) => Self::Unavailable(cause),
+            // The flows map conflicts and guards themselves; reaching here is a defect.
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(error: TokenError) -> Self {
+        Self::Unavailable(error.0)
+    }
+}
+
+impl From<HashError> for ApiError {
+    fn from(error: HashError) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
+/// Flow errors → API errors; DRR-raised messages need the
+/// `non_field_errors` setting, hence a method rather than `From`.
+pub(crate) trait ToApiError {
+    /// The API error for this flow error.
+    fn to_api(self, non_field: bool) -> ApiError;
+}
+
+macro_rules! drr {
+    ($nf:expr, $msg:literal) => {
+        ApiError::drr($msg, $nf)
+    };
+}
+
+impl ToApiError for RegisterError {
+    fn to_api(self, nf: bool) -> ApiError {
+        match self {
+            Self::Disabled => ApiError::NotFound,
+            Self::Invalid(e) => ApiError::Invalid(e),
+            Self::UserWithoutEmail => drr!(nf, "User without email cannot be verified"),
+            Self::Store(e) => e.into(),
+            Self::Hash(e) => e.into(),
+        }
+    }
+}
+
+impl ToApiError for VerifyRegistrationError {
+    fn to_api(self, nf: bool) -> ApiError {
+        match self {
+            Self::Disabled => ApiError::NotFound,
+            Self::Invalid(e) => ApiError::Invalid(e),
+            Self::UserNotFound => drr!(nf, "User not found"),
+            Self::InvalidSignature => drr!(nf, "Invalid signature"),
+            Self::SignatureExpired => drr!(nf, "Signature expired"),
+            Self::Store(e) => e.into(),
+            Self::Token(e) => e.into(),
+        }
+    }
+}
+
+impl ToApiError for ResendVerificationError {
+    fn to_api(self, _nf: bool) -> ApiError {
+        match self {
+            Self::Disabled => ApiError::NotFound,
+            Self::Invalid(e) => ApiError::Invalid(e),
+            Self::Store(e) => e.into(),
+        }
+    }
+}
+
+impl ToApiError for LoginError {
+    fn to_api(self, nf: bool) -> ApiError {
+        match self {
+            Self::Invalid(e) => ApiError::Invalid(e),
+            Self::LoginInvalid => drr!(nf, "Login or password invalid."),
+            Self::Store(e) => e.into(),
+            Self::Hash(e) => e.into(),
+            Self::Token(e) => e.into(),
+        }
+    }
+}
+
+impl ToApiError for LogoutError {
+    fn to_api(self, nf: bool) -> ApiError {
+        match self {
+            Self::Invalid(e) => ApiError::Invalid(e),
+            Self::TokenNotFound => drr!(nf, "Authentication token not found"),
+            Self::Token(e) => e.into(),
+        }
+    }
+}
+
+impl ToApiError for ProfileError {
+    fn to_api(self, _nf: bool) -> ApiError {
+        match self {
+            Self::Invalid(e) => ApiError::Invalid(e),
+            Self::Store(e) => e.into(),
+        }
+    }
+}
+
+impl ToApiError for ChangePasswordError {
+    fn to_api(self, _nf: bool) -> ApiError {
+        match self {
+            Self::Invalid(e) => ApiError::Invalid(e),
+            Self::Store(e) => e.into(),
+            Self::Hash(e) => e.into(),
+            Self::Token(e) => e.into(),
+        }
+    }
+}
+
+impl ToApiError for SendResetLinkError {
+    fn to_api(self, nf: bool) -> ApiError {
+        match self {
+            Self::Disabled => ApiError::NotFound,
+            Self::Invalid(e) => ApiError::Invalid(e),
+            Self::UserNotFound => drr!(nf, "User not found"),
+            Self::Store(e) => e.into(),
+        }
+    }
+}
+
+impl ToApiError for ResetPasswordError {
+    fn to_api(self, nf: bool) -> ApiError {
+        match self {
+            Self::Disabled => ApiError::NotFound,
+            Self::Invalid(e) => ApiError::Invalid(e),
+            Self::UserNotFound => drr!(nf, "User not found"),
+            Self::InvalidSignature => drr!(nf, "Invalid signature"),
+            Self::SignatureExpired => drr!(nf, "Signature expired"),
+            Self::Store(e) => e.into(),
+            Self::Hash(e) => e.into(),
+            Self::Token(e) => e.into(),
+        }
+    }
+}
+
+impl ToApiError for RegisterEmailError {
+    fn to_api(self, nf: bool) -> ApiError {
+        match self {
+            Self::Invalid(e) => ApiError::Invalid(e),
+            Self::EmailAlreadyRegistered => drr!(nf, "This email is already registered."),
+            Self::Store(e) => e.into(),
+        }
+    }
+}
+
+impl ToApiError for VerifyEmailError {
+    fn to_api(self, nf: bool) -> ApiError {
+        match self {
+            Self::Disabled => ApiError::NotFound,
+            Self::Invalid(e) => ApiError::Invalid(e),
+            Self::InvalidSignature => drr!(nf, "Invalid signature"),
+            Self::SignatureExpired => drr!(nf, "Signature expired"),
+            Self::EmailAlreadyRegistered => drr!(nf, "This email is already registered."),
+            Self::UserNotFound => drr!(nf, "User not found"),
+            Self::Store(e) => e.into(),
+        }
+    }
+}
+
+impl ToApiError for AuthenticateError {
+    fn to_api(self, _nf: bool) -> ApiError {
+        match self {
+            Self::InvalidToken => ApiError::Unauthenticated("Invalid token."),
+            Self::UserInactive => ApiError::Unauthenticated("User inactive or deleted."),
+            Self::Token(e) => e.into(),
+            Self::Store(e) => e.into(),
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! `change-password/`.
+
+use auth_core::ports::CredentialKind;
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::response::Response;
+
+use crate::AppState;
+use crate::endpoint::{Access, Spec, always, detail};
+use crate::error::ToApiError;
+
+const CHANGE_PASSWORD: Spec = Spec {
+    name: "Change Password",
+    methods: &[Method::POST],
+    allow: "POST, OPTIONS",
+    access: Access::Authenticated,
+    enabled: always,
+};
+
+pub(crate) async fn change_password(State(state): State<AppState>, request: Request) -> Response {
+    state
+        .run(&CHANGE_PASSWORD, request, async |state, call| {
+            let me = call.me()?;
+            let changed = state
+                .accounts
+                .change_password(me, &call.form)
+                .await
+                .map_err(|e| e.to_api(state.non_field()))?;
+            let mut response = detail("Password changed successfully");
+            if changed.caller_logged_out && me.kind == CredentialKind::Session {
+                crate::session::end(response.headers_mut());
+            }
+            Ok(response)
+        })
+        .await
+}

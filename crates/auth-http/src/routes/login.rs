@@ -1,0 +1,66 @@
+//! `login/` and `logout/`.
+
+use auth_core::ports::CredentialKind;
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::response::{IntoResponse, Response};
+
+use super::login_body;
+use crate::AppState;
+use crate::endpoint::{Access, Spec, always, detail};
+use crate::error::ToApiError;
+
+const LOGIN: Spec = Spec {
+    name: "Login",
+    methods: &[Method::POST],
+    allow: "POST, OPTIONS",
+    access: Access::Open,
+    enabled: always,
+};
+
+pub(crate) async fn login(State(state): State<AppState>, request: Request) -> Response {
+    state
+        .run(&LOGIN, request, async |state, call| {
+            let credentials = state
+                .accounts
+                .login(&call.form)
+                .await
+                .map_err(|e| e.to_api(state.non_field()))?;
+            let mut response = ().into_response();
+            let body = login_body(
+                state,
+                "Login successful",
+                &credentials,
+                response.headers_mut(),
+            );
+            Ok((response.into_parts().0, Json(body)).into_response())
+        })
+        .await
+}
+
+const LOGOUT: Spec = Spec {
+    name: "Logout",
+    methods: &[Method::POST],
+    allow: "POST, OPTIONS",
+    access: Access::Authenticated,
+    enabled: always,
+};
+
+pub(crate) async fn logout(State(state): State<AppState>, request: Request) -> Response {
+    state
+        .run(&LOGOUT, request, async |state, call| {
+            let me = call.me()?;
+            state
+                .accounts
+                .logout(me, &call.form)
+                .await
+                .map_err(|e| e.to_api(state.non_field()))?;
+            let mut response = detail("Logout successful");
+            if me.kind == CredentialKind::Session {
+                crate::session::end(response.headers_mut());
+            }
+            Ok(response)
+        })
+        .await
+}

@@ -1,0 +1,89 @@
+//! `register/`, `verify-registration/`, and our `resend-verification/`.
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::{login_body, profile_body};
+use crate::AppState;
+use crate::endpoint::{Access, Spec, detail};
+use crate::error::ToApiError;
+
+const REGISTER: Spec = Spec {
+    name: "Register",
+    methods: &[Method::POST],
+    allow: "POST, OPTIONS",
+    access: Access::Open,
+    enabled: |s| s.register.enabled,
+};
+
+pub(crate) async fn register(State(state): State<AppState>, request: Request) -> Response {
+    state
+        .run(&REGISTER, request, async |state, call| {
+            let user = state
+                .accounts
+                .register(&call.form)
+                .await
+                .map_err(|e| e.to_api(state.non_field()))?;
+            Ok((StatusCode::CREATED, Json(profile_body(&user))).into_response())
+        })
+        .await
+}
+
+const VERIFY_REGISTRATION: Spec = Spec {
+    name: "Verify Registration",
+    methods: &[Method::POST],
+    allow: "POST, OPTIONS",
+    access: Access::Open,
+    enabled: |s| s.register.verification_enabled,
+};
+
+pub(crate) async fn verify_registration(
+    State(state): State<AppState>,
+    request: Request,
+) -> Response {
+    state
+        .run(&VERIFY_REGISTRATION, request, async |state, call| {
+            let verified = state
+                .accounts
+                .verify_registration(&call.form)
+                .await
+                .map_err(|e| e.to_api(state.non_field()))?;
+            let message = "User verified successfully";
+            let Some(login) = verified.login else {
+                return Ok(detail(message));
+            };
+            let mut response = ().into_response();
+            let body = login_body(state, message, &login, response.headers_mut());
+            Ok((response.into_parts().0, Json(body)).into_response())
+        })
+        .await
+}
+
+const RESEND_VERIFICATION: Spec = Spec {
+    name: "Resend Verification",
+    methods: &[Method::POST],
+    allow: "POST, OPTIONS",
+    access: Access::Open,
+    enabled: |s| s.register.verification_enabled,
+};
+
+/// Beyond DRR: mails a new registration link to an unverified account.
+pub(crate) async fn resend_verification(
+    State(state): State<AppState>,
+    request: Request,
+) -> Response {
+    state
+        .run(&RESEND_VERIFICATION, request, async |state, call| {
+            state
+                .accounts
+                .resend_verification(&call.form)
+                .await
+                .map_err(|e| e.to_api(state.non_field()))?;
+            Ok(detail(
+                "Verification link sent if the account exists and is not verified",
+            ))
+        })
+        .await
+}

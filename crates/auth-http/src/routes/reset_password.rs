@@ -1,0 +1,63 @@
+//! `send-reset-password-link/` and `reset-password/`.
+
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::response::Response;
+
+use crate::AppState;
+use crate::endpoint::{Access, Spec, detail};
+use crate::error::ToApiError;
+
+const SEND_LINK: Spec = Spec {
+    name: "Send Reset Password Link",
+    methods: &[Method::POST],
+    allow: "POST, OPTIONS",
+    access: Access::Open,
+    enabled: |s| s.reset_password.enabled,
+};
+
+pub(crate) async fn send_link(State(state): State<AppState>, request: Request) -> Response {
+    state
+        .run(&SEND_LINK, request, async |state, call| {
+            state
+                .accounts
+                .send_reset_password_link(&call.form)
+                .await
+                .map_err(|e| e.to_api(state.non_field()))?;
+            // DRR words it by the setting, not by whether a user was found.
+            Ok(detail(
+                if state
+                    .accounts
+                    .settings()
+                    .reset_password
+                    .fail_when_user_not_found
+                {
+                    "Reset link sent"
+                } else {
+                    "Reset link sent if the user exists in database"
+                },
+            ))
+        })
+        .await
+}
+
+const RESET: Spec = Spec {
+    name: "Reset Password",
+    methods: &[Method::POST],
+    allow: "POST, OPTIONS",
+    access: Access::Open,
+    enabled: |s| s.reset_password.enabled,
+};
+
+pub(crate) async fn reset(State(state): State<AppState>, request: Request) -> Response {
+    state
+        .run(&RESET, request, async |state, call| {
+            state
+                .accounts
+                .reset_password(&call.form)
+                .await
+                .map_err(|e| e.to_api(state.non_field()))?;
+            Ok(detail("Reset password successful"))
+        })
+        .await
+}

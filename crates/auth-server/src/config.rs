@@ -1,0 +1,555 @@
+//! Configuration: compiled defaults, then a TOML file, then `AUTH_*`
+//! environment variables. Every django-rest-registration setting keeps its
+//! name (`RESET_PASSWORD_VERIFICATION_ONE_TIME_USE` in the file,
+//! `AUTH_RESET_PASSWORD_VERIFICATION_ONE_TIME_USE` in the environment).
+
+use std::path::{Path, PathBuf};
+
+use auth_core::ports::Matching;
+use auth_core::settings::{CredentialsEnded, LoginField, Settings};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Deserializer, Serialize};
+use time::Duration;
+
+/// Which behaviour profile the settings start from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Compat {
+    /// Our safe defaults.
+    #[default]
+    Safe,
+    /// Every client-visible DRR behaviour, including those DRR has no
+    /// setting for (one token per user, token kept on logout, exact
+    /// identifiers, …).
+    Drr,
+}
+
+/// Everything the server reads. Optional DRR settings left unset take the
+/// profile's value (see `docs/configuration.md`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", default)]
+pub struct Config {
+    /// Listen address.
+    pub bind: String,
+    /// `sqlite://PATH` (created if missing) or `sqlite::memory:`.
+    pub database_url: String,
+    /// Link-signing key (Django's `SECRET_KEY`). Generated and saved beside
+    /// the database when unset.
+    pub secret_key: Option<String>,
+    /// A file holding the secret key (wins over `SECRET_KEY`).
+    pub secret_key_file: Option<PathBuf>,
+    /// Older keys that still verify links (newest first), for rotation.
+    #[serde(deserialize_with = "list")]
+    pub secret_key_fallbacks: Vec<String>,
+    /// `console`, `dir:PATH`, `smtp://[user:pass@]host:port`,
+    /// `smtp+starttls://…` or `smtps://…`.
+    pub mail_url: String,
+    /// Sender address (DRR: `VERIFICATION_FROM_EMAIL`; `MAIL_FROM` is an alias).
+    #[serde(alias = "MAIL_FROM")]
+    pub verification_from_email: String,
+    /// `VERIFICATION_REPLY_TO_EMAIL`.
+    pub verification_reply_to_email: Option<String>,
+    /// A folder overriding the e-mail templates.
+    pub templates_dir: Option<PathBuf>,
+    /// Where DRR's endpoints live.
+    pub api_prefix: String,
+    /// `safe` (default) or `drr`.
+    pub compat: Compat,
+    /// Mark cookies `Secure`.
+    #[serde(deserialize_with = "opt_bool")]
+    pub secure_cookies: Option<bool>,
+    /// `CSRF_TRUSTED_ORIGINS`, comma-separated.
+    #[serde(deserialize_with = "list")]
+    pub csrf_trusted_origins: Vec<String>,
+    /// Largest request body in bytes.
+    pub body_limit: usize,
+    /// argon2id memory in KiB.
+    pub password_hash_memory_kib: u32,
+    /// argon2id iterations.
+    pub password_hash_iterations: u32,
+    /// argon2id lanes.
+    pub password_hash_parallelism: u32,
+    /// Accept argon2id parameters below OWASP's minimum.
+    #[serde(deserialize_with = "flag")]
+    pub password_hash_allow_weak: bool,
+    /// Concurrent password hashes (default: CPU count).
+    pub password_hash_workers: Option<usize>,
+    /// How often the mail worker looks for due mail, in milliseconds.
+    pub mail_poll_interval_ms: u64,
+
+    // ---- django-rest-registration settings ----
+    /// `USER_LOGIN_FIELDS`: `username`, `email`, comma-separated.
+    #[serde(deserialize_with = "opt_list")]
+    pub user_login_fields: Option<Vec<String>>,
+    /// `REGISTER_FLOW_ENABLED`.
+    #[serde(deserialize_with = "opt_bool")]
+    pub register_flow_enabled: Option<bool>,
+    /// `REGISTER_SERIALIZER_PASSWORD_CONFIRM`.
+    #[serde(deserialize_with = "opt_bool")]
+    pub register_serializer_password_confirm: Option<bool>,
+    /// `REGISTER_VERIFICATION_ENABLED`.
+    #[serde(deserialize_with = "opt_bool")]
+    pub register_verification_enabled: Option<bool>,
+    /// `REGISTER_VERIFICATION_URL`.
+    pub register_verification_url: Option<String>,
+    /// `REGISTER_VERIFICATION_PERIOD`, seconds.
+    pub register_verification_period: Option<i64>,
+    /// `REGISTER_VERIFICATION_ONE_TIME_USE`.
+    #[serde(deserialize_with = "opt_bool")]
+    pub register_verification_one_time_use: Option<bool>,
+    /// `REGISTER_VERIFICATION_AUTO_LOGIN`.
+    #[serde(deserialize_with = "opt_bool")]
+    pub register_verification_auto_login: Option<bool>,
+    /// `LOGIN_RETRIEVE_TOKEN`.
+    #[serde(deserialize_with = "opt_bool")]
+    pub login_retrieve_token: Option<bool>,
+    /// `LOGIN_AUTHENTICATE_SESSION`.
+    #[serde(deserialize_with = "opt_bool")]
+    pub login_authenticate_session: Option<bool>,
+    /// `RESET_PASSWORD_VERIFICATION_ENABLED`.
+    #[serde(deserialize_with = "opt_bool")]
+    pub reset_password_verification_enabled: Option<bool>,
+    /// `RESET_PASSWORD_VERIFICATION_URL`.
+    pub reset_password_verification_url: Option<String>,
+    /// `RESET_PASSWORD_VERIFICATION_PERIOD`, seconds.
+    pub reset_password_verification_period: Option<i64>,
+    /// `RESET_PASSWORD_VERIFICATION_ONE_TIME_USE`.
+    #[serde(deserialize_with = "opt_bool")]
+    pub reset_password_verification_one_time_use: Option<bool>,
+    /// `RESET_PASSWORD_FAIL_WHEN_USER_NOT_FOUND`.
+    #[serde(deserialize_with = "opt_bool")]
+    pub reset_password_fail_when_user_not_found: Option<bool>,
+    /// `RESET_PASSWORD_SERIALIZER_PASSWORD_CONFIRM`.
+    #[serde(deserialize_with = "opt_bool")]
+    pub reset_password_serializer_password_confirm: Option<bool>,
+    /// `SEND_RESET_PASSWORD_LINK_SERIALIZER_USE_EMAIL`.
+    #[serde(deserialize_with = "opt_bool")]
+    pub send_reset_password_link_serializer_use_email: Option<bool>,
+    /// `REGISTER_EMAIL_VERIFICATION_ENABLED`.
+    #[serde(deserialize_with = "opt_bool")]
+    pub register_email_verification_enabled: Option<bool>,
+    /// `REGISTER_EMAIL_VERIFICATION_URL`.
+    pub register_email_verification_url: Option<String>,
+    /// `REGISTER_EMAIL_VERIFICATION_PERIOD`, seconds.
+    pub register_email_verification_period: Option<i64>,
+    /// `CHANGE_PASSWORD_SERIALIZER_PASSWORD_CONFIRM`.
+    #[serde(deserialize_with = "opt_bool")]
+    pub change_password_serializer_password_confirm: Option<bool>,
+    /// `USE_NON_FIELD_ERRORS_KEY_FROM_DRF_SETTINGS`.
+    #[serde(deserialize_with = "opt_bool")]
+    pub use_non_field_errors_key_from_drf_settings: Option<bool>,
+
+    // ---- behaviours DRR has no setting for (the profile decides by default) ----
+    /// Compare usernames and addresses ignoring case.
+    #[serde(deserialize_with = "opt_bool")]
+    pub identifiers_case_insensitive: Option<bool>,
+    /// A new token per login (else DRR's one token per user).
+    #[serde(deserialize_with = "opt_bool")]
+    pub token_per_login: Option<bool>,
+    /// Logout revokes the token that made the request.
+    #[serde(deserialize_with = "opt_bool")]
+    pub logout_revokes_token: Option<bool>,
+    /// `sessions`, `all_but_caller` or `all`.
+    pub change_password_ends: Option<String>,
+    /// `sessions`, `all_but_caller` or `all`.
+    pub reset_password_ends: Option<String>,
+    /// Check reset links before the new password.
+    #[serde(deserialize_with = "opt_bool")]
+    pub reset_password_signature_first: Option<bool>,
+    /// Only the newest requested e-mail change can be confirmed.
+    #[serde(deserialize_with = "opt_bool")]
+    pub register_email_newest_only: Option<bool>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8000".into(),
+            database_url: "sqlite://auth.sqlite3".into(),
+            secret_key: None,
+            secret_key_file: None,
+            secret_key_fallbacks: Vec::new(),
+            mail_url: "console".into(),
+            verification_from_email: "no-reply@localhost".into(),
+            verification_reply_to_email: None,
+            templates_dir: None,
+            api_prefix: "/api/v1/accounts".into(),
+            compat: Compat::Safe,
+            secure_cookies: None,
+            csrf_trusted_origins: Vec::new(),
+            body_limit: 64 * 1024,
+            password_hash_memory_kib: 19_456,
+            password_hash_iterations: 2,
+            password_hash_parallelism: 1,
+            password_hash_allow_weak: false,
+            password_hash_workers: None,
+            mail_poll_interval_ms: 250,
+            user_login_fields: None,
+            register_flow_enabled: None,
+            register_serializer_password_confirm: None,
+            register_verification_enabled: None,
+            register_verification_url: None,
+            register_verification_period: None,
+            register_verification_one_time_use: None,
+            register_verification_auto_login: None,
+            login_retrieve_token: None,
+            login_authenticate_session: None,
+            reset_password_verification_enabled: None,
+            reset_password_verification_url: None,
+            reset_password_verification_period: None,
+            reset_password_verification_one_time_use: None,
+            reset_password_fail_when_user_not_found: None,
+            reset_password_serializer_password_confirm: None,
+            send_reset_password_link_serializer_use_email: None,
+            register_email_verification_enabled: None,
+            register_email_verification_url: None,
+            register_email_verification_period: None,
+            change_password_serializer_password_confirm: None,
+            use_non_field_errors_key_from_drf_settings: None,
+            identifiers_case_insensitive: None,
+            token_per_login: None,
+            logout_revokes_token: None,
+            change_password_ends: None,
+            reset_password_ends: None,
+            reset_password_signature_first: None,
+            register_email_newest_only: None,
+        }
+    }
+}
+
+/// A configuration that cannot be used, with where the bad value came from.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value has the wrong type or shape (figment names its source).
+    #[error("{0}")]
+    Load(#[from] Box<figment::Error>),
+    /// A value parses but means nothing.
+    #[error("{key}: {message}")]
+    Invalid {
+        /// The setting.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if given, or `auth.toml` if present), then
+    /// `AUTH_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None => figment = figment.merge(Toml::file("auth.toml")),
+        }
+        // `lowercase(false)` must come last: `ignore` resets it.
+        figment = figment.merge(
+            Env::prefixed("AUTH_")
+                .ignore(&["CONFIG", "SERVER_BIN"])
+                .lowercase(false),
+        );
+        figment
+            .extract()
+            .map_err(|e| ConfigError::Load(Box::new(e)))
+    }
+
+    /// The workflow settings: the profile's values with every configured
+    /// DRR setting applied.
+    pub fn settings(&self) -> Result<Settings, ConfigError> {
+        let mut s = match self.compat {
+            Compat::Safe => Settings::default(),
+            Compat::Drr => Settings::drr(),
+        };
+        if let Some(fields) = &self.user_login_fields {
+            s.login_fields = fields
+                .iter()
+                .map(|f| match f.as_str() {
+                    "username" => Ok(LoginField::Username),
+                    "email" => Ok(LoginField::Email),
+                    other => Err(invalid(
+                        "USER_LOGIN_FIELDS",
+                        format!("unknown field {other:?} (username, email)"),
+                    )),
+                })
+                .collect::<Result<_, _>>()?;
+            if s.login_fields.is_empty() {
+                return Err(invalid(
+                    "USER_LOGIN_FIELDS",
+                    "at least one field is required".into(),
+                ));
+            }
+        }
+        if let Some(ci) = self.identifiers_case_insensitive {
+            s.matching = if ci {
+                Matching::CaseInsensitive
+            } else {
+                Matching::Exact
+            };
+        }
+        set(&mut s.register.enabled, self.register_flow_enabled);
+        set(
+            &mut s.register.password_confirm,
+            self.register_serializer_password_confirm,
+        );
+        set(
+            &mut s.register.verification_enabled,
+            self.register_verification_enabled,
+        );
+        set(
+            &mut s.register.one_time_use,
+            self.register_verification_one_time_use,
+        );
+        set(
+            &mut s.register.auto_login,
+            self.register_verification_auto_login,
+        );
+        set_url(
+            &mut s.register.verification_url,
+            &self.register_verification_url,
+        );
+        set_period(
+            &mut s.register.verification_period,
+            self.register_verification_period,
+            "REGISTER_VERIFICATION_PERIOD",
+        )?;
+        set(&mut s.login.retrieve_token, self.login_retrieve_token);
+        set(
+            &mut s.login.authenticate_session,
+            self.login_authenticate_session,
+        );
+        set(&mut s.login.logout_revokes_token, self.logout_revokes_token);
+        let reset = &mut s.reset_password;
+        set(&mut reset.enabled, self.reset_password_verification_enabled);
+        set_url(
+            &mut reset.verification_url,
+            &self.reset_password_verification_url,
+        );
+        set_period(
+            &mut reset.verification_period,
+            self.reset_password_verification_period,
+            "RESET_PASSWORD_VERIFICATION_PERIOD",
+        )?;
+        set(
+            &mut reset.one_time_use,
+            self.reset_password_verification_one_time_use,
+        );
+        set(
+            &mut reset.fail_when_user_not_found,
+            self.reset_password_fail_when_user_not_found,
+        );
+        set(
+            &mut reset.password_confirm,
+            self.reset_password_serializer_password_confirm,
+        );
+        set(
+            &mut reset.use_email,
+            self.send_reset_password_link_serializer_use_email,
+        );
+        set(
+            &mut reset.signature_first,
+            self.reset_password_signature_first,
+        );
+        if let Some(ends) = &self.reset_password_ends {
+            reset.ends = credentials_ended("RESET_PASSWORD_ENDS", ends)?;
+        }
+        let email = &mut s.register_email;
+        set(
+            &mut email.verification_enabled,
+            self.register_email_verification_enabled,
+        );
+        set_url(
+            &mut email.verification_url,
+            &self.register_email_verification_url,
+        );
+        set_period(
+            &mut email.verification_period,
+            self.register_email_verification_period,
+            "REGISTER_EMAIL_VERIFICATION_PERIOD",
+        )?;
+        set(&mut email.newest_only, self.register_email_newest_only);
+        set(
+            &mut s.change_password_confirm,
+            self.change_password_serializer_password_confirm,
+        );
+        if let Some(ends) = &self.change_password_ends {
+            s.change_password_ends = credentials_ended("CHANGE_PASSWORD_ENDS", ends)?;
+        }
+        Ok(s)
+    }
+
+    /// Whether API tokens are one per user (the DRR profile's default).
+    pub fn one_token_per_user(&self) -> bool {
+        match self.token_per_login {
+            Some(per_login) => !per_login,
+            None => self.compat == Compat::Drr,
+        }
+    }
+}
+
+fn invalid(key: &'static str, message: String) -> ConfigError {
+    ConfigError::Invalid { key, message }
+}
+
+fn set(target: &mut bool, value: Option<bool>) {
+    if let Some(value) = value {
+        *target = value;
+    }
+}
+
+fn set_url(target: &mut String, value: &Option<String>) {
+    if let Some(value) = value {
+        value.clone_into(target);
+    }
+}
+
+fn set_period(
+    target: &mut Duration,
+    seconds: Option<i64>,
+    key: &'static str,
+) -> Result<(), ConfigError> {
+    match seconds {
+        Some(s) if s <= 0 => Err(invalid(
+            key,
+            format!("must be a positive number of seconds, not {s}"),
+        )),
+        Some(s) => {
+            *target = Duration::seconds(s);
+            Ok(())
+        }
+        None => Ok(()),
+    }
+}
+
+fn credentials_ended(key: &'static str, value: &str) -> Result<CredentialsEnded, ConfigError> {
+    match value {
+        "sessions" => Ok(CredentialsEnded::Sessions),
+        "all_but_caller" => Ok(CredentialsEnded::AllButCaller),
+        "all" => Ok(CredentialsEnded::All),
+        other => Err(invalid(
+            key,
+            format!("{other:?} is not one of sessions, all_but_caller, all"),
+        )),
+    }
+}
+
+/// A value written as a TOML boolean, a number (`1`/`0`) or a word
+/// (`true`, `yes`, `on`, …), as environment variables usually are.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Flexible {
+    Bool(bool),
+    Int(i64),
+    Text(String),
+}
+
+fn to_bool<E: serde::de::Error>(value: Flexible) -> Result<bool, E> {
+    match value {
+        Flexible::Bool(b) => Ok(b),
+        Flexible::Int(1) => Ok(true),
+        Flexible::Int(0) => Ok(false),
+        Flexible::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            other => Err(E::custom(format!(
+                "expected a boolean (1/0, true/false), got {other:?}"
+            ))),
+        },
+        Flexible::Int(n) => Err(E::custom(format!(
+            "expected a boolean (1/0, true/false), got {n}"
+        ))),
+    }
+}
+
+fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Option::<Flexible>::deserialize(d)?.map(to_bool).transpose()
+}
+
+fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    to_bool(Flexible::deserialize(d)?)
+}
+
+/// A list written as a TOML array or as comma-separated text.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ListOrText {
+    List(Vec<String>),
+    Text(String),
+}
+
+fn to_list(value: ListOrText) -> Vec<String> {
+    match value {
+        ListOrText::List(items) => items,
+        ListOrText::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    }
+}
+
+fn opt_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    Ok(Option::<ListOrText>::deserialize(d)?.map(to_list))
+}
+
+fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(to_list(ListOrText::deserialize(d)?))
+}
+
+#[cfg(test)]
+// figment::Jail's closure signature is figment's, large error and all.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment_override_defaults_with_drr_names() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "auth.toml",
+                "BIND = \"127.0.0.1:9000\"\nRESET_PASSWORD_VERIFICATION_ONE_TIME_USE = false\nUSER_LOGIN_FIELDS = [\"email\"]\n",
+            )?;
+            jail.set_env("AUTH_BIND", "127.0.0.1:9001");
+            jail.set_env("AUTH_COMPAT", "drr");
+            jail.set_env("AUTH_REGISTER_VERIFICATION_ONE_TIME_USE", "1");
+            jail.set_env("AUTH_REGISTER_VERIFICATION_PERIOD", "60");
+            jail.set_env("AUTH_SERVER_BIN", "/ignored");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.bind, "127.0.0.1:9001");
+            assert_eq!(config.compat, Compat::Drr);
+            let settings = config.settings().map_err(|e| e.to_string())?;
+            assert!(settings.register.one_time_use);
+            assert!(!settings.reset_password.one_time_use);
+            assert_eq!(settings.register.verification_period, Duration::seconds(60));
+            assert_eq!(settings.login_fields, [LoginField::Email]);
+            assert_eq!(settings.matching, Matching::Exact);
+            assert!(config.one_token_per_user());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_name_their_setting() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("AUTH_LOGIN_RETRIEVE_TOKEN", "maybe");
+            let err = Config::load(None)
+                .expect_err("maybe is no boolean")
+                .to_string();
+            assert!(
+                err.contains("LOGIN_RETRIEVE_TOKEN") && err.contains("maybe"),
+                "{err}"
+            );
+            Ok(())
+        });
+        let config = Config {
+            reset_password_verification_period: Some(0),
+            ..Config::default()
+        };
+        let err = config.settings().expect_err("zero period").to_string();
+        assert!(
+            err.starts_with("RESET_PASSWORD_VERIFICATION_PERIOD"),
+            "{err}"
+        );
+    }
+}

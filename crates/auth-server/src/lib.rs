@@ -1,0 +1,283 @@
+//! The composition root: reads the configuration, wires auth-core to its
+//! adapters, and serves DRR's API. Used by the binary and by the end-to-end
+//! tests alike.
+
+pub mod check;
+pub mod config;
+pub mod mail_url;
+mod worker;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use auth_core::flows::{Accounts, Ports, RetryPolicy};
+use auth_core::hashing::{Argon2Hasher, Argon2Params};
+use auth_core::policy::PasswordPolicy;
+use auth_core::ports::{Clock, Mailer, SystemClock};
+use auth_core::signing::{LinkSigner, SecretKey};
+use auth_http::{ApiConfig, BlockingHasher};
+use auth_smtp::{ConsoleMailer, DirMailer, Envelope, SmtpMailer, Templates};
+use auth_sql::{SqlitePool, SqliteStore, TokenMode};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use zeroize::Zeroizing;
+
+pub use config::{Compat, Config, ConfigError};
+use mail_url::MailTarget;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The database could not be opened or migrated.
+    #[error("database {url}: {message}")]
+    Database {
+        /// The configured URL.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// Templates, keys or hashing parameters are unusable.
+    #[error("{0}")]
+    Setup(String),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {bind}: {source}")]
+    Bind {
+        /// The address.
+        bind: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// A wired server, not yet serving.
+pub struct App {
+    router: axum::Router,
+    store: SqliteStore,
+    mailer: Arc<dyn Mailer>,
+    clock: Arc<dyn Clock>,
+    poll: std::time::Duration,
+}
+
+impl App {
+    /// Opens the database (migrating it), loads keys and templates, and
+    /// builds the router.
+    pub async fn build(config: &Config) -> Result<Self, StartError> {
+        let settings = config.settings()?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let pool = open_database(&config.database_url).await?;
+        let keys = key_texts(config)?;
+        let token_mode = if config.one_token_per_user() {
+            // The derivation's message prefix ("drr-token:") keeps these
+            // tokens apart from link signatures made with the same key.
+            TokenMode::OnePerUser {
+                key: Zeroizing::new(keys[0].as_bytes().to_vec()),
+            }
+        } else {
+            TokenMode::PerLogin
+        };
+        let keys = keys
+            .into_iter()
+            .map(|k| {
+                SecretKey::new(k.to_string())
+                    .map_err(|e| StartError::Setup(format!("SECRET_KEY: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let store = SqliteStore::new(pool, settings.matching, token_mode, clock.clone());
+        let hasher = Argon2Hasher::new(hash_params(config)?)
+            .map_err(|e| StartError::Setup(e.to_string()))?;
+        let workers = config.password_hash_workers.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(2)
+        });
+        let signer = LinkSigner::new(keys).map_err(|e| StartError::Setup(e.to_string()))?;
+        let ports = Ports {
+            store: Arc::new(store.clone()),
+            tokens: Arc::new(store.clone()),
+            hasher: Arc::new(BlockingHasher::new(hasher, workers)),
+            clock: clock.clone(),
+        };
+        let accounts = Accounts::new(ports, signer, PasswordPolicy::django_default(), settings);
+        let api = ApiConfig {
+            prefix: config.api_prefix.trim_end_matches('/').to_owned(),
+            non_field_errors_key: config
+                .use_non_field_errors_key_from_drf_settings
+                .unwrap_or(false),
+            secure_cookies: config.secure_cookies.unwrap_or(false),
+            body_limit: config.body_limit,
+            trusted_origins: config.csrf_trusted_origins.clone(),
+            ..ApiConfig::default()
+        };
+        Ok(Self {
+            router: auth_http::router(accounts, api),
+            store,
+            mailer: mailer(config)?,
+            clock,
+            poll: std::time::Duration::from_millis(config.mail_poll_interval_ms.max(10)),
+        })
+    }
+
+    /// Serves on `listener` and delivers mail until `shutdown` turns true;
+    /// in-flight requests finish first.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> std::io::Result<()> {
+        let worker = tokio::spawn(worker::run(
+            Arc::new(self.store.clone()),
+            self.mailer.clone(),
+            self.clock.clone(),
+            RetryPolicy::default(),
+            self.poll,
+            shutdown.clone(),
+        ));
+        let served = axum::serve(listener, self.router)
+            .with_graceful_shutdown(async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            })
+            .await;
+        let _ = worker.await;
+        served
+    }
+
+    /// The router alone (for in-process tests).
+    pub fn router(&self) -> axum::Router {
+        self.router.clone()
+    }
+}
+
+/// Opens the SQLite database at `url` and applies pending migrations.
+pub async fn open_database(url: &str) -> Result<SqlitePool, StartError> {
+    let db = |message: String| StartError::Database {
+        url: url.to_owned(),
+        message,
+    };
+    if !url.starts_with("sqlite:") {
+        return Err(db("only sqlite:// URLs are supported by this build".into()));
+    }
+    let pool = SqliteStore::connect(url)
+        .await
+        .map_err(|e| db(e.to_string()))?;
+    SqliteStore::migrate(&pool)
+        .await
+        .map_err(|e| db(e.to_string()))?;
+    Ok(pool)
+}
+
+fn hash_params(config: &Config) -> Result<Argon2Params, StartError> {
+    let params = Argon2Params {
+        m_cost: config.password_hash_memory_kib,
+        t_cost: config.password_hash_iterations,
+        p_cost: config.password_hash_parallelism,
+    };
+    if params.is_below_owasp_minimum() && !config.password_hash_allow_weak {
+        return Err(StartError::Setup(format!(
+            "argon2id parameters m={} KiB, t={}, p={} are below OWASP's minimum (m=19456, t=2, p=1); \
+             raise them or set AUTH_PASSWORD_HASH_ALLOW_WEAK=1",
+            params.m_cost, params.t_cost, params.p_cost
+        )));
+    }
+    Ok(params)
+}
+
+/// The signing keys, newest first: the configured key (or the generated
+/// one), then the fallbacks.
+fn key_texts(config: &Config) -> Result<Vec<Zeroizing<String>>, StartError> {
+    let primary = match (&config.secret_key_file, &config.secret_key) {
+        (Some(path), _) => std::fs::read_to_string(path)
+            .map(|k| k.trim().to_owned())
+            .map_err(|e| StartError::Setup(format!("SECRET_KEY_FILE {}: {e}", path.display())))?,
+        (None, Some(key)) => key.clone(),
+        (None, None) => generated_key(&config.database_url)?,
+    };
+    Ok(std::iter::once(primary)
+        .chain(config.secret_key_fallbacks.iter().cloned())
+        .map(Zeroizing::new)
+        .collect())
+}
+
+/// The key saved beside the database, made on first run.
+fn generated_key(database_url: &str) -> Result<String, StartError> {
+    let path = key_path(database_url);
+    if let Ok(key) = std::fs::read_to_string(&path) {
+        return Ok(key.trim().to_owned());
+    }
+    let mut bytes = [0u8; 48];
+    rand::fill(&mut bytes[..]);
+    let key = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
+    std::fs::write(&path, &key).map_err(|e| {
+        StartError::Setup(format!(
+            "cannot save a new secret key at {}: {e}",
+            path.display()
+        ))
+    })?;
+    tracing::warn!(
+        path = %path.display(),
+        "no AUTH_SECRET_KEY configured: generated one and saved it; keep this file (links die without it) \
+         or set AUTH_SECRET_KEY"
+    );
+    Ok(key)
+}
+
+fn key_path(database_url: &str) -> PathBuf {
+    let file = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .filter(|p| !p.starts_with(":memory:") && !p.is_empty())
+        .map(|p| p.split('?').next().unwrap_or(p));
+    match file {
+        Some(db) => {
+            let db = Path::new(db);
+            let name = db
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            db.with_file_name(format!("{name}.secret-key"))
+        }
+        None => PathBuf::from("auth.secret-key"),
+    }
+}
+
+fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, StartError> {
+    let templates = Arc::new(
+        Templates::load(config.templates_dir.as_deref())
+            .map_err(|e| StartError::Setup(e.to_string()))?,
+    );
+    let mailbox = |key: &str, value: &str| {
+        value.parse().map_err(|e| {
+            StartError::Setup(format!("{key} {value:?} is not an e-mail address: {e}"))
+        })
+    };
+    let envelope = Envelope {
+        from: mailbox("VERIFICATION_FROM_EMAIL", &config.verification_from_email)?,
+        reply_to: config
+            .verification_reply_to_email
+            .as_deref()
+            .map(|v| mailbox("VERIFICATION_REPLY_TO_EMAIL", v))
+            .transpose()?,
+    };
+    let target = mail_url::parse(&config.mail_url)
+        .map_err(|e| StartError::Setup(format!("MAIL_URL: {e}")))?;
+    Ok(match target {
+        MailTarget::Console => Arc::new(ConsoleMailer::new(templates, envelope)),
+        MailTarget::Dir(dir) => Arc::new(DirMailer::new(dir, templates, envelope)),
+        MailTarget::Smtp(smtp) => Arc::new(
+            SmtpMailer::new(&smtp, templates, envelope)
+                .map_err(|e| StartError::Setup(format!("MAIL_URL: {e}")))?,
+        ),
+    })
+}
+
+/// Binds `config.bind`.
+pub async fn bind(config: &Config) -> Result<TcpListener, StartError> {
+    TcpListener::bind(&config.bind)
+        .await
+        .map_err(|source| StartError::Bind {
+            bind: config.bind.clone(),
+            source,
+        })
+}
