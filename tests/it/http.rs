@@ -1,0 +1,139 @@
+//! The HTTP contract shared by every endpoint: methods, bodies, errors.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::harness::*;
+
+const OPEN_POST: [&str; 6] = [
+    "/register/",
+    "/verify-registration/",
+    "/send-reset-password-link/",
+    "/reset-password/",
+    "/login/",
+    "/verify-email/",
+];
+const AUTH_POST: [&str; 3] = ["/logout/", "/change-password/", "/register-email/"];
+
+#[tokio::test]
+async fn get_on_open_post_endpoints_is_405_with_allow() {
+    let app = TestApp::drr().await;
+    for path in OPEN_POST {
+        let reply = app.send(app.request(Method::GET, path, None)).await;
+        assert_eq!(reply.detail(405), "Method \"GET\" not allowed.", "{path}");
+        assert_eq!(reply.headers["allow"], "POST, OPTIONS");
+    }
+    app.send(app.request(Method::PUT, "/login/", None).json(&json!({})))
+        .await
+        .detail(405);
+    app.send(app.request(Method::HEAD, "/login/", None)).await;
+}
+
+#[tokio::test]
+async fn protected_endpoints_are_401_before_405() {
+    let app = TestApp::drr().await;
+    for path in AUTH_POST {
+        app.post(path, json!({})).await.detail(401);
+        app.send(app.request(Method::GET, path, None))
+            .await
+            .detail(401);
+    }
+}
+
+#[tokio::test]
+async fn malformed_json_is_detail_400_on_every_open_endpoint() {
+    let app = TestApp::drr().await;
+    for path in OPEN_POST {
+        let request = app
+            .request(Method::POST, path, None)
+            .header("Content-Type", "application/json")
+            .body("{not json");
+        assert!(
+            app.send(request)
+                .await
+                .detail(400)
+                .starts_with("JSON parse error - "),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_an_object_is_non_field_errors() {
+    let app = TestApp::drr().await;
+    for body in [json!([1]), json!("text"), json!(null)] {
+        let reply = app.post("/login/", body).await;
+        assert_eq!(
+            (reply.status, reply.keys()),
+            (StatusCode::BAD_REQUEST, vec!["non_field_errors".to_owned()])
+        );
+    }
+}
+
+#[tokio::test]
+async fn unsupported_media_type_is_415_and_oversized_body_is_413() {
+    let app = TestApp::drr().await;
+    let request = app
+        .request(Method::POST, "/login/", None)
+        .header("Content-Type", "text/plain")
+        .body("login=x");
+    assert_eq!(
+        app.send(request).await.detail(415),
+        "Unsupported media type \"text/plain\" in request."
+    );
+    let huge = json!({"login": "x".repeat(200_000), "password": "y"});
+    app.send(app.request(Method::POST, "/login/", None).json(&huge))
+        .await
+        .detail(413);
+}
+
+#[tokio::test]
+async fn unknown_paths_and_paths_without_slash_are_json_404() {
+    let app = TestApp::drr().await;
+    app.send(app.request(Method::GET, "/nope/", None))
+        .await
+        .detail(404);
+    app.send(app.request(Method::POST, "/login", None))
+        .await
+        .detail(404);
+}
+
+#[tokio::test]
+async fn options_answers_drf_metadata() {
+    let app = TestApp::drr().await;
+    let reply = app
+        .send(app.request(Method::OPTIONS, "/login/", None))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.keys(), ["description", "name", "parses", "renders"]);
+    let user = app.user().await;
+    assert_eq!(
+        app.send(app.request(Method::OPTIONS, "/profile/", Some(&user.token)))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    app.send(app.request(Method::OPTIONS, "/profile/", None))
+        .await
+        .detail(401);
+}
+
+#[tokio::test]
+async fn a_bad_token_header_is_401_even_on_open_endpoints() {
+    let app = TestApp::drr().await;
+    let reply = app
+        .send(
+            app.request(Method::POST, "/login/", Some("not-a-token"))
+                .json(&json!({})),
+        )
+        .await;
+    assert_eq!(reply.detail(401), "Invalid token.");
+}
+
+#[tokio::test]
+async fn responses_are_never_cached_and_not_sniffed() {
+    let app = TestApp::drr().await;
+    let reply = app.post("/login/", json!({})).await;
+    assert_eq!(reply.headers["cache-control"], "no-store");
+    assert_eq!(reply.headers["x-content-type-options"], "nosniff");
+}

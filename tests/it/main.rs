@@ -1,0 +1,15 @@
+//! End-to-end tests: the composed server on a free loopback port, driven
+//! over real HTTP, its mail read from a real SMTP listener on loopback.
+//! Test names are `<endpoint>_<case>`, following drr-api.md.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test binary: a failed unwrap is a failed test
+
+mod change_password;
+mod harness;
+mod http;
+mod login;
+mod mail;
+mod profile;
+mod register;
+mod register_email;
+mod reset_password;
+mod verify_registration;
