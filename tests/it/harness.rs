@@ -98,6 +98,12 @@ impl TestApp {
         Self::spawn(Compat::Drr, |_| {}).await
     }
 
+    /// Settings common to every test server; the DRR profile gets the
+    /// login fields the conformance suite uses.
+    fn base_login_fields(compat: Compat) -> Option<Vec<String>> {
+        (compat == Compat::Drr).then(|| vec!["username".into(), "email".into()])
+    }
+
     /// Our safe defaults.
     pub async fn safe() -> Self {
         Self::spawn(Compat::Safe, |_| {}).await
@@ -121,6 +127,7 @@ impl TestApp {
             password_hash_iterations: 1,
             password_hash_allow_weak: true,
             mail_poll_interval_ms: 20,
+            user_login_fields: Self::base_login_fields(compat),
             ..Config::default()
         };
         tweak(&mut config);

@@ -5,11 +5,14 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <test|ci> [extra test-runner arguments]
+const USAGE: &str = "usage: cargo xtask <test|ci|conformance> [extra arguments]
 
-  test   run every test of the workspace (nextest when installed, else
-         cargo test), then the doctests
-  ci     cargo fmt --check, clippy with warnings denied, then `test`";
+  test         run every test of the workspace (nextest when installed, else
+               cargo test), then the doctests
+  ci           cargo fmt --check, clippy with warnings denied, `conformance`,
+               then `test` (what .ci/run does)
+  conformance  build auth-server and run ../shared/conformance against it
+               (extra arguments go to pytest)";
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -23,12 +26,15 @@ fn main() -> Result<()> {
                 "clippy",
                 "--workspace",
                 "--all-targets",
+                "--all-features",
                 "--",
                 "-D",
                 "warnings",
             ])?;
+            conformance(&[])?;
             test(&rest)
         }
+        "conformance" => conformance(&rest),
         "" | "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(())
@@ -58,6 +64,54 @@ fn test(extra: &[String]) -> Result<()> {
     };
     args.extend(extra.iter().map(String::as_str));
     cargo(&args)
+}
+
+/// Runs the DRR conformance suite (kept outside the project, in
+/// `../shared/conformance`) against a freshly built server.
+fn conformance(extra: &[String]) -> Result<()> {
+    let root = project_root()?;
+    let suite = root.join("../shared/conformance");
+    if !suite.join("run.sh").is_file() {
+        bail!("no conformance suite at {}", suite.display());
+    }
+    cargo(&["build", "--package", "auth-server"])?;
+    let python = match std::env::var("CONFORMANCE_PYTHON") {
+        Ok(python) => python,
+        Err(_) => {
+            // setup.sh makes (or refreshes) the venv and prints CONFORMANCE_PYTHON=…
+            let out = Command::new("bash")
+                .arg(suite.join("setup.sh"))
+                .output()
+                .context("could not run the suite's setup.sh")?;
+            if !out.status.success() {
+                bail!("setup.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+            }
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .find_map(|l| l.strip_prefix("CONFORMANCE_PYTHON=").map(str::to_owned))
+                .context("setup.sh printed no CONFORMANCE_PYTHON")?
+        }
+    };
+    let status = Command::new("bash")
+        .arg(suite.join("run.sh"))
+        .arg("auth-server")
+        .args(extra)
+        .env("CONFORMANCE_PYTHON", python)
+        .env("AUTH_SERVER_BIN", root.join("target/debug/auth-server"))
+        .status()
+        .context("could not run the conformance suite")?;
+    if !status.success() {
+        bail!("the conformance suite failed ({status})");
+    }
+    Ok(())
+}
+
+fn project_root() -> Result<std::path::PathBuf> {
+    let manifest = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .context("xtask has no parent folder")
 }
 
 fn cargo(args: &[&str]) -> Result<()> {

@@ -157,10 +157,10 @@ impl Default for Settings {
 
 impl Settings {
     /// django-rest-registration 0.9's defaults, on a site with token and
-    /// session authentication and `USER_LOGIN_FIELDS = [username, email]`.
+    /// session authentication (`USER_LOGIN_FIELDS` defaults to the username).
     pub fn drr() -> Self {
         Self {
-            login_fields: vec![LoginField::Username, LoginField::Email],
+            login_fields: vec![LoginField::Username],
             matching: Matching::Exact,
             register: RegisterSettings {
                 enabled: true,
