@@ -52,6 +52,23 @@ impl Call {
     }
 }
 
+impl Spec {
+    /// A POST-only endpoint (every DRR endpoint but `profile/`).
+    pub(crate) const fn post(
+        name: &'static str,
+        access: Access,
+        enabled: fn(&Settings) -> bool,
+    ) -> Self {
+        Self {
+            name,
+            methods: &[Method::POST],
+            allow: "POST, OPTIONS",
+            access,
+            enabled,
+        }
+    }
+}
+
 pub(crate) fn always(_: &Settings) -> bool {
     true
 }

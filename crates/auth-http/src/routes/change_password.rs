@@ -2,20 +2,13 @@
 
 use auth_core::ports::CredentialKind;
 use axum::extract::{Request, State};
-use axum::http::Method;
 use axum::response::Response;
 
 use crate::AppState;
 use crate::endpoint::{Access, Spec, always, detail};
 use crate::error::ToApiError;
 
-const CHANGE_PASSWORD: Spec = Spec {
-    name: "Change Password",
-    methods: &[Method::POST],
-    allow: "POST, OPTIONS",
-    access: Access::Authenticated,
-    enabled: always,
-};
+const CHANGE_PASSWORD: Spec = Spec::post("Change Password", Access::Authenticated, always);
 
 pub(crate) async fn change_password(State(state): State<AppState>, request: Request) -> Response {
     state

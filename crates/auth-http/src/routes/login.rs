@@ -3,7 +3,6 @@
 use auth_core::ports::CredentialKind;
 use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 
 use super::login_body;
@@ -11,13 +10,7 @@ use crate::AppState;
 use crate::endpoint::{Access, Spec, always, detail};
 use crate::error::ToApiError;
 
-const LOGIN: Spec = Spec {
-    name: "Login",
-    methods: &[Method::POST],
-    allow: "POST, OPTIONS",
-    access: Access::Open,
-    enabled: always,
-};
+const LOGIN: Spec = Spec::post("Login", Access::Open, always);
 
 pub(crate) async fn login(State(state): State<AppState>, request: Request) -> Response {
     state
@@ -39,13 +32,7 @@ pub(crate) async fn login(State(state): State<AppState>, request: Request) -> Re
         .await
 }
 
-const LOGOUT: Spec = Spec {
-    name: "Logout",
-    methods: &[Method::POST],
-    allow: "POST, OPTIONS",
-    access: Access::Authenticated,
-    enabled: always,
-};
+const LOGOUT: Spec = Spec::post("Logout", Access::Authenticated, always);
 
 pub(crate) async fn logout(State(state): State<AppState>, request: Request) -> Response {
     state

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::{login_body, profile_body};
@@ -10,13 +10,7 @@ use crate::AppState;
 use crate::endpoint::{Access, Spec, detail};
 use crate::error::ToApiError;
 
-const REGISTER: Spec = Spec {
-    name: "Register",
-    methods: &[Method::POST],
-    allow: "POST, OPTIONS",
-    access: Access::Open,
-    enabled: |s| s.register.enabled,
-};
+const REGISTER: Spec = Spec::post("Register", Access::Open, |s| s.register.enabled);
 
 pub(crate) async fn register(State(state): State<AppState>, request: Request) -> Response {
     state
@@ -31,13 +25,9 @@ pub(crate) async fn register(State(state): State<AppState>, request: Request) ->
         .await
 }
 
-const VERIFY_REGISTRATION: Spec = Spec {
-    name: "Verify Registration",
-    methods: &[Method::POST],
-    allow: "POST, OPTIONS",
-    access: Access::Open,
-    enabled: |s| s.register.verification_enabled,
-};
+const VERIFY_REGISTRATION: Spec = Spec::post("Verify Registration", Access::Open, |s| {
+    s.register.verification_enabled
+});
 
 pub(crate) async fn verify_registration(
     State(state): State<AppState>,
@@ -61,13 +51,9 @@ pub(crate) async fn verify_registration(
         .await
 }
 
-const RESEND_VERIFICATION: Spec = Spec {
-    name: "Resend Verification",
-    methods: &[Method::POST],
-    allow: "POST, OPTIONS",
-    access: Access::Open,
-    enabled: |s| s.register.verification_enabled,
-};
+const RESEND_VERIFICATION: Spec = Spec::post("Resend Verification", Access::Open, |s| {
+    s.register.verification_enabled
+});
 
 /// Beyond DRR: mails a new registration link to an unverified account.
 pub(crate) async fn resend_verification(

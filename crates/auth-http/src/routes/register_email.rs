@@ -1,20 +1,13 @@
 //! `register-email/` and `verify-email/`.
 
 use axum::extract::{Request, State};
-use axum::http::Method;
 use axum::response::Response;
 
 use crate::AppState;
 use crate::endpoint::{Access, Spec, always, detail};
 use crate::error::ToApiError;
 
-const REGISTER_EMAIL: Spec = Spec {
-    name: "Register Email",
-    methods: &[Method::POST],
-    allow: "POST, OPTIONS",
-    access: Access::Authenticated,
-    enabled: always,
-};
+const REGISTER_EMAIL: Spec = Spec::post("Register Email", Access::Authenticated, always);
 
 pub(crate) async fn register_email(State(state): State<AppState>, request: Request) -> Response {
     state
@@ -30,13 +23,9 @@ pub(crate) async fn register_email(State(state): State<AppState>, request: Reque
         .await
 }
 
-const VERIFY_EMAIL: Spec = Spec {
-    name: "Verify Email",
-    methods: &[Method::POST],
-    allow: "POST, OPTIONS",
-    access: Access::Open,
-    enabled: |s| s.register_email.verification_enabled,
-};
+const VERIFY_EMAIL: Spec = Spec::post("Verify Email", Access::Open, |s| {
+    s.register_email.verification_enabled
+});
 
 pub(crate) async fn verify_email(State(state): State<AppState>, request: Request) -> Response {
     state

@@ -1,20 +1,15 @@
 //! `send-reset-password-link/` and `reset-password/`.
 
 use axum::extract::{Request, State};
-use axum::http::Method;
 use axum::response::Response;
 
 use crate::AppState;
 use crate::endpoint::{Access, Spec, detail};
 use crate::error::ToApiError;
 
-const SEND_LINK: Spec = Spec {
-    name: "Send Reset Password Link",
-    methods: &[Method::POST],
-    allow: "POST, OPTIONS",
-    access: Access::Open,
-    enabled: |s| s.reset_password.enabled,
-};
+const SEND_LINK: Spec = Spec::post("Send Reset Password Link", Access::Open, |s| {
+    s.reset_password.enabled
+});
 
 pub(crate) async fn send_link(State(state): State<AppState>, request: Request) -> Response {
     state
@@ -41,13 +36,7 @@ pub(crate) async fn send_link(State(state): State<AppState>, request: Request) -
         .await
 }
 
-const RESET: Spec = Spec {
-    name: "Reset Password",
-    methods: &[Method::POST],
-    allow: "POST, OPTIONS",
-    access: Access::Open,
-    enabled: |s| s.reset_password.enabled,
-};
+const RESET: Spec = Spec::post("Reset Password", Access::Open, |s| s.reset_password.enabled);
 
 pub(crate) async fn reset(State(state): State<AppState>, request: Request) -> Response {
     state
