@@ -74,21 +74,10 @@ impl SqliteStore {
     }
 
     fn key(&self, value: &str) -> String {
-        identifier_key(self.matching, value)
+        crate::row::identifier_key(self.matching, value)
     }
 
     fn now(&self) -> i64 {
         self.clock.now().unix_timestamp()
     }
 }
-
-/// The text a uniqueness key holds for `value` under `matching`.
-pub(crate) fn identifier_key(matching: Matching, value: &str) -> String {
-    match matching {
-        Matching::Exact => value.to_owned(),
-        Matching::CaseInsensitive => value.to_lowercase(),
-    }
-}
-
-#[cfg(test)]
-mod tests;

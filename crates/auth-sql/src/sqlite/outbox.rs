@@ -2,19 +2,12 @@
 //! its worker lives.
 
 use async_trait::async_trait;
-use auth_core::notification::Notification;
 use auth_core::ports::{Outbox, OutboxId, QueuedNotification, StoreError};
 use time::{Duration, OffsetDateTime};
 
 use super::SqliteStore;
 use crate::error::store_error;
-
-#[derive(sqlx::FromRow)]
-struct QueuedRow {
-    id: i64,
-    payload: String,
-    attempts: i64,
-}
+use crate::row::QueuedRow;
 
 #[async_trait]
 impl Outbox for SqliteStore {
@@ -41,21 +34,9 @@ impl Outbox for SqliteStore {
         .map_err(store_error)?;
         let mut claimed = Vec::with_capacity(rows.len());
         for row in rows {
-            match serde_json::from_str::<Notification>(&row.payload) {
-                Ok(notification) => claimed.push(QueuedNotification {
-                    id: OutboxId(row.id),
-                    notification,
-                    attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
-                }),
-                // A row this version cannot read is set aside, not retried forever.
-                Err(error) => {
-                    self.mark_failed(
-                        OutboxId(row.id),
-                        &format!("unreadable payload: {error}"),
-                        None,
-                    )
-                    .await?;
-                }
+            match row.decode() {
+                Ok(queued) => claimed.push(queued),
+                Err((id, error)) => self.mark_failed(id, &error, None).await?,
             }
         }
         claimed.sort_by_key(|q| q.id.0);

@@ -13,53 +13,7 @@ use time::OffsetDateTime;
 
 use super::SqliteStore;
 use crate::error::store_error;
-
-const COLUMNS: &str = "id, username, email, first_name, last_name, password_hash, verified, active, \
-                       pending_email, date_joined, last_login";
-
-#[derive(sqlx::FromRow)]
-struct UserRow {
-    id: i64,
-    username: String,
-    email: Option<String>,
-    first_name: String,
-    last_name: String,
-    password_hash: String,
-    verified: bool,
-    active: bool,
-    pending_email: Option<String>,
-    date_joined: i64,
-    last_login: Option<i64>,
-}
-
-impl TryFrom<UserRow> for User {
-    type Error = StoreError;
-
-    fn try_from(row: UserRow) -> Result<Self, StoreError> {
-        let corrupt = |what: &str| {
-            StoreError::Unavailable(format!("user {}: stored {what} is invalid", row.id))
-        };
-        let email = |text: Option<String>| text.map(|t| Email::parse(&t)).transpose();
-        Ok(User {
-            id: UserId::new(row.id),
-            username: Username::parse(&row.username).map_err(|_| corrupt("username"))?,
-            email: email(row.email.clone()).map_err(|_| corrupt("email"))?,
-            first_name: row.first_name,
-            last_name: row.last_name,
-            password_hash: PasswordHash::new(row.password_hash),
-            verified: row.verified,
-            active: row.active,
-            pending_email: email(row.pending_email.clone())
-                .map_err(|_| corrupt("pending email"))?,
-            date_joined: timestamp(row.date_joined),
-            last_login: row.last_login.map(timestamp),
-        })
-    }
-}
-
-fn timestamp(secs: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
+use crate::row::{COLUMNS, UserRow, payload};
 
 impl SqliteStore {
     async fn find_by(
@@ -81,7 +35,7 @@ impl SqliteStore {
             }
             _ => unreachable_column(column)?,
         };
-        let key = super::identifier_key(matching, value);
+        let key = crate::row::identifier_key(matching, value);
         let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(key)
             .fetch_optional(&self.pool)
@@ -102,10 +56,8 @@ pub(super) async fn queue(
     now: i64,
 ) -> Result<(), StoreError> {
     for notification in notify {
-        let payload = serde_json::to_string(notification)
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         sqlx::query("INSERT INTO outbox (payload, created_at, next_attempt_at) VALUES (?, ?, ?)")
-            .bind(payload)
+            .bind(payload(notification)?)
             .bind(now)
             .bind(now)
             .execute(&mut **tx)

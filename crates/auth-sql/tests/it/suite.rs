@@ -1,48 +1,18 @@
-//! The SQLite adapter against a real SQLite database file per test.
+//! Adapter behaviours, each a function of the engine.
 
 use std::sync::Arc;
 
 use auth_core::domain::{
     Email, NewUser, PasswordHash, User, UserChange, UserGuard, UserId, Username,
 };
-use auth_core::notification::{Notification, NotificationKind};
-use auth_core::ports::{
-    Announce, Clock, CredentialKind, FixedClock, Matching, Outbox, OutboxId, StoreError,
-    TokenManager, UniqueField, UserStore,
-};
+use auth_core::notification::{Notification, NotificationKind, Recipient};
+use auth_core::ports::{Announce, Clock, CredentialKind, Matching, StoreError, UniqueField};
+use auth_sql::TokenMode;
 use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
-use super::SqliteStore;
-use crate::credentials::TokenMode;
-
-const NOW: i64 = 1_700_000_000;
-
-struct Db {
-    store: SqliteStore,
-    clock: Arc<FixedClock>,
-    _dir: tempfile::TempDir,
-}
-
-async fn db_with(matching: Matching, tokens: TokenMode) -> Db {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("auth.db").display());
-    let pool = SqliteStore::connect(&url).await.unwrap();
-    SqliteStore::migrate(&pool).await.unwrap();
-    let clock = Arc::new(FixedClock::new(
-        OffsetDateTime::from_unix_timestamp(NOW).unwrap(),
-    ));
-    let store = SqliteStore::new(pool, matching, tokens, clock.clone());
-    Db {
-        store,
-        clock,
-        _dir: dir,
-    }
-}
-
-async fn db() -> Db {
-    db_with(Matching::CaseInsensitive, TokenMode::PerLogin).await
-}
+use crate::fixture::{Db, Engine, NOW};
+use crate::open_or_skip;
 
 fn new_user(name: &str, email: Option<&str>) -> NewUser {
     NewUser {
@@ -59,7 +29,7 @@ fn new_user(name: &str, email: Option<&str>) -> NewUser {
 fn notice(to: &str) -> Notification {
     Notification {
         to: to.into(),
-        user: auth_core::notification::Recipient {
+        user: Recipient {
             id: UserId::new(1),
             username: "ann".into(),
             first_name: String::new(),
@@ -76,85 +46,86 @@ impl Announce for Welcome {
     }
 }
 
+fn at(offset: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(NOW + offset).unwrap()
+}
+
 async fn queued(db: &Db) -> Vec<String> {
     let claimed = db
-        .store
+        .outbox
         .claim_due(db.clock.now(), 100, Duration::minutes(5))
         .await
         .unwrap();
     claimed.into_iter().map(|q| q.notification.to).collect()
 }
 
-#[tokio::test]
-async fn create_then_get_and_find_round_trip_every_field() {
-    let db = db().await;
+pub async fn create_then_get_and_find_round_trip_every_field(engine: Engine) {
+    let db = open_or_skip!(engine);
     let created = db
-        .store
+        .users
         .create(new_user("Ann", Some("Ann@Example.org")), None)
         .await
         .unwrap();
     assert_eq!(created.username.as_str(), "Ann");
     assert!(!created.verified && created.active);
     assert_eq!(
-        db.store.get(created.id).await.unwrap(),
+        db.users.get(created.id).await.unwrap(),
         Some(created.clone())
     );
     let by_name = db
-        .store
+        .users
         .find_by_username("ann", Matching::CaseInsensitive)
         .await
         .unwrap();
     assert_eq!(by_name.map(|u| u.id), Some(created.id));
     let by_email = db
-        .store
+        .users
         .find_by_email("ann@example.ORG", Matching::CaseInsensitive)
         .await
         .unwrap();
     assert_eq!(by_email.map(|u| u.id), Some(created.id));
     assert_eq!(
-        db.store
+        db.users
             .find_by_username("ann", Matching::Exact)
             .await
             .unwrap(),
         None
     );
-    assert_eq!(db.store.get(UserId::new(999)).await.unwrap(), None);
+    assert_eq!(db.users.get(UserId::new(999)).await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn case_insensitive_keys_make_the_database_refuse_case_variants() {
-    let db = db().await;
-    db.store
+pub async fn case_insensitive_keys_make_the_database_refuse_case_variants(engine: Engine) {
+    let db = open_or_skip!(engine);
+    db.users
         .create(new_user("ann", Some("ann@example.org")), None)
         .await
         .unwrap();
     let err = db
-        .store
+        .users
         .create(new_user("ANN", Some("other@example.org")), None)
         .await
         .unwrap_err();
     assert_eq!(err, StoreError::Conflict(UniqueField::Username));
     let err = db
-        .store
+        .users
         .create(new_user("bob", Some("ANN@example.org")), None)
         .await
         .unwrap_err();
     assert_eq!(err, StoreError::Conflict(UniqueField::Email));
 }
 
-#[tokio::test]
-async fn exact_keys_allow_case_variants_as_drr_does() {
-    let db = db_with(Matching::Exact, TokenMode::PerLogin).await;
-    db.store
+pub async fn exact_keys_allow_case_variants_as_drr_does(engine: Engine) {
+    let db = open_or_skip!(engine, Matching::Exact, TokenMode::PerLogin);
+    db.users
         .create(new_user("bob", Some("a@x.org")), None)
         .await
         .unwrap();
-    db.store
+    db.users
         .create(new_user("Bob", Some("A@x.org")), None)
         .await
         .unwrap();
     let found = db
-        .store
+        .users
         .find_by_email("A@x.org", Matching::Exact)
         .await
         .unwrap()
@@ -162,10 +133,9 @@ async fn exact_keys_allow_case_variants_as_drr_does() {
     assert_eq!(found.username.as_str(), "Bob");
 }
 
-#[tokio::test]
-async fn create_queues_its_announcement_and_a_failed_create_queues_nothing() {
-    let db = db().await;
-    db.store
+pub async fn create_queues_its_announcement_and_a_failed_create_queues_nothing(engine: Engine) {
+    let db = open_or_skip!(engine);
+    db.users
         .create(
             new_user("ann", Some("ann@example.org")),
             Some(Arc::new(Welcome)),
@@ -173,7 +143,7 @@ async fn create_queues_its_announcement_and_a_failed_create_queues_nothing() {
         .await
         .unwrap();
     let failed = db
-        .store
+        .users
         .create(
             new_user("ann", Some("x@example.org")),
             Some(Arc::new(Welcome)),
@@ -183,11 +153,10 @@ async fn create_queues_its_announcement_and_a_failed_create_queues_nothing() {
     assert_eq!(queued(&db).await, ["ann@example.org"]);
 }
 
-#[tokio::test]
-async fn update_applies_only_given_fields_and_queues_atomically() {
-    let db = db().await;
+pub async fn update_applies_only_given_fields_and_queues_atomically(engine: Engine) {
+    let db = open_or_skip!(engine);
     let user = db
-        .store
+        .users
         .create(new_user("ann", Some("ann@example.org")), None)
         .await
         .unwrap();
@@ -195,11 +164,11 @@ async fn update_applies_only_given_fields_and_queues_atomically() {
         first_name: Some("Ann".into()),
         verified: Some(true),
         pending_email: Some(Some(Email::parse("new@example.org").unwrap())),
-        last_login: Some(OffsetDateTime::from_unix_timestamp(NOW + 5).unwrap()),
+        last_login: Some(at(5)),
         ..UserChange::default()
     };
     let updated = db
-        .store
+        .users
         .update(user.id, change, vec![notice("new@example.org")])
         .await
         .unwrap();
@@ -211,10 +180,7 @@ async fn update_applies_only_given_fields_and_queues_atomically() {
         updated.pending_email.as_ref().map(Email::as_str),
         Some("new@example.org")
     );
-    assert_eq!(
-        updated.last_login.map(|t| t.unix_timestamp()),
-        Some(NOW + 5)
-    );
+    assert_eq!(updated.last_login, Some(at(5)));
     assert_eq!(queued(&db).await, ["new@example.org"]);
 
     let cleared = UserChange {
@@ -222,22 +188,25 @@ async fn update_applies_only_given_fields_and_queues_atomically() {
         pending_email: Some(None),
         ..UserChange::default()
     };
-    let updated = db.store.update(user.id, cleared, Vec::new()).await.unwrap();
+    let updated = db.users.update(user.id, cleared, Vec::new()).await.unwrap();
     assert_eq!((updated.email, updated.pending_email), (None, None));
 }
 
-#[tokio::test]
-async fn guarded_update_applies_once_and_reports_the_loser() {
-    let db = db().await;
-    let user = db.store.create(new_user("ann", None), None).await.unwrap();
+pub async fn guarded_update_applies_once_and_reports_the_loser(engine: Engine) {
+    let db = open_or_skip!(engine);
+    let user = db
+        .users
+        .create(new_user("ann", Some("ann@example.org")), None)
+        .await
+        .unwrap();
     let verify = || UserChange {
         verified: Some(true),
         guard: Some(UserGuard::Verified(false)),
         ..UserChange::default()
     };
-    assert!(db.store.update(user.id, verify(), Vec::new()).await.is_ok());
+    assert!(db.users.update(user.id, verify(), Vec::new()).await.is_ok());
     assert_eq!(
-        db.store
+        db.users
             .update(user.id, verify(), vec![notice("x@example.org")])
             .await,
         Err(StoreError::GuardFailed)
@@ -253,146 +222,255 @@ async fn guarded_update_applies_once_and_reports_the_loser() {
         ..UserChange::default()
     };
     assert!(
-        db.store
+        db.users
             .update(user.id, reset.clone(), Vec::new())
             .await
             .is_ok()
     );
     assert_eq!(
-        db.store.update(user.id, reset, Vec::new()).await,
+        db.users.update(user.id, reset, Vec::new()).await,
         Err(StoreError::GuardFailed)
     );
+
+    let pending = Email::parse("p@example.org").unwrap();
+    let set = UserChange {
+        pending_email: Some(Some(pending.clone())),
+        ..UserChange::default()
+    };
+    db.users.update(user.id, set, Vec::new()).await.unwrap();
+    let confirm = UserChange {
+        pending_email: Some(None),
+        guard: Some(UserGuard::PendingEmail(pending)),
+        ..UserChange::default()
+    };
+    assert!(
+        db.users
+            .update(user.id, confirm.clone(), Vec::new())
+            .await
+            .is_ok()
+    );
     assert_eq!(
-        db.store
+        db.users.update(user.id, confirm, Vec::new()).await,
+        Err(StoreError::GuardFailed)
+    );
+
+    assert_eq!(
+        db.users
             .update(UserId::new(99), UserChange::default(), Vec::new())
             .await,
         Err(StoreError::NotFound)
     );
 }
 
-#[tokio::test]
-async fn renaming_onto_a_taken_name_is_a_conflict() {
-    let db = db().await;
-    db.store.create(new_user("ann", None), None).await.unwrap();
-    let bob = db.store.create(new_user("bob", None), None).await.unwrap();
+pub async fn concurrent_guarded_updates_let_exactly_one_win(engine: Engine) {
+    let db = open_or_skip!(engine);
+    let user = db.users.create(new_user("ann", None), None).await.unwrap();
+    let attempts = (0..10).map(|i| {
+        let users = db.users.clone();
+        let old = user.password_hash.clone();
+        tokio::spawn(async move {
+            let change = UserChange {
+                password_hash: Some(PasswordHash::new(format!("new-{i}"))),
+                guard: Some(UserGuard::PasswordHash(old)),
+                ..UserChange::default()
+            };
+            users.update(user.id, change, Vec::new()).await
+        })
+    });
+    let mut wins = 0;
+    for attempt in attempts.collect::<Vec<_>>() {
+        match attempt.await.unwrap() {
+            Ok(_) => wins += 1,
+            Err(StoreError::GuardFailed) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(wins, 1);
+}
+
+pub async fn concurrent_registrations_of_one_email_let_exactly_one_win(engine: Engine) {
+    let db = open_or_skip!(engine);
+    let attempts: Vec<_> = (0..8)
+        .map(|i| {
+            let users = db.users.clone();
+            tokio::spawn(async move {
+                users
+                    .create(
+                        new_user(&format!("racer{i}"), Some("Same@Example.org")),
+                        None,
+                    )
+                    .await
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for attempt in attempts {
+        results.push(attempt.await.unwrap());
+    }
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    assert!(
+        results
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .all(|e| *e == StoreError::Conflict(UniqueField::Email))
+    );
+}
+
+pub async fn renaming_onto_a_taken_name_is_a_conflict(engine: Engine) {
+    let db = open_or_skip!(engine);
+    db.users.create(new_user("ann", None), None).await.unwrap();
+    let bob = db.users.create(new_user("bob", None), None).await.unwrap();
     let change = UserChange {
         username: Some(Username::parse("Ann").unwrap()),
         ..UserChange::default()
     };
     assert_eq!(
-        db.store.update(bob.id, change, Vec::new()).await,
+        db.users.update(bob.id, change, Vec::new()).await,
         Err(StoreError::Conflict(UniqueField::Username))
     );
 }
 
-#[tokio::test]
-async fn outbox_leases_retries_and_gives_up() {
-    let db = db().await;
-    db.store
+pub async fn outbox_leases_retries_and_gives_up(engine: Engine) {
+    let db = open_or_skip!(engine);
+    db.users
         .enqueue(vec![notice("a@example.org"), notice("b@example.org")])
         .await
         .unwrap();
-    let now = OffsetDateTime::from_unix_timestamp(NOW).unwrap();
     let first = db
-        .store
-        .claim_due(now, 10, Duration::minutes(5))
+        .outbox
+        .claim_due(at(0), 10, Duration::minutes(5))
         .await
         .unwrap();
     assert_eq!(first.len(), 2);
     assert!(
-        db.store
-            .claim_due(now, 10, Duration::minutes(5))
+        db.outbox
+            .claim_due(at(0), 10, Duration::minutes(5))
             .await
             .unwrap()
             .is_empty(),
         "leased rows were claimed twice"
     );
 
-    db.store.mark_sent(first[0].id, now).await.unwrap();
-    db.store
-        .mark_failed(first[1].id, "421 busy", Some(now + Duration::seconds(30)))
+    db.outbox.mark_sent(first[0].id, at(0)).await.unwrap();
+    db.outbox
+        .mark_failed(first[1].id, "421 busy", Some(at(30)))
         .await
         .unwrap();
     assert!(
-        db.store
-            .claim_due(now + Duration::seconds(10), 10, Duration::minutes(5))
+        db.outbox
+            .claim_due(at(10), 10, Duration::minutes(5))
             .await
             .unwrap()
             .is_empty()
     );
     let retry = db
-        .store
-        .claim_due(now + Duration::seconds(30), 10, Duration::minutes(5))
+        .outbox
+        .claim_due(at(30), 10, Duration::minutes(5))
         .await
         .unwrap();
     assert_eq!((retry.len(), retry[0].attempts), (1, 1));
 
-    db.store
+    db.outbox
         .mark_failed(retry[0].id, "550 unknown", None)
         .await
         .unwrap();
     assert!(
-        db.store
-            .claim_due(now + Duration::days(1), 10, Duration::minutes(5))
+        db.outbox
+            .claim_due(at(86_400), 10, Duration::minutes(5))
             .await
             .unwrap()
             .is_empty()
     );
 }
 
-#[tokio::test]
-async fn an_expired_lease_is_claimed_again() {
-    let db = db().await;
-    db.store
+pub async fn an_expired_lease_is_claimed_again(engine: Engine) {
+    let db = open_or_skip!(engine);
+    db.users
         .enqueue(vec![notice("a@example.org")])
         .await
         .unwrap();
-    let now = OffsetDateTime::from_unix_timestamp(NOW).unwrap();
     let claimed = db
-        .store
-        .claim_due(now, 10, Duration::minutes(5))
+        .outbox
+        .claim_due(at(0), 10, Duration::minutes(5))
         .await
         .unwrap();
     let again = db
-        .store
-        .claim_due(now + Duration::minutes(5), 10, Duration::minutes(5))
+        .outbox
+        .claim_due(at(300), 10, Duration::minutes(5))
         .await
         .unwrap();
     assert_eq!(
-        again.iter().map(|q| q.id).collect::<Vec<OutboxId>>(),
+        again.iter().map(|q| q.id).collect::<Vec<_>>(),
         [claimed[0].id]
     );
 }
 
-#[tokio::test]
-async fn tokens_are_issued_resolved_revoked_and_stored_only_as_digests() {
-    let db = db().await;
-    let user = db.store.create(new_user("ann", None), None).await.unwrap();
+pub async fn concurrent_claims_never_share_a_row(engine: Engine) {
+    let db = open_or_skip!(engine);
+    let mail: Vec<_> = (0..60)
+        .map(|i| notice(&format!("u{i}@example.org")))
+        .collect();
+    db.users.enqueue(mail).await.unwrap();
+    let workers: Vec<_> = (0..6)
+        .map(|_| {
+            let outbox = db.outbox.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let batch = outbox
+                        .claim_due(at(0), 7, Duration::minutes(5))
+                        .await
+                        .unwrap();
+                    if batch.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(batch.into_iter().map(|q| q.id));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await.unwrap());
+    }
+    let total = all.len();
+    all.sort_by_key(|id| id.0);
+    all.dedup();
+    assert_eq!(
+        (total, all.len()),
+        (60, 60),
+        "a row was claimed by two workers or lost"
+    );
+}
+
+pub async fn tokens_are_issued_resolved_revoked_and_stored_only_as_digests(engine: Engine) {
+    let db = open_or_skip!(engine);
+    let user = db.users.create(new_user("ann", None), None).await.unwrap();
     let a = db
-        .store
+        .tokens
         .provide(user.id, CredentialKind::Token)
         .await
         .unwrap();
     let b = db
-        .store
+        .tokens
         .provide(user.id, CredentialKind::Token)
         .await
         .unwrap();
     let s = db
-        .store
+        .tokens
         .provide(user.id, CredentialKind::Session)
         .await
         .unwrap();
     assert_ne!(a, b);
     assert_eq!(
-        db.store
+        db.tokens
             .authenticate(&a, CredentialKind::Token)
             .await
             .unwrap(),
         Some(user.id)
     );
     assert_eq!(
-        db.store
+        db.tokens
             .authenticate(&a, CredentialKind::Session)
             .await
             .unwrap(),
@@ -400,10 +478,8 @@ async fn tokens_are_issued_resolved_revoked_and_stored_only_as_digests() {
         "kinds must not mix"
     );
 
-    let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT digest FROM auth_tokens")
-        .fetch_all(&db.store.pool)
-        .await
-        .unwrap();
+    let stored = db.stored_digests().await;
+    assert_eq!(stored.len(), 3);
     for token in [&a, &b, &s] {
         assert!(
             !stored.iter().any(|d| d == token.expose().as_bytes()),
@@ -411,31 +487,32 @@ async fn tokens_are_issued_resolved_revoked_and_stored_only_as_digests() {
         );
     }
 
-    assert!(db.store.revoke(&a, CredentialKind::Token).await.unwrap());
-    assert!(!db.store.revoke(&a, CredentialKind::Token).await.unwrap());
+    assert!(db.tokens.revoke(&a, CredentialKind::Token).await.unwrap());
+    assert!(!db.tokens.revoke(&a, CredentialKind::Token).await.unwrap());
     assert_eq!(
-        db.store
+        db.tokens
             .authenticate(&a, CredentialKind::Token)
             .await
             .unwrap(),
         None
     );
 
-    let revoked = db
-        .store
-        .revoke_all(user.id, None, Some(s.clone()))
-        .await
-        .unwrap();
-    assert_eq!(revoked, 1);
     assert_eq!(
-        db.store
+        db.tokens
+            .revoke_all(user.id, None, Some(s.clone()))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        db.tokens
             .authenticate(&s, CredentialKind::Session)
             .await
             .unwrap(),
         Some(user.id)
     );
     assert_eq!(
-        db.store
+        db.tokens
             .authenticate(&b, CredentialKind::Token)
             .await
             .unwrap(),
@@ -443,48 +520,53 @@ async fn tokens_are_issued_resolved_revoked_and_stored_only_as_digests() {
     );
 }
 
-#[tokio::test]
-async fn one_token_per_user_mode_returns_the_same_token_until_revoked() {
+pub async fn one_token_per_user_mode_returns_the_same_token_until_revoked(engine: Engine) {
     let mode = TokenMode::OnePerUser {
         key: Zeroizing::new(b"secret".to_vec()),
     };
-    let db = db_with(Matching::Exact, mode).await;
-    let user = db.store.create(new_user("ann", None), None).await.unwrap();
+    let db = open_or_skip!(engine, Matching::Exact, mode);
+    let user = db.users.create(new_user("ann", None), None).await.unwrap();
     let first = db
-        .store
+        .tokens
         .provide(user.id, CredentialKind::Token)
         .await
         .unwrap();
-    let again = db
-        .store
-        .provide(user.id, CredentialKind::Token)
-        .await
-        .unwrap();
-    assert_eq!(first, again);
+    assert_eq!(
+        first,
+        db.tokens
+            .provide(user.id, CredentialKind::Token)
+            .await
+            .unwrap()
+    );
     assert_eq!(first.expose().len(), 40);
     assert_eq!(
-        db.store
+        db.tokens
             .revoke_all(user.id, Some(CredentialKind::Token), None)
             .await
             .unwrap(),
         1
     );
     assert_eq!(
-        db.store
+        db.tokens
             .authenticate(&first, CredentialKind::Token)
             .await
             .unwrap(),
         None
     );
     let next = db
-        .store
+        .tokens
         .provide(user.id, CredentialKind::Token)
         .await
         .unwrap();
     assert_ne!(next, first);
-    assert!(db.store.revoke(&next, CredentialKind::Token).await.unwrap());
+    assert!(
+        db.tokens
+            .revoke(&next, CredentialKind::Token)
+            .await
+            .unwrap()
+    );
     let after = db
-        .store
+        .tokens
         .provide(user.id, CredentialKind::Token)
         .await
         .unwrap();

@@ -1,0 +1,44 @@
+//! One adapter suite, run unchanged against SQLite and PostgreSQL: every
+//! behaviour is a function in `suite`, instantiated once per engine.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test binary: a failed unwrap is a failed test
+
+mod fixture;
+mod suite;
+
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    crate::suite::$name(crate::fixture::Engine::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    crate::suite::$name(crate::fixture::Engine::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_engines!(
+    create_then_get_and_find_round_trip_every_field,
+    case_insensitive_keys_make_the_database_refuse_case_variants,
+    exact_keys_allow_case_variants_as_drr_does,
+    create_queues_its_announcement_and_a_failed_create_queues_nothing,
+    update_applies_only_given_fields_and_queues_atomically,
+    guarded_update_applies_once_and_reports_the_loser,
+    concurrent_guarded_updates_let_exactly_one_win,
+    concurrent_registrations_of_one_email_let_exactly_one_win,
+    renaming_onto_a_taken_name_is_a_conflict,
+    outbox_leases_retries_and_gives_up,
+    an_expired_lease_is_claimed_again,
+    concurrent_claims_never_share_a_row,
+    tokens_are_issued_resolved_revoked_and_stored_only_as_digests,
+    one_token_per_user_mode_returns_the_same_token_until_revoked,
+);
