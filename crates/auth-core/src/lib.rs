@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod credentials;
 pub mod domain;
 pub mod flows;
 pub mod form;

@@ -1,4 +1,12 @@
-//! Redis adapters for auth-core: token manager with TTL and a rate limiter shared by every instance.
-//!
-//! Not built yet: this crate is a placeholder in the workspace layout
-//! (see the project README's status section). Its issue fills it in.
+//! Redis adapters for auth-core: a token manager (opaque credentials with
+//! TTL, optional sliding expiry, revoke one or all through a per-user index)
+//! and a fixed-window rate limiter whose counters every instance shares.
+//! Works with a single Redis and with Redis Cluster.
+
+mod connection;
+mod rate_limiter;
+mod token_manager;
+
+pub use connection::{RedisConnection, RedisError};
+pub use rate_limiter::RedisRateLimiter;
+pub use token_manager::{RedisTokenManager, TokenTtl};

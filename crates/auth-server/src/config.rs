@@ -32,7 +32,8 @@ pub enum Compat {
 pub struct Config {
     /// Listen address.
     pub bind: String,
-    /// `sqlite://PATH` (created if missing) or `sqlite::memory:`.
+    /// `sqlite://PATH` (created if missing), `sqlite::memory:`, or
+    /// `postgres://user[:password]@host[:port]/database`.
     pub database_url: String,
     /// Link-signing key (Django's `SECRET_KEY`). Generated and saved beside
     /// the database when unset.

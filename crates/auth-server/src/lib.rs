@@ -2,6 +2,7 @@
 //! adapters, and serves DRR's API. Used by the binary and by the end-to-end
 //! tests alike.
 
+mod backend;
 pub mod check;
 pub mod config;
 pub mod mail_url;
@@ -13,15 +14,16 @@ use std::sync::Arc;
 use auth_core::flows::{Accounts, Ports, RetryPolicy};
 use auth_core::hashing::{Argon2Hasher, Argon2Params};
 use auth_core::policy::PasswordPolicy;
-use auth_core::ports::{Clock, Mailer, SystemClock};
+use auth_core::ports::{Clock, Mailer, Outbox, SystemClock};
 use auth_core::signing::{LinkSigner, SecretKey};
 use auth_http::{ApiConfig, BlockingHasher};
 use auth_smtp::{ConsoleMailer, DirMailer, Envelope, SmtpMailer, Templates};
-use auth_sql::{SqlitePool, SqliteStore, TokenMode};
+use auth_sql::TokenMode;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use zeroize::Zeroizing;
 
+pub use backend::{Database, open_database};
 pub use config::{Compat, Config, ConfigError};
 use mail_url::MailTarget;
 
@@ -55,7 +57,7 @@ pub enum StartError {
 /// A wired server, not yet serving.
 pub struct App {
     router: axum::Router,
-    store: SqliteStore,
+    outbox: Arc<dyn Outbox>,
     mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
     poll: std::time::Duration,
@@ -67,7 +69,7 @@ impl App {
     pub async fn build(config: &Config) -> Result<Self, StartError> {
         let settings = config.settings()?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let pool = open_database(&config.database_url).await?;
+        let database = open_database(&config.database_url).await?;
         let keys = key_texts(config)?;
         let token_mode = if config.one_token_per_user() {
             // The derivation's message prefix ("drr-token:") keeps these
@@ -85,7 +87,7 @@ impl App {
                     .map_err(|e| StartError::Setup(format!("SECRET_KEY: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let store = SqliteStore::new(pool, settings.matching, token_mode, clock.clone());
+        let stores = database.stores(settings.matching, token_mode, clock.clone());
         let hasher = Argon2Hasher::new(hash_params(config)?)
             .map_err(|e| StartError::Setup(e.to_string()))?;
         let workers = config.password_hash_workers.unwrap_or_else(|| {
@@ -95,8 +97,8 @@ impl App {
         });
         let signer = LinkSigner::new(keys).map_err(|e| StartError::Setup(e.to_string()))?;
         let ports = Ports {
-            store: Arc::new(store.clone()),
-            tokens: Arc::new(store.clone()),
+            store: stores.users,
+            tokens: stores.tokens,
             hasher: Arc::new(BlockingHasher::new(hasher, workers)),
             clock: clock.clone(),
         };
@@ -111,9 +113,10 @@ impl App {
             trusted_origins: config.csrf_trusted_origins.clone(),
             ..ApiConfig::default()
         };
+        let probes: Vec<Arc<dyn backend::Probe>> = vec![Arc::new(database)];
         Ok(Self {
-            router: auth_http::router(accounts, api),
-            store,
+            router: auth_http::router(accounts, api).merge(backend::health_routes(probes)),
+            outbox: stores.outbox,
             mailer: mailer(config)?,
             clock,
             poll: std::time::Duration::from_millis(config.mail_poll_interval_ms.max(10)),
@@ -128,7 +131,7 @@ impl App {
         mut shutdown: watch::Receiver<bool>,
     ) -> std::io::Result<()> {
         let worker = tokio::spawn(worker::run(
-            Arc::new(self.store.clone()),
+            self.outbox.clone(),
             self.mailer.clone(),
             self.clock.clone(),
             RetryPolicy::default(),
@@ -148,24 +151,6 @@ impl App {
     pub fn router(&self) -> axum::Router {
         self.router.clone()
     }
-}
-
-/// Opens the SQLite database at `url` and applies pending migrations.
-pub async fn open_database(url: &str) -> Result<SqlitePool, StartError> {
-    let db = |message: String| StartError::Database {
-        url: url.to_owned(),
-        message,
-    };
-    if !url.starts_with("sqlite:") {
-        return Err(db("only sqlite:// URLs are supported by this build".into()));
-    }
-    let pool = SqliteStore::connect(url)
-        .await
-        .map_err(|e| db(e.to_string()))?;
-    SqliteStore::migrate(&pool)
-        .await
-        .map_err(|e| db(e.to_string()))?;
-    Ok(pool)
 }
 
 fn hash_params(config: &Config) -> Result<Argon2Params, StartError> {

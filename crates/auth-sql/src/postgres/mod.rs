@@ -13,7 +13,7 @@ use std::time::Duration;
 use auth_core::ports::{Clock, Matching};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use crate::credentials::TokenMode;
+use auth_core::credentials::TokenMode;
 
 /// The PostgreSQL migrations, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -52,14 +52,6 @@ impl PgStore {
             tokens: Arc::new(tokens),
             clock,
         }
-    }
-
-    /// Whether the database answers.
-    pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
     }
 
     fn key(&self, value: &str) -> String {

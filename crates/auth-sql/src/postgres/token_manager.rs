@@ -5,8 +5,8 @@ use auth_core::domain::UserId;
 use auth_core::ports::{AuthToken, CredentialKind, TokenError, TokenManager};
 
 use super::PgStore;
-use crate::credentials::{TokenMode, derived_token, digest, kind_name, random_token};
 use crate::error::token_error;
+use auth_core::credentials::{TokenMode, derived_token, digest, kind_name, random_token};
 
 impl PgStore {
     async fn bump_generation(&self, user: UserId) -> Result<(), TokenError> {

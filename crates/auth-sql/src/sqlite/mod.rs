@@ -12,7 +12,7 @@ use std::time::Duration;
 use auth_core::ports::{Clock, Matching};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
-use crate::credentials::TokenMode;
+use auth_core::credentials::TokenMode;
 
 /// The SQLite migrations, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -63,14 +63,6 @@ impl SqliteStore {
             tokens: Arc::new(tokens),
             clock,
         }
-    }
-
-    /// Whether the database answers.
-    pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
     }
 
     fn key(&self, value: &str) -> String {

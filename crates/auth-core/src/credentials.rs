@@ -1,8 +1,9 @@
-//! Engine-independent credential rules: generation, digests, and the
-//! one-token-per-user derivation of the DRR profile.
+//! Rules every token adapter shares: how credentials are generated, the
+//! digest that is the only stored form, and the DRR profile's
+//! one-token-per-user derivation.
 
-use auth_core::domain::UserId;
-use auth_core::ports::{AuthToken, CredentialKind};
+use crate::domain::UserId;
+use crate::ports::{AuthToken, CredentialKind};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
@@ -33,12 +34,12 @@ impl std::fmt::Debug for TokenMode {
 }
 
 /// SHA-256 of a credential: the only form that is stored.
-pub(crate) fn digest(token: &AuthToken) -> Vec<u8> {
+pub fn digest(token: &AuthToken) -> Vec<u8> {
     Sha256::digest(token.expose().as_bytes()).to_vec()
 }
 
 /// A fresh 256-bit random credential, URL-safe base64 (43 characters).
-pub(crate) fn random_token() -> AuthToken {
+pub fn random_token() -> AuthToken {
     let mut bytes = Zeroizing::new([0u8; 32]);
     rand::fill(&mut bytes[..]);
     AuthToken::new(URL_SAFE_NO_PAD.encode(&bytes[..]))
@@ -46,7 +47,7 @@ pub(crate) fn random_token() -> AuthToken {
 
 /// The DRR-profile token of `user` at `generation`: 40 lowercase hex
 /// characters, like Django REST framework's tokens.
-pub(crate) fn derived_token(key: &[u8], user: UserId, generation: i64) -> AuthToken {
+pub fn derived_token(key: &[u8], user: UserId, generation: i64) -> AuthToken {
     let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
         Ok(mac) => mac,
         // HMAC takes keys of any length; this arm is unreachable.
@@ -57,7 +58,8 @@ pub(crate) fn derived_token(key: &[u8], user: UserId, generation: i64) -> AuthTo
     AuthToken::new(hex::encode(&tag[..20]))
 }
 
-pub(crate) fn kind_name(kind: CredentialKind) -> &'static str {
+/// The stable name of a credential kind in storage: `token` or `session`.
+pub fn kind_name(kind: CredentialKind) -> &'static str {
     match kind {
         CredentialKind::Token => "token",
         CredentialKind::Session => "session",

@@ -1,0 +1,172 @@
+//! The storage backend chosen by `DATABASE_URL`, and readiness probes.
+
+use std::sync::Arc;
+
+use auth_core::ports::{Clock, Matching, Outbox, TokenManager, UserStore};
+use auth_sql::{PgPool, PgStore, SqlitePool, SqliteStore, TokenMode};
+use axum::Json;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use serde_json::json;
+
+use crate::StartError;
+
+/// An open, migrated database.
+#[derive(Clone)]
+pub enum Database {
+    /// The embedded default.
+    Sqlite(SqlitePool),
+    /// Shared by several instances.
+    Postgres(PgPool),
+}
+
+/// The ports a database provides.
+pub(crate) struct Stores {
+    pub users: Arc<dyn UserStore>,
+    pub tokens: Arc<dyn TokenManager>,
+    pub outbox: Arc<dyn Outbox>,
+}
+
+/// Opens the database at `url` (`sqlite://…` or `postgres://…`) and applies
+/// pending migrations.
+pub async fn open_database(url: &str) -> Result<Database, StartError> {
+    let db = |message: String| StartError::Database {
+        url: redact(url),
+        message,
+    };
+    if url.starts_with("sqlite:") {
+        let pool = SqliteStore::connect(url)
+            .await
+            .map_err(|e| db(e.to_string()))?;
+        SqliteStore::migrate(&pool)
+            .await
+            .map_err(|e| db(e.to_string()))?;
+        Ok(Database::Sqlite(pool))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let pool = PgStore::connect(url).await.map_err(|e| db(e.to_string()))?;
+        PgStore::migrate(&pool)
+            .await
+            .map_err(|e| db(e.to_string()))?;
+        Ok(Database::Postgres(pool))
+    } else {
+        Err(db(
+            "unsupported scheme: use sqlite://PATH or postgres://…".into()
+        ))
+    }
+}
+
+/// A URL with its password hidden, for messages.
+pub(crate) fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Database {
+    pub(crate) fn stores(
+        &self,
+        matching: Matching,
+        tokens: TokenMode,
+        clock: Arc<dyn Clock>,
+    ) -> Stores {
+        match self {
+            Self::Sqlite(pool) => {
+                let store = SqliteStore::new(pool.clone(), matching, tokens, clock);
+                Stores {
+                    users: Arc::new(store.clone()),
+                    tokens: Arc::new(store.clone()),
+                    outbox: Arc::new(store),
+                }
+            }
+            Self::Postgres(pool) => {
+                let store = PgStore::new(pool.clone(), matching, tokens, clock);
+                Stores {
+                    users: Arc::new(store.clone()),
+                    tokens: Arc::new(store.clone()),
+                    outbox: Arc::new(store),
+                }
+            }
+        }
+    }
+
+    async fn ping(&self) -> Result<(), String> {
+        let result = match self {
+            Self::Sqlite(pool) => auth_sql::ping_sqlite(pool).await,
+            Self::Postgres(pool) => auth_sql::ping_postgres(pool).await,
+        };
+        result.map_err(|e| e.to_string())
+    }
+}
+
+/// A dependency whose health `/readyz` reports.
+#[async_trait::async_trait]
+pub(crate) trait Probe: Send + Sync {
+    /// The name shown in the report.
+    fn name(&self) -> &'static str;
+    /// `Ok` when the dependency answers.
+    async fn check(&self) -> Result<(), String>;
+}
+
+#[async_trait::async_trait]
+impl Probe for Database {
+    fn name(&self) -> &'static str {
+        "database"
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        self.ping().await
+    }
+}
+
+/// `GET /readyz`: 200 when every dependency answers, else 503 naming the
+/// ones that do not. `GET /livez`: 200 while the process serves.
+pub(crate) fn health_routes(probes: Vec<Arc<dyn Probe>>) -> Router {
+    Router::new()
+        .route("/livez", get(|| async { Json(json!({"status": "ok"})) }))
+        .route(
+            "/readyz",
+            get(move || {
+                let probes = probes.clone();
+                async move {
+                    let mut checks = serde_json::Map::new();
+                    let mut ready = true;
+                    for probe in &probes {
+                        let outcome = match tokio::time::timeout(std::time::Duration::from_secs(2), probe.check()).await {
+                            Ok(Ok(())) => "ok".to_owned(),
+                            Ok(Err(error)) => format!("unavailable: {error}"),
+                            Err(_) => "unavailable: no answer within 2 s".to_owned(),
+                        };
+                        ready &= outcome == "ok";
+                        checks.insert(probe.name().into(), json!(outcome));
+                    }
+                    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+                    let body = json!({"status": if ready { "ok" } else { "unavailable" }, "checks": checks});
+                    (status, Json(body)).into_response()
+                }
+            }),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted_in_messages() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/auth"),
+            "postgres://app:***@db:5432/auth"
+        );
+        assert_eq!(redact("postgres://app@db/auth"), "postgres://app@db/auth");
+        assert_eq!(redact("sqlite://auth.db"), "sqlite://auth.db");
+    }
+}
