@@ -12,7 +12,10 @@ const USAGE: &str = "usage: cargo xtask <test|ci|conformance> [extra arguments]
   ci           cargo fmt --check, clippy with warnings denied, `conformance`,
                then `test` (what .ci/run does)
   conformance  build auth-server and run ../shared/conformance against it
-               (extra arguments go to pytest)";
+               (extra arguments go to pytest)
+  services     start|stop [DIR]: throwaway PostgreSQL and Redis on ports
+               55432/56379 (default DIR: target/services); prints the
+               DATABASE_URL and REDIS_URL the tests read";
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -35,6 +38,7 @@ fn main() -> Result<()> {
             test(&rest)
         }
         "conformance" => conformance(&rest),
+        "services" => services(&rest),
         "" | "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(())
@@ -102,6 +106,34 @@ fn conformance(extra: &[String]) -> Result<()> {
         .context("could not run the conformance suite")?;
     if !status.success() {
         bail!("the conformance suite failed ({status})");
+    }
+    Ok(())
+}
+
+/// Starts or stops throwaway services with `xtask/services.sh`.
+fn services(args: &[String]) -> Result<()> {
+    let root = project_root()?;
+    let action = args.first().map(String::as_str).unwrap_or("start");
+    let dir = args
+        .get(1)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target/services"));
+    if action == "start" && dir.join("pg").exists() {
+        bail!("{} already holds services; `cargo xtask services stop` first, or remove it", dir.display());
+    }
+    let status = Command::new("bash")
+        .arg(root.join("xtask/services.sh"))
+        .arg(action)
+        .arg(&dir)
+        .status()
+        .context("could not run xtask/services.sh")?;
+    if !status.success() {
+        bail!("services.sh {action} failed ({status})");
+    }
+    if action == "stop" {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+    } else {
+        println!("export the two lines above, then `cargo xtask test`");
     }
     Ok(())
 }

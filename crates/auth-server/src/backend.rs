@@ -117,6 +117,17 @@ pub(crate) trait Probe: Send + Sync {
 }
 
 #[async_trait::async_trait]
+impl Probe for auth_redis::RedisConnection {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        self.ping().await.map_err(|e| e.to_string())
+    }
+}
+
+#[async_trait::async_trait]
 impl Probe for Database {
     fn name(&self) -> &'static str {
         "database"

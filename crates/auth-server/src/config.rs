@@ -38,6 +38,18 @@ pub struct Config {
     /// Link-signing key (Django's `SECRET_KEY`). Generated and saved beside
     /// the database when unset.
     pub secret_key: Option<String>,
+    /// Redis for tokens and sessions (several instances share them there);
+    /// comma-separated node URLs mean Redis Cluster. Unset: the database.
+    pub redis_url: Option<String>,
+    /// Key prefix in Redis.
+    pub redis_prefix: String,
+    /// API token lifetime in seconds (unset: no expiry, as DRR). Redis only.
+    pub token_ttl: Option<u64>,
+    /// Session lifetime in seconds (default two weeks). Redis only.
+    pub session_ttl: Option<u64>,
+    /// A use restarts the lifetime (idle timeout). Redis only.
+    #[serde(deserialize_with = "flag")]
+    pub token_sliding_expiry: bool,
     /// A file holding the secret key (wins over `SECRET_KEY`).
     pub secret_key_file: Option<PathBuf>,
     /// Older keys that still verify links (newest first), for rotation.
@@ -170,6 +182,11 @@ impl Default for Config {
             database_url: "sqlite://auth.sqlite3".into(),
             secret_key: None,
             secret_key_file: None,
+            redis_url: None,
+            redis_prefix: "auth:".into(),
+            token_ttl: None,
+            session_ttl: Some(14 * 24 * 3600),
+            token_sliding_expiry: false,
             secret_key_fallbacks: Vec::new(),
             mail_url: "console".into(),
             verification_from_email: "no-reply@localhost".into(),

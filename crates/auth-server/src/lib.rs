@@ -18,6 +18,7 @@ use auth_core::ports::{Clock, Mailer, Outbox, SystemClock};
 use auth_core::signing::{LinkSigner, SecretKey};
 use auth_http::{ApiConfig, BlockingHasher};
 use auth_smtp::{ConsoleMailer, DirMailer, Envelope, SmtpMailer, Templates};
+use auth_redis::{RedisConnection, RedisTokenManager, TokenTtl};
 use auth_sql::TokenMode;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -87,7 +88,20 @@ impl App {
                     .map_err(|e| StartError::Setup(format!("SECRET_KEY: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let stores = database.stores(settings.matching, token_mode, clock.clone());
+        let mut probes: Vec<Arc<dyn backend::Probe>> = vec![Arc::new(database.clone())];
+        let mut stores = database.stores(settings.matching, token_mode.clone(), clock.clone());
+        if let Some(url) = &config.redis_url {
+            let redis = RedisConnection::connect(url, std::time::Duration::from_secs(2))
+                .await
+                .map_err(|e| StartError::Setup(format!("REDIS_URL {}: {e}", backend::redact(url))))?;
+            let ttl = TokenTtl {
+                token: config.token_ttl.map(std::time::Duration::from_secs),
+                session: config.session_ttl.map(std::time::Duration::from_secs),
+                sliding: config.token_sliding_expiry,
+            };
+            stores.tokens = Arc::new(RedisTokenManager::new(redis.clone(), config.redis_prefix.clone(), token_mode, ttl));
+            probes.push(Arc::new(redis));
+        }
         let hasher = Argon2Hasher::new(hash_params(config)?)
             .map_err(|e| StartError::Setup(e.to_string()))?;
         let workers = config.password_hash_workers.unwrap_or_else(|| {
@@ -113,7 +127,6 @@ impl App {
             trusted_origins: config.csrf_trusted_origins.clone(),
             ..ApiConfig::default()
         };
-        let probes: Vec<Arc<dyn backend::Probe>> = vec![Arc::new(database)];
         Ok(Self {
             router: auth_http::router(accounts, api).merge(backend::health_routes(probes)),
             outbox: stores.outbox,

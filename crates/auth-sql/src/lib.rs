@@ -6,6 +6,8 @@ mod error;
 pub mod postgres;
 mod row;
 pub mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use auth_core::credentials::TokenMode;
 pub use postgres::PgStore;
