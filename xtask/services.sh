@@ -8,6 +8,10 @@
 #
 # Ports default to 55432 / 56379, away from the machine's own services. As
 # root, PostgreSQL runs as the `postgres` system user (initdb refuses root).
+# REDIS_APPENDONLY=yes keeps Redis data across stop-redis/start-redis;
+# PG_SYNCHRONOUS_COMMIT=on makes every acknowledged commit survive the
+# crash-like `stop-postgres` (the default, off, is faster and loses the
+# last moments of commits on such a stop).
 set -euo pipefail
 cmd=${1:?usage: services.sh start|stop DIR [PGPORT] [REDISPORT]}
 dir=${2:?usage: services.sh start|stop DIR [PGPORT] [REDISPORT]}
@@ -17,12 +21,12 @@ as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 start_postgres() {
     local port; port=$(cat "$dir/pg.port")
     as_pg "$PGBIN/pg_ctl" -D "$dir/pg" -l "$dir/pg.log" -w -t 30 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=${PG_SYNCHRONOUS_COMMIT:-off} -c full_page_writes=off -c max_connections=200" \
         start >/dev/null
 }
 start_redis() {
     local port; port=$(cat "$dir/redis.port")
-    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly "${REDIS_APPENDONLY:-no}" --appendfsync always \
         --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir"
     for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
     echo "redis did not start on $port" >&2; return 1

@@ -1,6 +1,7 @@
 //! `TestApp`: one server per test, with its own SQLite file and SMTP sink.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use auth_server::{App, Compat, Config};
@@ -17,10 +18,10 @@ pub const PASSWORD: &str = "a long enough passphrase 42";
 
 pub struct TestApp {
     pub base: String,
-    pub sink: SmtpSink,
-    _dir: tempfile::TempDir,
+    pub sink: Arc<SmtpSink>,
     client: reqwest::Client,
-    _stop: watch::Sender<bool>,
+    /// An in-process server's database folder and stop switch.
+    _server: Option<(tempfile::TempDir, watch::Sender<bool>)>,
 }
 
 /// A response: status, headers and the JSON body (`Value::Null` if none).
@@ -137,11 +138,19 @@ impl TestApp {
         let (stop, stopped) = watch::channel(false);
         tokio::spawn(app.serve(listener, stopped));
         Self {
-            base: format!("http://{addr}/api/v1/accounts"),
+            _server: Some((dir, stop)),
+            ..Self::attach(format!("http://{addr}"), Arc::new(sink))
+        }
+    }
+
+    /// A client for a server already running at `root` (`http://host:port`)
+    /// whose mail goes to `sink`.
+    pub fn attach(root: String, sink: Arc<SmtpSink>) -> Self {
+        Self {
+            base: format!("{root}/api/v1/accounts"),
             sink,
-            _dir: dir,
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
-            _stop: stop,
+            _server: None,
         }
     }
 

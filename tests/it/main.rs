@@ -4,12 +4,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test binary: a failed unwrap is a failed test
 
 mod change_password;
+mod faults;
 mod harness;
 mod http;
 mod login;
 mod mail;
+mod processes;
 mod profile;
 mod register;
 mod register_email;
 mod reset_password;
+mod scale;
 mod verify_registration;

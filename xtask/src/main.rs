@@ -119,7 +119,10 @@ fn services(args: &[String]) -> Result<()> {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| root.join("target/services"));
     if action == "start" && dir.join("pg").exists() {
-        bail!("{} already holds services; `cargo xtask services stop` first, or remove it", dir.display());
+        bail!(
+            "{} already holds services; `cargo xtask services stop` first, or remove it",
+            dir.display()
+        );
     }
     let status = Command::new("bash")
         .arg(root.join("xtask/services.sh"))

@@ -55,12 +55,16 @@ pub fn run(config: &Config) -> Vec<Finding> {
             ),
         );
     }
-    if !config.database_url.starts_with("sqlite:") {
+    let url = &config.database_url;
+    if !(url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://"))
+    {
         error(
             "auth.E004",
             format!(
-                "AUTH_DATABASE_URL {:?}: only sqlite:// is supported by this build",
-                config.database_url
+                "AUTH_DATABASE_URL {:?}: use sqlite://PATH or postgres://…",
+                crate::backend::redact(url)
             ),
         );
     }

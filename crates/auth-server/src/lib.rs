@@ -17,8 +17,8 @@ use auth_core::policy::PasswordPolicy;
 use auth_core::ports::{Clock, Mailer, Outbox, SystemClock};
 use auth_core::signing::{LinkSigner, SecretKey};
 use auth_http::{ApiConfig, BlockingHasher};
-use auth_smtp::{ConsoleMailer, DirMailer, Envelope, SmtpMailer, Templates};
 use auth_redis::{RedisConnection, RedisTokenManager, TokenTtl};
+use auth_smtp::{ConsoleMailer, DirMailer, Envelope, SmtpMailer, Templates};
 use auth_sql::TokenMode;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -93,13 +93,20 @@ impl App {
         if let Some(url) = &config.redis_url {
             let redis = RedisConnection::connect(url, std::time::Duration::from_secs(2))
                 .await
-                .map_err(|e| StartError::Setup(format!("REDIS_URL {}: {e}", backend::redact(url))))?;
+                .map_err(|e| {
+                    StartError::Setup(format!("REDIS_URL {}: {e}", backend::redact(url)))
+                })?;
             let ttl = TokenTtl {
                 token: config.token_ttl.map(std::time::Duration::from_secs),
                 session: config.session_ttl.map(std::time::Duration::from_secs),
                 sliding: config.token_sliding_expiry,
             };
-            stores.tokens = Arc::new(RedisTokenManager::new(redis.clone(), config.redis_prefix.clone(), token_mode, ttl));
+            stores.tokens = Arc::new(RedisTokenManager::new(
+                redis.clone(),
+                config.redis_prefix.clone(),
+                token_mode,
+                ttl,
+            ));
             probes.push(Arc::new(redis));
         }
         let hasher = Argon2Hasher::new(hash_params(config)?)

@@ -1,0 +1,139 @@
+//! Two `auth-server` processes sharing one PostgreSQL and one Redis.
+
+use std::sync::Arc;
+
+use auth_smtp::sink::SmtpSink;
+use auth_sql::testing::PgDatabase;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::harness::*;
+use crate::processes::*;
+
+struct Pair {
+    a: TestApp,
+    b: TestApp,
+    _servers: (ServerProcess, ServerProcess),
+    _database: PgDatabase,
+    _logs: tempfile::TempDir,
+}
+
+/// Two instances on one database and one Redis; `None` when a service is
+/// unreachable outside CI.
+async fn pair() -> Option<Pair> {
+    let database = PgDatabase::create().await?;
+    let redis = redis_url_or_skip().await?;
+    let sink = Arc::new(SmtpSink::start().await.unwrap());
+    let logs = tempfile::tempdir().unwrap();
+    let prefix = format!("e2e:{}:{}:", std::process::id(), free_port());
+    let env = [
+        ("AUTH_DATABASE_URL", database.url.clone()),
+        ("AUTH_REDIS_URL", redis),
+        ("AUTH_REDIS_PREFIX", prefix),
+        ("AUTH_MAIL_URL", format!("smtp://127.0.0.1:{}", sink.port())),
+    ];
+    // The first start migrates; the second finds the schema in place.
+    let first = ServerProcess::start(&env, logs.path()).await;
+    let second = ServerProcess::start(&env, logs.path()).await;
+    Some(Pair {
+        a: TestApp::attach(first.root.clone(), sink.clone()),
+        b: TestApp::attach(second.root.clone(), sink),
+        _servers: (first, second),
+        _database: database,
+        _logs: logs,
+    })
+}
+
+macro_rules! pair_or_skip {
+    () => {
+        match pair().await {
+            Some(pair) => pair,
+            None => return,
+        }
+    };
+}
+
+#[tokio::test]
+async fn a_token_issued_by_one_instance_authenticates_on_the_other_and_logout_ends_it_on_both() {
+    let p = pair_or_skip!();
+    let user = p.a.user().await;
+    assert_eq!(
+        p.b.get_as("/profile/", &user.token).await.status,
+        StatusCode::OK
+    );
+    p.b.post_as("/logout/", &user.token, json!({}))
+        .await
+        .detail(200);
+    p.a.get_as("/profile/", &user.token).await.detail(401);
+}
+
+#[tokio::test]
+async fn the_same_email_registered_concurrently_on_both_instances_succeeds_once() {
+    let p = pair_or_skip!();
+    for round in 0..5 {
+        let email = format!("race{round}-{}@example.org", name());
+        let (name_a, name_b) = (name(), name());
+        let (ra, rb) = tokio::join!(
+            p.a.register_raw(&name_a, &email, PASSWORD),
+            p.b.register_raw(&name_b, &email, PASSWORD),
+        );
+        let mut statuses = [ra.status, rb.status];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::CREATED, StatusCode::BAD_REQUEST],
+            "round {round}"
+        );
+        let loser = if ra.status == StatusCode::BAD_REQUEST {
+            ra
+        } else {
+            rb
+        };
+        loser.fields(&["email"], false);
+    }
+}
+
+#[tokio::test]
+async fn a_link_mailed_by_one_instance_is_accepted_by_the_other() {
+    let p = pair_or_skip!();
+    let user = p.a.unverified().await;
+    let verify = p.a.link(&user.email, 1).await;
+    p.b.post("/verify-registration/", json!(verify))
+        .await
+        .detail(200);
+    p.a.post(
+        "/send-reset-password-link/",
+        json!({"login": user.username}),
+    )
+    .await
+    .detail(200);
+    let mut reset = json!(p.a.link(&user.email, 2).await);
+    reset["password"] = json!("a different passphrase 5");
+    p.b.post("/reset-password/", reset).await.detail(200);
+    let login =
+        p.a.post(
+            "/login/",
+            json!({"login": user.username, "password": "a different passphrase 5"}),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn each_mail_is_sent_once_while_both_instances_drain_the_outbox() {
+    let p = pair_or_skip!();
+    let mut users = Vec::new();
+    for i in 0..10 {
+        let app = if i % 2 == 0 { &p.a } else { &p.b };
+        users.push(app.unverified().await);
+    }
+    // Give both workers time to (wrongly) send anything twice.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    for user in &users {
+        let mails =
+            p.a.sink
+                .wait_for(&user.email, 1, std::time::Duration::from_secs(10))
+                .await;
+        assert_eq!(mails.len(), 1, "{} got {} mails", user.email, mails.len());
+    }
+}
