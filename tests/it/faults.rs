@@ -219,3 +219,43 @@ async fn redis_outage_fails_fast_with_503_and_service_resumes_without_restart() 
         "a token issued before the fault was lost"
     );
 }
+
+#[tokio::test]
+async fn mail_queued_during_an_smtp_outage_is_delivered_once_after_a_restart() {
+    let sink = Arc::new(SmtpSink::start().await.unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        (
+            "AUTH_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("auth.db").display()),
+        ),
+        ("AUTH_MAIL_URL", format!("smtp://127.0.0.1:{}", sink.port())),
+        ("AUTH_MAIL_RETRY_DELAY", "1".to_owned()),
+    ];
+    sink.set_refusing(true);
+    let first = ServerProcess::start(&env, dir.path()).await;
+    let user = TestApp::attach(first.root.clone(), sink.clone())
+        .unverified()
+        .await;
+    let reset = TestApp::attach(first.root.clone(), sink.clone())
+        .post(
+            "/send-reset-password-link/",
+            json!({"login": user.username}),
+        )
+        .await;
+    assert_eq!(
+        reset.status,
+        StatusCode::OK,
+        "requests succeed while SMTP refuses"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(first); // killed with two mails still queued
+
+    sink.set_refusing(false);
+    let second = ServerProcess::start(&env, dir.path()).await;
+    let mails = sink.wait_for(&user.email, 2, Duration::from_secs(20)).await;
+    assert_eq!(mails.len(), 2, "queued mail was lost across the restart");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(sink.to(&user.email).len(), 2, "a mail was sent twice");
+    drop(second);
+}

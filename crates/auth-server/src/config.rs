@@ -90,6 +90,9 @@ pub struct Config {
     pub password_hash_workers: Option<usize>,
     /// How often the mail worker looks for due mail, in milliseconds.
     pub mail_poll_interval_ms: u64,
+    /// Seconds before the first retry of a failed mail (doubling after each
+    /// further failure, up to an hour).
+    pub mail_retry_delay: u64,
 
     // ---- django-rest-registration settings ----
     /// `USER_LOGIN_FIELDS`: `username`, `email`, comma-separated.
@@ -203,6 +206,7 @@ impl Default for Config {
             password_hash_allow_weak: false,
             password_hash_workers: None,
             mail_poll_interval_ms: 250,
+            mail_retry_delay: 30,
             user_login_fields: None,
             register_flow_enabled: None,
             register_serializer_password_confirm: None,

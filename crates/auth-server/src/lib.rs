@@ -62,6 +62,7 @@ pub struct App {
     mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
     poll: std::time::Duration,
+    retry: RetryPolicy,
 }
 
 impl App {
@@ -140,6 +141,12 @@ impl App {
             mailer: mailer(config)?,
             clock,
             poll: std::time::Duration::from_millis(config.mail_poll_interval_ms.max(10)),
+            retry: RetryPolicy {
+                first_delay: time::Duration::seconds(
+                    i64::try_from(config.mail_retry_delay.max(1)).unwrap_or(30),
+                ),
+                ..RetryPolicy::default()
+            },
         })
     }
 
@@ -154,7 +161,7 @@ impl App {
             self.outbox.clone(),
             self.mailer.clone(),
             self.clock.clone(),
-            RetryPolicy::default(),
+            self.retry,
             self.poll,
             shutdown.clone(),
         ));
