@@ -5,6 +5,7 @@
 mod error;
 pub mod postgres;
 mod row;
+mod shared;
 pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -1,66 +1,92 @@
-//! `TokenManager` on SQLite: digests only, never the credentials.
+//! `TokenManager` on this engine: its SQL only; the rules are in `crate::shared`.
 
 use async_trait::async_trait;
+use auth_core::credentials::TokenMode;
 use auth_core::domain::UserId;
 use auth_core::ports::{AuthToken, CredentialKind, TokenError, TokenManager};
 
 use super::SqliteStore;
-use crate::error::token_error;
-use auth_core::credentials::{TokenMode, derived_token, digest, kind_name, random_token};
+use crate::shared::{self, CredentialSql};
 
-impl SqliteStore {
-    async fn insert_digest(
-        &self,
-        user: UserId,
-        kind: CredentialKind,
-        token: &AuthToken,
-    ) -> Result<(), TokenError> {
-        sqlx::query("INSERT OR IGNORE INTO auth_tokens (digest, user_id, kind, created_at) VALUES (?, ?, ?, ?)")
-            .bind(digest(token))
-            .bind(user.get())
-            .bind(kind_name(kind))
-            .bind(self.now())
-            .execute(&self.pool)
-            .await
-            .map_err(token_error)?;
-        Ok(())
+#[async_trait]
+impl CredentialSql for SqliteStore {
+    fn mode(&self) -> &TokenMode {
+        &self.tokens
     }
 
-    /// In one-token mode, a revoked token must not come back at the next
-    /// login: moving the user's generation on derives a new one.
-    async fn bump_generation(&self, user: UserId) -> Result<(), TokenError> {
-        if matches!(*self.tokens, TokenMode::OnePerUser { .. }) {
-            sqlx::query(
-                "INSERT INTO token_generations (user_id, generation) VALUES (?, 1)
-                 ON CONFLICT (user_id) DO UPDATE SET generation = generation + 1",
-            )
-            .bind(user.get())
+    fn now(&self) -> i64 {
+        SqliteStore::now(self)
+    }
+
+    async fn generation(&self, user: i64) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar("SELECT generation FROM token_generations WHERE user_id = ?1")
+            .bind(user)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    async fn bump_generation(&self, user: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO token_generations (user_id, generation) VALUES (?1, 1) ON CONFLICT (user_id) DO UPDATE SET generation = generation + 1").bind(user).execute(&self.pool).await.map(|_| ())
+    }
+
+    async fn insert(
+        &self,
+        digest: Vec<u8>,
+        user: i64,
+        kind: &'static str,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT OR IGNORE INTO auth_tokens (digest, user_id, kind, created_at) VALUES (?1, ?2, ?3, ?4)")
+            .bind(digest)
+            .bind(user)
+            .bind(kind)
+            .bind(now)
             .execute(&self.pool)
             .await
-            .map_err(token_error)?;
-        }
-        Ok(())
+            .map(|_| ())
+    }
+
+    async fn owner(&self, digest: Vec<u8>, kind: &'static str) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar("SELECT user_id FROM auth_tokens WHERE digest = ?1 AND kind = ?2")
+            .bind(digest)
+            .bind(kind)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    async fn delete(
+        &self,
+        digest: Vec<u8>,
+        kind: &'static str,
+    ) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar(
+            "DELETE FROM auth_tokens WHERE digest = ?1 AND kind = ?2 RETURNING user_id",
+        )
+        .bind(digest)
+        .bind(kind)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    async fn delete_all(
+        &self,
+        user: i64,
+        kind: Option<&'static str>,
+        keep: Option<Vec<u8>>,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar("DELETE FROM auth_tokens WHERE user_id = ?1 AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR digest <> ?3) RETURNING kind")
+            .bind(user)
+            .bind(kind)
+            .bind(keep)
+            .fetch_all(&self.pool)
+            .await
     }
 }
 
 #[async_trait]
 impl TokenManager for SqliteStore {
     async fn provide(&self, user: UserId, kind: CredentialKind) -> Result<AuthToken, TokenError> {
-        let token = match (&*self.tokens, kind) {
-            (TokenMode::OnePerUser { key }, CredentialKind::Token) => {
-                let generation: Option<i64> = sqlx::query_scalar(
-                    "SELECT generation FROM token_generations WHERE user_id = ?",
-                )
-                .bind(user.get())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(token_error)?;
-                derived_token(key, user, generation.unwrap_or(0))
-            }
-            _ => random_token(),
-        };
-        self.insert_digest(user, kind, &token).await?;
-        Ok(token)
+        shared::provide(self, user, kind).await
     }
 
     async fn authenticate(
@@ -68,29 +94,11 @@ impl TokenManager for SqliteStore {
         token: &AuthToken,
         kind: CredentialKind,
     ) -> Result<Option<UserId>, TokenError> {
-        let user: Option<i64> =
-            sqlx::query_scalar("SELECT user_id FROM auth_tokens WHERE digest = ? AND kind = ?")
-                .bind(digest(token))
-                .bind(kind_name(kind))
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(token_error)?;
-        Ok(user.map(UserId::new))
+        shared::authenticate(self, token, kind).await
     }
 
     async fn revoke(&self, token: &AuthToken, kind: CredentialKind) -> Result<bool, TokenError> {
-        let owner: Option<i64> = sqlx::query_scalar(
-            "DELETE FROM auth_tokens WHERE digest = ? AND kind = ? RETURNING user_id",
-        )
-        .bind(digest(token))
-        .bind(kind_name(kind))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(token_error)?;
-        if let (Some(user), CredentialKind::Token) = (owner, kind) {
-            self.bump_generation(UserId::new(user)).await?;
-        }
-        Ok(owner.is_some())
+        shared::revoke(self, token, kind).await
     }
 
     async fn revoke_all(
@@ -99,19 +107,6 @@ impl TokenManager for SqliteStore {
         kind: Option<CredentialKind>,
         keep: Option<AuthToken>,
     ) -> Result<u64, TokenError> {
-        let revoked_kinds: Vec<String> = sqlx::query_scalar(
-            "DELETE FROM auth_tokens WHERE user_id = ?1 AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR digest <> ?3)
-             RETURNING kind",
-        )
-        .bind(user.get())
-        .bind(kind.map(kind_name))
-        .bind(keep.as_ref().map(digest))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(token_error)?;
-        if revoked_kinds.iter().any(|k| k == "token") {
-            self.bump_generation(user).await?;
-        }
-        Ok(revoked_kinds.len() as u64)
+        shared::revoke_all(self, user, kind, keep).await
     }
 }

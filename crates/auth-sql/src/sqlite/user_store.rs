@@ -3,17 +3,14 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use auth_core::domain::{
-    Email, NewUser, PasswordHash, User, UserChange, UserGuard, UserId, Username,
-};
+use auth_core::domain::{Email, NewUser, User, UserChange, UserId};
 use auth_core::notification::Notification;
 use auth_core::ports::{Announce, Matching, StoreError, UserStore};
 use sqlx::{Sqlite, Transaction};
-use time::OffsetDateTime;
 
 use super::SqliteStore;
 use crate::error::store_error;
-use crate::row::{COLUMNS, UserRow, payload};
+use crate::row::{COLUMNS, ChangeParams, UserRow, bind_change, payload};
 
 impl SqliteStore {
     async fn find_by(
@@ -134,19 +131,9 @@ impl UserStore for SqliteStore {
         change: UserChange,
         notify: Vec<Notification>,
     ) -> Result<User, StoreError> {
-        let (guard_kind, guard_text, guard_flag) = match &change.guard {
-            None => (0, None, None),
-            Some(UserGuard::PasswordHash(hash)) => (1, Some(hash.as_str().to_owned()), None),
-            Some(UserGuard::PendingEmail(email)) => (2, Some(email.as_str().to_owned()), None),
-            Some(UserGuard::Verified(flag)) => (3, None, Some(*flag)),
-        };
-        let email = change.email.as_ref().map(|e| e.as_ref().map(Email::as_str));
-        let pending = change
-            .pending_email
-            .as_ref()
-            .map(|e| e.as_ref().map(Email::as_str));
+        let params = ChangeParams::new(id, &change, self.matching);
         let mut tx = self.pool.begin().await.map_err(store_error)?;
-        let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE users SET
                 username      = CASE WHEN ?1  THEN ?2  ELSE username END,
                 username_key  = CASE WHEN ?1  THEN ?3  ELSE username_key END,
@@ -164,32 +151,11 @@ impl UserStore for SqliteStore {
                 WHEN 2 THEN pending_email IS ?21
                 ELSE verified = ?22 END
              RETURNING {COLUMNS}"
-        )))
-        .bind(change.username.is_some())
-        .bind(change.username.as_ref().map(Username::as_str))
-        .bind(change.username.as_ref().map(|u| self.key(u.as_str())))
-        .bind(change.first_name.is_some())
-        .bind(change.first_name.as_deref())
-        .bind(change.last_name.is_some())
-        .bind(change.last_name.as_deref())
-        .bind(email.is_some())
-        .bind(email.flatten())
-        .bind(email.flatten().map(|e| self.key(e)))
-        .bind(change.password_hash.is_some())
-        .bind(change.password_hash.as_ref().map(PasswordHash::as_str))
-        .bind(change.verified.is_some())
-        .bind(change.verified)
-        .bind(pending.is_some())
-        .bind(pending.flatten())
-        .bind(change.last_login.is_some())
-        .bind(change.last_login.map(OffsetDateTime::unix_timestamp))
-        .bind(id.get())
-        .bind(guard_kind)
-        .bind(guard_text)
-        .bind(guard_flag)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(store_error)?;
+        )));
+        let row: Option<UserRow> = bind_change!(query, params)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(store_error)?;
         let Some(row) = row else {
             let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = ?")
                 .bind(id.get())

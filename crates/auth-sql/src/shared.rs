@@ -1,0 +1,188 @@
+//! Engine-independent logic of the token manager and the outbox. Each
+//! engine supplies only its SQL, through the small traits below; the
+//! rules live here once.
+
+use async_trait::async_trait;
+use auth_core::credentials::{TokenMode, derived_token, digest, kind_name, random_token};
+use auth_core::domain::UserId;
+use auth_core::ports::{
+    AuthToken, CredentialKind, OutboxId, QueuedNotification, StoreError, TokenError,
+};
+use time::{Duration, OffsetDateTime};
+
+use crate::error::{store_error, token_error};
+use crate::row::QueuedRow;
+
+/// The credential statements of one engine.
+#[async_trait]
+pub(crate) trait CredentialSql: Send + Sync {
+    /// How API tokens are issued.
+    fn mode(&self) -> &TokenMode;
+    /// Unix seconds now.
+    fn now(&self) -> i64;
+    /// The user's token generation (one-token mode).
+    async fn generation(&self, user: i64) -> Result<Option<i64>, sqlx::Error>;
+    /// Moves the user's token generation on.
+    async fn bump_generation(&self, user: i64) -> Result<(), sqlx::Error>;
+    /// Stores a digest (no-op if present).
+    async fn insert(
+        &self,
+        digest: Vec<u8>,
+        user: i64,
+        kind: &'static str,
+        now: i64,
+    ) -> Result<(), sqlx::Error>;
+    /// The owner of a digest of `kind`.
+    async fn owner(&self, digest: Vec<u8>, kind: &'static str) -> Result<Option<i64>, sqlx::Error>;
+    /// Deletes a digest of `kind`, returning its owner.
+    async fn delete(&self, digest: Vec<u8>, kind: &'static str)
+    -> Result<Option<i64>, sqlx::Error>;
+    /// Deletes a user's digests (of `kind`, except `keep`), returning their kinds.
+    async fn delete_all(
+        &self,
+        user: i64,
+        kind: Option<&'static str>,
+        keep: Option<Vec<u8>>,
+    ) -> Result<Vec<String>, sqlx::Error>;
+}
+
+pub(crate) async fn provide(
+    sql: &impl CredentialSql,
+    user: UserId,
+    kind: CredentialKind,
+) -> Result<AuthToken, TokenError> {
+    let token = match (sql.mode(), kind) {
+        (TokenMode::OnePerUser { key }, CredentialKind::Token) => {
+            let generation = sql.generation(user.get()).await.map_err(token_error)?;
+            derived_token(key, user, generation.unwrap_or(0))
+        }
+        _ => random_token(),
+    };
+    sql.insert(digest(&token), user.get(), kind_name(kind), sql.now())
+        .await
+        .map_err(token_error)?;
+    Ok(token)
+}
+
+pub(crate) async fn authenticate(
+    sql: &impl CredentialSql,
+    token: &AuthToken,
+    kind: CredentialKind,
+) -> Result<Option<UserId>, TokenError> {
+    let owner = sql
+        .owner(digest(token), kind_name(kind))
+        .await
+        .map_err(token_error)?;
+    Ok(owner.map(UserId::new))
+}
+
+/// In one-token mode a revoked token must not come back at the next login:
+/// moving the user's generation on derives a new one.
+async fn forget_derived(sql: &impl CredentialSql, user: i64) -> Result<(), TokenError> {
+    if matches!(sql.mode(), TokenMode::OnePerUser { .. }) {
+        sql.bump_generation(user).await.map_err(token_error)?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn revoke(
+    sql: &impl CredentialSql,
+    token: &AuthToken,
+    kind: CredentialKind,
+) -> Result<bool, TokenError> {
+    let owner = sql
+        .delete(digest(token), kind_name(kind))
+        .await
+        .map_err(token_error)?;
+    if let (Some(user), CredentialKind::Token) = (owner, kind) {
+        forget_derived(sql, user).await?;
+    }
+    Ok(owner.is_some())
+}
+
+pub(crate) async fn revoke_all(
+    sql: &impl CredentialSql,
+    user: UserId,
+    kind: Option<CredentialKind>,
+    keep: Option<AuthToken>,
+) -> Result<u64, TokenError> {
+    let kinds = sql
+        .delete_all(user.get(), kind.map(kind_name), keep.as_ref().map(digest))
+        .await
+        .map_err(token_error)?;
+    if kinds.iter().any(|k| k == kind_name(CredentialKind::Token)) {
+        forget_derived(sql, user.get()).await?;
+    }
+    Ok(kinds.len() as u64)
+}
+
+/// The outbox statements of one engine.
+#[async_trait]
+pub(crate) trait OutboxSql: Send + Sync {
+    /// Leases up to `limit` due rows until `until`.
+    async fn claim(&self, now: i64, until: i64, limit: i64) -> Result<Vec<QueuedRow>, sqlx::Error>;
+    /// Marks a row sent.
+    async fn sent(&self, id: i64, at: i64) -> Result<(), sqlx::Error>;
+    /// Records a failed attempt; `retry_at` `None` gives up at `now`.
+    async fn failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<i64>,
+        now: i64,
+    ) -> Result<(), sqlx::Error>;
+    /// Unix seconds now.
+    fn now(&self) -> i64;
+}
+
+pub(crate) async fn claim_due(
+    sql: &impl OutboxSql,
+    now: OffsetDateTime,
+    limit: u32,
+    lease: Duration,
+) -> Result<Vec<QueuedNotification>, StoreError> {
+    let rows = sql
+        .claim(
+            now.unix_timestamp(),
+            (now + lease).unix_timestamp(),
+            i64::from(limit),
+        )
+        .await
+        .map_err(store_error)?;
+    let mut claimed = Vec::with_capacity(rows.len());
+    for row in rows {
+        match row.decode() {
+            Ok(queued) => claimed.push(queued),
+            // A row this version cannot read is set aside, not retried forever.
+            Err((id, error)) => mark_failed(sql, id, &error, None).await?,
+        }
+    }
+    claimed.sort_by_key(|q| q.id.0);
+    Ok(claimed)
+}
+
+pub(crate) async fn mark_sent(
+    sql: &impl OutboxSql,
+    id: OutboxId,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sql.sent(id.0, at.unix_timestamp())
+        .await
+        .map_err(store_error)
+}
+
+pub(crate) async fn mark_failed(
+    sql: &impl OutboxSql,
+    id: OutboxId,
+    error: &str,
+    retry_at: Option<OffsetDateTime>,
+) -> Result<(), StoreError> {
+    sql.failed(
+        id.0,
+        error,
+        retry_at.map(OffsetDateTime::unix_timestamp),
+        sql.now(),
+    )
+    .await
+    .map_err(store_error)
+}
