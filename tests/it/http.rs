@@ -26,7 +26,12 @@ async fn get_on_open_post_endpoints_is_405_with_allow() {
     app.send(app.request(Method::PUT, "/login/", None).json(&json!({})))
         .await
         .detail(405);
-    app.send(app.request(Method::HEAD, "/login/", None)).await;
+    let head = app.send(app.request(Method::HEAD, "/login/", None)).await;
+    assert_eq!(
+        head.status,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "HEAD follows GET, which POST-only routes lack"
+    );
 }
 
 #[tokio::test]
@@ -136,4 +141,25 @@ async fn responses_are_never_cached_and_not_sniffed() {
     let reply = app.post("/login/", json!({})).await;
     assert_eq!(reply.headers["cache-control"], "no-store");
     assert_eq!(reply.headers["x-content-type-options"], "nosniff");
+}
+
+#[tokio::test]
+async fn multipart_form_bodies_are_read_like_json() {
+    let app = TestApp::drr().await;
+    let user = app.user().await;
+    let boundary = "XyZ-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"login\"\r\n\r\n{}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\n{}\r\n--{boundary}--\r\n",
+        user.username, user.password
+    );
+    let request = app
+        .request(Method::POST, "/login/", None)
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body);
+    let reply = app.send(request).await;
+    assert_eq!(reply.keys(), ["detail", "token"], "{}", reply.body);
 }
