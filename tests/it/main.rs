@@ -8,6 +8,7 @@ mod faults;
 mod harness;
 mod http;
 mod login;
+mod logs;
 mod mail;
 mod processes;
 mod profile;

@@ -107,6 +107,11 @@ impl ServerProcess {
         );
     }
 
+    /// Everything the server logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     /// `GET /readyz`: status and body.
     pub async fn readiness(&self) -> (u16, serde_json::Value) {
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
