@@ -7,6 +7,7 @@ mod change_password;
 mod faults;
 mod harness;
 mod http;
+mod limits;
 mod login;
 mod logs;
 mod mail;

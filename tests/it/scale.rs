@@ -137,3 +137,29 @@ async fn each_mail_is_sent_once_while_both_instances_drain_the_outbox() {
         assert_eq!(mails.len(), 1, "{} got {} mails", user.email, mails.len());
     }
 }
+
+#[tokio::test]
+async fn an_account_budget_is_shared_by_both_instances() {
+    let p = pair_or_skip!();
+    for attempt in 0..10 {
+        let app = if attempt % 2 == 0 { &p.a } else { &p.b };
+        app.post(
+            "/login/",
+            json!({"login": "victim", "password": "guess 12345"}),
+        )
+        .await
+        .detail(400);
+    }
+    let reply =
+        p.b.post(
+            "/login/",
+            json!({"login": "victim", "password": "guess 12345"}),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        reply.body
+    );
+}

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::limits::Action;
 
 /// Who may call an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +35,8 @@ pub(crate) struct Spec {
     pub access: Access,
     /// The feature switch; off answers 404.
     pub enabled: fn(&Settings) -> bool,
+    /// The rate-limited action, if any.
+    pub throttle: Option<Action>,
 }
 
 /// One request, past the pipeline's checks.
@@ -65,6 +68,15 @@ impl Spec {
             allow: "POST, OPTIONS",
             access,
             enabled,
+            throttle: None,
+        }
+    }
+
+    /// The same endpoint, rate-limited as `action`.
+    pub(crate) const fn throttled(self, action: Action) -> Self {
+        Self {
+            throttle: Some(action),
+            ..self
         }
     }
 }
@@ -95,7 +107,7 @@ impl AppState {
         F: AsyncFnOnce(&AppState, Call) -> Result<Response, ApiError>,
     {
         let (parts, body) = request.into_parts();
-        let method = parts.method;
+        let method = parts.method.clone();
         let caller = crate::auth::caller(self, &method, &parts.headers).await?;
         if spec.access == Access::Authenticated && caller.is_none() {
             return Err(ApiError::Unauthenticated(
@@ -122,6 +134,13 @@ impl AppState {
             let bytes = crate::body::read_bytes(body, self.config.body_limit).await?;
             crate::body::parse(&parts.headers, bytes).await?
         };
+        if let (Some(action), Some(throttle)) = (spec.throttle, &self.throttle) {
+            let caller_id = caller.as_ref().map(|c| c.user.id.get());
+            throttle
+                .limits
+                .check(throttle.limiter.as_ref(), action, &parts, &form, caller_id)
+                .await?;
+        }
         let call = Call {
             method: method.clone(),
             caller,

@@ -49,6 +49,8 @@ pub enum ApiError {
     PayloadTooLarge,
     /// 415.
     UnsupportedMediaType(String),
+    /// 429 with `Retry-After`: a rate limit is spent.
+    Throttled(time::Duration),
     /// 503: a dependency is down; the client may retry.
     Unavailable(String),
     /// 500: a defect; logged, never shown.
@@ -117,6 +119,20 @@ impl ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 &format!("Unsupported media type \"{ct}\" in request."),
             ),
+            Self::Throttled(wait) => {
+                // Whole seconds, rounded up: a client that waits this long is served.
+                let secs = (wait.whole_milliseconds().max(0) as u64)
+                    .div_ceil(1000)
+                    .max(1);
+                let mut response = detail(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &format!("Request was throttled. Expected available in {secs} seconds."),
+                );
+                if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+                response
+            }
             Self::Unavailable(cause) => {
                 tracing::error!(%cause, "dependency unavailable");
                 let mut response = detail(

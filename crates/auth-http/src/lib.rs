@@ -10,6 +10,7 @@ mod body;
 mod endpoint;
 mod error;
 mod hasher;
+mod limits;
 mod routes;
 mod session;
 
@@ -26,6 +27,7 @@ use tower_http::timeout::TimeoutLayer;
 
 pub use error::ApiError;
 pub use hasher::BlockingHasher;
+pub use limits::{Action, Limits, MemoryRateLimiter};
 
 /// HTTP-level settings.
 #[derive(Debug, Clone)]
@@ -63,19 +65,32 @@ impl Default for ApiConfig {
     }
 }
 
+/// Rate limiting: the rules and where the counters live.
+#[derive(Clone)]
+pub struct Throttle {
+    /// Rules per action and the trusted proxies.
+    pub limits: Limits,
+    /// The counters (in-process, or Redis for several instances).
+    pub limiter: Arc<dyn auth_core::ports::RateLimiter>,
+}
+
 /// What every handler shares.
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) accounts: Accounts,
     pub(crate) config: Arc<ApiConfig>,
+    pub(crate) throttle: Option<Arc<Throttle>>,
 }
 
-/// The API's router, ready to serve.
-pub fn router(accounts: Accounts, config: ApiConfig) -> Router {
+/// The API's router, ready to serve. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` so rate limits see
+/// client addresses. `throttle: None` turns rate limiting off.
+pub fn router(accounts: Accounts, config: ApiConfig, throttle: Option<Throttle>) -> Router {
     let timeout = config.request_timeout;
     let state = AppState {
         accounts,
         config: Arc::new(config),
+        throttle: throttle.map(Arc::new),
     };
     routes::routes(state).layer(
         ServiceBuilder::new()

@@ -68,6 +68,9 @@ pub fn run(config: &Config) -> Vec<Finding> {
             ),
         );
     }
+    if let Err(e) = config.trusted_proxy_ips() {
+        error("auth.E006", e.to_string());
+    }
     if let Err(e) = auth_smtp::Templates::load(config.templates_dir.as_deref()) {
         error("E009", format!("templates: {e}"));
     }

@@ -72,6 +72,14 @@ pub struct Config {
     /// Mark cookies `Secure`.
     #[serde(deserialize_with = "opt_bool")]
     pub secure_cookies: Option<bool>,
+    /// Rate limits per action, by client IP and target account (safe
+    /// profile: on; DRR profile: off, as DRR has none).
+    #[serde(deserialize_with = "opt_bool")]
+    pub rate_limits: Option<bool>,
+    /// Proxies whose `X-Forwarded-For` names the client, comma-separated
+    /// IP addresses. Requests from any other peer are keyed by the peer.
+    #[serde(deserialize_with = "list")]
+    pub trusted_proxies: Vec<String>,
     /// `CSRF_TRUSTED_ORIGINS`, comma-separated.
     #[serde(deserialize_with = "list")]
     pub csrf_trusted_origins: Vec<String>,
@@ -199,6 +207,8 @@ impl Default for Config {
             compat: Compat::Safe,
             secure_cookies: None,
             csrf_trusted_origins: Vec::new(),
+            rate_limits: None,
+            trusted_proxies: Vec::new(),
             body_limit: 64 * 1024,
             password_hash_memory_kib: 19_456,
             password_hash_iterations: 2,
@@ -398,6 +408,22 @@ impl Config {
             s.change_password_ends = credentials_ended("CHANGE_PASSWORD_ENDS", ends)?;
         }
         Ok(s)
+    }
+
+    /// Whether requests are rate-limited.
+    pub fn rate_limited(&self) -> bool {
+        self.rate_limits.unwrap_or(self.compat == Compat::Safe)
+    }
+
+    /// The trusted proxies' addresses.
+    pub fn trusted_proxy_ips(&self) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                p.parse()
+                    .map_err(|_| invalid("TRUSTED_PROXIES", format!("{p:?} is not an IP address")))
+            })
+            .collect()
     }
 
     /// Whether API tokens are one per user (the DRR profile's default).

@@ -14,10 +14,10 @@ use std::sync::Arc;
 use auth_core::flows::{Accounts, Ports, RetryPolicy};
 use auth_core::hashing::{Argon2Hasher, Argon2Params};
 use auth_core::policy::PasswordPolicy;
-use auth_core::ports::{Clock, Mailer, Outbox, SystemClock};
+use auth_core::ports::{Clock, Mailer, Outbox, RateLimiter, SystemClock};
 use auth_core::signing::{LinkSigner, SecretKey};
-use auth_http::{ApiConfig, BlockingHasher};
-use auth_redis::{RedisConnection, RedisTokenManager, TokenTtl};
+use auth_http::{ApiConfig, BlockingHasher, Limits, MemoryRateLimiter, Throttle};
+use auth_redis::{RedisConnection, RedisRateLimiter, RedisTokenManager, TokenTtl};
 use auth_smtp::{ConsoleMailer, DirMailer, Envelope, SmtpMailer, Templates};
 use auth_sql::TokenMode;
 use tokio::net::TcpListener;
@@ -91,6 +91,7 @@ impl App {
             .collect::<Result<Vec<_>, _>>()?;
         let mut probes: Vec<Arc<dyn backend::Probe>> = vec![Arc::new(database.clone())];
         let mut stores = database.stores(settings.matching, token_mode.clone(), clock.clone());
+        let mut limiter: Arc<dyn RateLimiter> = Arc::new(MemoryRateLimiter::new(clock.clone()));
         if let Some(url) = &config.redis_url {
             let redis = RedisConnection::connect(url, std::time::Duration::from_secs(2))
                 .await
@@ -107,6 +108,11 @@ impl App {
                 config.redis_prefix.clone(),
                 token_mode,
                 ttl,
+            ));
+            // Counters in Redis hold across instances.
+            limiter = Arc::new(RedisRateLimiter::new(
+                redis.clone(),
+                config.redis_prefix.clone(),
             ));
             probes.push(Arc::new(redis));
         }
@@ -135,8 +141,14 @@ impl App {
             trusted_origins: config.csrf_trusted_origins.clone(),
             ..ApiConfig::default()
         };
+        let mut limits = Limits::default();
+        limits.trusted_proxies = config.trusted_proxy_ips()?;
+        let throttle = config
+            .rate_limited()
+            .then_some(Throttle { limits, limiter });
         Ok(Self {
-            router: auth_http::router(accounts, api).merge(backend::health_routes(probes)),
+            router: auth_http::router(accounts, api, throttle)
+                .merge(backend::health_routes(probes)),
             outbox: stores.outbox,
             mailer: mailer(config)?,
             clock,
@@ -165,11 +177,15 @@ impl App {
             self.poll,
             shutdown.clone(),
         ));
-        let served = axum::serve(listener, self.router)
-            .with_graceful_shutdown(async move {
-                let _ = shutdown.wait_for(|stop| *stop).await;
-            })
-            .await;
+        let served = axum::serve(
+            listener,
+            self.router
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        })
+        .await;
         let _ = worker.await;
         served
     }

@@ -9,8 +9,9 @@ use super::login_body;
 use crate::AppState;
 use crate::endpoint::{Access, Spec, always, detail};
 use crate::error::ToApiError;
+use crate::limits::Action;
 
-const LOGIN: Spec = Spec::post("Login", Access::Open, always);
+const LOGIN: Spec = Spec::post("Login", Access::Open, always).throttled(Action::Login);
 
 pub(crate) async fn login(State(state): State<AppState>, request: Request) -> Response {
     state

@@ -17,6 +17,7 @@ const PROFILE: Spec = Spec {
     allow: "GET, POST, PUT, PATCH, HEAD, OPTIONS",
     access: Access::Authenticated,
     enabled: always,
+    throttle: None,
 };
 
 pub(crate) async fn profile(State(state): State<AppState>, request: Request) -> Response {

@@ -9,8 +9,10 @@ use super::{login_body, profile_body};
 use crate::AppState;
 use crate::endpoint::{Access, Spec, detail};
 use crate::error::ToApiError;
+use crate::limits::Action;
 
-const REGISTER: Spec = Spec::post("Register", Access::Open, |s| s.register.enabled);
+const REGISTER: Spec =
+    Spec::post("Register", Access::Open, |s| s.register.enabled).throttled(Action::Register);
 
 pub(crate) async fn register(State(state): State<AppState>, request: Request) -> Response {
     state
@@ -27,7 +29,8 @@ pub(crate) async fn register(State(state): State<AppState>, request: Request) ->
 
 const VERIFY_REGISTRATION: Spec = Spec::post("Verify Registration", Access::Open, |s| {
     s.register.verification_enabled
-});
+})
+.throttled(Action::Verify);
 
 pub(crate) async fn verify_registration(
     State(state): State<AppState>,
@@ -53,7 +56,8 @@ pub(crate) async fn verify_registration(
 
 const RESEND_VERIFICATION: Spec = Spec::post("Resend Verification", Access::Open, |s| {
     s.register.verification_enabled
-});
+})
+.throttled(Action::Resend);
 
 /// Beyond DRR: mails a new registration link to an unverified account.
 pub(crate) async fn resend_verification(

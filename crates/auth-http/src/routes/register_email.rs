@@ -6,8 +6,10 @@ use axum::response::Response;
 use crate::AppState;
 use crate::endpoint::{Access, Spec, always, detail};
 use crate::error::ToApiError;
+use crate::limits::Action;
 
-const REGISTER_EMAIL: Spec = Spec::post("Register Email", Access::Authenticated, always);
+const REGISTER_EMAIL: Spec =
+    Spec::post("Register Email", Access::Authenticated, always).throttled(Action::RegisterEmail);
 
 pub(crate) async fn register_email(State(state): State<AppState>, request: Request) -> Response {
     state
@@ -25,7 +27,8 @@ pub(crate) async fn register_email(State(state): State<AppState>, request: Reque
 
 const VERIFY_EMAIL: Spec = Spec::post("Verify Email", Access::Open, |s| {
     s.register_email.verification_enabled
-});
+})
+.throttled(Action::Verify);
 
 pub(crate) async fn verify_email(State(state): State<AppState>, request: Request) -> Response {
     state

@@ -6,10 +6,12 @@ use axum::response::Response;
 use crate::AppState;
 use crate::endpoint::{Access, Spec, detail};
 use crate::error::ToApiError;
+use crate::limits::Action;
 
 const SEND_LINK: Spec = Spec::post("Send Reset Password Link", Access::Open, |s| {
     s.reset_password.enabled
-});
+})
+.throttled(Action::SendResetLink);
 
 pub(crate) async fn send_link(State(state): State<AppState>, request: Request) -> Response {
     state
@@ -36,7 +38,8 @@ pub(crate) async fn send_link(State(state): State<AppState>, request: Request) -
         .await
 }
 
-const RESET: Spec = Spec::post("Reset Password", Access::Open, |s| s.reset_password.enabled);
+const RESET: Spec = Spec::post("Reset Password", Access::Open, |s| s.reset_password.enabled)
+    .throttled(Action::ResetPassword);
 
 pub(crate) async fn reset(State(state): State<AppState>, request: Request) -> Response {
     state

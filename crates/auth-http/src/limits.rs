@@ -1,0 +1,317 @@
+//! Rate limits per action, keyed by client IP and by target account, on
+//! any [`RateLimiter`] (in-process by default, Redis when instances must
+//! share counters).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use auth_core::form::Form;
+use auth_core::ports::{Clock, Decision, RateLimitError, RateLimiter, RateRule};
+use axum::extract::ConnectInfo;
+use axum::http::request::Parts;
+use time::{Duration, OffsetDateTime};
+
+use crate::error::ApiError;
+
+/// The throttled actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// `login/`.
+    Login,
+    /// `register/`.
+    Register,
+    /// `send-reset-password-link/`.
+    SendResetLink,
+    /// `reset-password/`.
+    ResetPassword,
+    /// `verify-registration/` and `verify-email/`.
+    Verify,
+    /// `register-email/`.
+    RegisterEmail,
+    /// `resend-verification/`.
+    Resend,
+}
+
+impl Action {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::Register => "register",
+            Self::SendResetLink => "send_reset_link",
+            Self::ResetPassword => "reset_password",
+            Self::Verify => "verify",
+            Self::RegisterEmail => "register_email",
+            Self::Resend => "resend",
+        }
+    }
+
+    /// The fields naming the target account, whose budget is shared by
+    /// every client (a spread-out attack still hits the account's limit).
+    fn account_fields(self) -> &'static [&'static str] {
+        match self {
+            Self::Login | Self::Resend => &["login"],
+            Self::SendResetLink => &["login", "email"],
+            Self::Register | Self::RegisterEmail => &["email"],
+            Self::ResetPassword | Self::Verify => &[],
+        }
+    }
+}
+
+/// Per-IP and per-account rules for each action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    rules: HashMap<Action, (RateRule, RateRule)>,
+    /// Proxies whose `X-Forwarded-For` is believed; any other peer's header
+    /// is ignored, so a client cannot pick its own key.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+fn rule(limit: u32, window: Duration) -> RateRule {
+    RateRule { limit, window }
+}
+
+impl Default for Limits {
+    /// Generous for people, tight for scripts: failures per account stay far
+    /// below NIST's 100, mail to one address at a few per hour.
+    fn default() -> Self {
+        let five_min = Duration::minutes(5);
+        let hour = Duration::hours(1);
+        let rules = HashMap::from([
+            (Action::Login, (rule(50, five_min), rule(10, five_min))),
+            (Action::Register, (rule(20, hour), rule(3, hour))),
+            (Action::SendResetLink, (rule(20, hour), rule(3, hour))),
+            (Action::Resend, (rule(20, hour), rule(3, hour))),
+            (Action::RegisterEmail, (rule(20, hour), rule(3, hour))),
+            (
+                Action::ResetPassword,
+                (rule(50, five_min), rule(50, five_min)),
+            ),
+            (Action::Verify, (rule(50, five_min), rule(50, five_min))),
+        ]);
+        Self {
+            rules,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+impl Limits {
+    /// Replaces the rules of `action`.
+    pub fn set(&mut self, action: Action, per_ip: RateRule, per_account: RateRule) {
+        self.rules.insert(action, (per_ip, per_account));
+    }
+
+    /// Counts the request against its IP's and its target account's budget;
+    /// 429 when either is spent, 503 when the limiter cannot answer (fail
+    /// closed).
+    pub(crate) async fn check(
+        &self,
+        limiter: &dyn RateLimiter,
+        action: Action,
+        parts: &Parts,
+        form: &Form,
+        caller: Option<i64>,
+    ) -> Result<(), ApiError> {
+        let Some((per_ip, per_account)) = self.rules.get(&action) else {
+            return Ok(());
+        };
+        let ip = client_ip(parts, &self.trusted_proxies);
+        let mut keys = vec![(format!("{}:ip:{ip}", action.name()), per_ip)];
+        if let Some(id) = caller.filter(|_| action == Action::RegisterEmail) {
+            keys.push((format!("{}:user:{id}", action.name()), per_account));
+        }
+        for field in action.account_fields() {
+            if let Some(auth_core::form::RawValue::Text(value)) = form.get(field) {
+                // Normalised, so "Ann@X.org " and "ann@x.org" share a budget.
+                keys.push((
+                    format!("{}:account:{}", action.name(), value.trim().to_lowercase()),
+                    per_account,
+                ));
+            }
+        }
+        for (key, rule) in keys {
+            match limiter.hit(&key, rule).await {
+                Ok(Decision::Allowed { .. }) => {}
+                Ok(Decision::Limited { retry_after }) => {
+                    return Err(ApiError::Throttled(retry_after));
+                }
+                Err(RateLimitError(cause)) => return Err(ApiError::Unavailable(cause)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The client's address: the socket peer, unless that peer is a trusted
+/// proxy, in which case the nearest untrusted `X-Forwarded-For` entry.
+pub(crate) fn client_ip(parts: &Parts, trusted: &[IpAddr]) -> String {
+    let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+        return "unknown".into();
+    };
+    let peer = peer.ip();
+    if !trusted.contains(&peer) {
+        return peer.to_string();
+    }
+    let forwarded: Vec<IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
+        .to_string()
+}
+
+/// Fixed-window counters in this process: the embedded default. The same
+/// semantics as the Redis adapter's script (so moving to Redis changes
+/// where counters live, not how they count); governor's GCRA would differ
+/// and cannot forget one key, which `reset` needs.
+pub struct MemoryRateLimiter {
+    windows: Mutex<HashMap<String, (u32, OffsetDateTime)>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for MemoryRateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MemoryRateLimiter")
+    }
+}
+
+impl MemoryRateLimiter {
+    /// A limiter timed by `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            windows: Mutex::new(HashMap::new()),
+            clock,
+        }
+    }
+}
+
+#[async_trait]
+impl RateLimiter for MemoryRateLimiter {
+    async fn hit(&self, key: &str, rule: &RateRule) -> Result<Decision, RateLimitError> {
+        let now = self.clock.now();
+        let mut windows = self
+            .windows
+            .lock()
+            .map_err(|_| RateLimitError("limiter state poisoned".into()))?;
+        // Forget finished windows now and then, so memory follows live keys.
+        if windows.len() > 10_000 {
+            windows.retain(|_, (_, ends)| *ends > now);
+        }
+        let entry = windows
+            .entry(key.to_owned())
+            .or_insert((0, now + rule.window));
+        if entry.1 <= now {
+            *entry = (0, now + rule.window);
+        }
+        entry.0 = entry.0.saturating_add(1);
+        Ok(if entry.0 <= rule.limit {
+            Decision::Allowed {
+                remaining: rule.limit - entry.0,
+            }
+        } else {
+            Decision::Limited {
+                retry_after: entry.1 - now,
+            }
+        })
+    }
+
+    async fn reset(&self, key: &str) -> Result<(), RateLimitError> {
+        self.windows
+            .lock()
+            .map_err(|_| RateLimitError("limiter state poisoned".into()))?
+            .remove(key);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use auth_core::ports::FixedClock;
+
+    use super::*;
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn memory_limiter_counts_per_key_and_window() {
+        let clock = Arc::new(FixedClock::new(OffsetDateTime::UNIX_EPOCH));
+        let limiter = MemoryRateLimiter::new(clock.clone());
+        let rule = rule(2, Duration::seconds(60));
+        assert_eq!(
+            block_on(limiter.hit("a", &rule)).unwrap(),
+            Decision::Allowed { remaining: 1 }
+        );
+        assert_eq!(
+            block_on(limiter.hit("a", &rule)).unwrap(),
+            Decision::Allowed { remaining: 0 }
+        );
+        clock.advance(Duration::seconds(10));
+        assert_eq!(
+            block_on(limiter.hit("a", &rule)).unwrap(),
+            Decision::Limited {
+                retry_after: Duration::seconds(50)
+            }
+        );
+        assert_eq!(
+            block_on(limiter.hit("b", &rule)).unwrap(),
+            Decision::Allowed { remaining: 1 }
+        );
+        clock.advance(Duration::seconds(50));
+        assert_eq!(
+            block_on(limiter.hit("a", &rule)).unwrap(),
+            Decision::Allowed { remaining: 1 }
+        );
+        block_on(limiter.reset("b")).unwrap();
+        assert_eq!(
+            block_on(limiter.hit("b", &rule)).unwrap(),
+            Decision::Allowed { remaining: 1 }
+        );
+    }
+
+    fn parts(peer: &str, forwarded: Option<&str>) -> Parts {
+        let mut request = axum::http::Request::builder();
+        if let Some(f) = forwarded {
+            request = request.header("x-forwarded-for", f);
+        }
+        let (mut parts, ()) = request.body(()).unwrap().into_parts();
+        parts
+            .extensions
+            .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+        parts
+    }
+
+    #[test]
+    fn client_ip_believes_forwarded_for_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        assert_eq!(
+            client_ip(&parts("203.0.113.9:5000", Some("1.2.3.4")), &[proxy]),
+            "203.0.113.9"
+        );
+        assert_eq!(
+            client_ip(
+                &parts("10.0.0.1:5000", Some("1.2.3.4, 198.51.100.7")),
+                &[proxy]
+            ),
+            "198.51.100.7"
+        );
+        assert_eq!(
+            client_ip(&parts("10.0.0.1:5000", None), &[proxy]),
+            "10.0.0.1"
+        );
+    }
+}
