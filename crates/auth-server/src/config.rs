@@ -410,6 +410,23 @@ impl Config {
         Ok(s)
     }
 
+    /// Whether cookies are marked `Secure`: as configured, else whenever the
+    /// server listens beyond loopback (where plain HTTP is only for local
+    /// development).
+    pub fn secure_cookies_effective(&self) -> bool {
+        self.secure_cookies.unwrap_or_else(|| {
+            let host = self
+                .bind
+                .rsplit_once(':')
+                .map_or(self.bind.as_str(), |(h, _)| h);
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            !(host == "localhost"
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback()))
+        })
+    }
+
     /// Whether requests are rate-limited.
     pub fn rate_limited(&self) -> bool {
         self.rate_limits.unwrap_or(self.compat == Compat::Safe)
@@ -575,6 +592,25 @@ mod tests {
             assert!(config.one_token_per_user());
             Ok(())
         });
+    }
+
+    #[test]
+    fn cookies_are_secure_by_default_beyond_loopback() {
+        let at = |bind: &str| {
+            Config {
+                bind: bind.into(),
+                ..Config::default()
+            }
+            .secure_cookies_effective()
+        };
+        assert!(!at("127.0.0.1:8000") && !at("localhost:8000") && !at("[::1]:8000"));
+        assert!(at("0.0.0.0:8000") && at("10.1.2.3:443") && at("[::]:8000"));
+        let forced = Config {
+            bind: "0.0.0.0:80".into(),
+            secure_cookies: Some(false),
+            ..Config::default()
+        };
+        assert!(!forced.secure_cookies_effective());
     }
 
     #[test]

@@ -136,7 +136,7 @@ impl App {
             non_field_errors_key: config
                 .use_non_field_errors_key_from_drf_settings
                 .unwrap_or(false),
-            secure_cookies: config.secure_cookies.unwrap_or(false),
+            secure_cookies: config.secure_cookies_effective(),
             body_limit: config.body_limit,
             trusted_origins: config.csrf_trusted_origins.clone(),
             ..ApiConfig::default()
