@@ -72,15 +72,19 @@ pub(crate) fn redact(url: &str) -> String {
 }
 
 impl Database {
+    /// The ports over this database; `lifetimes` are those of API tokens
+    /// and sessions.
     pub(crate) fn stores(
         &self,
         matching: Matching,
         tokens: TokenMode,
+        lifetimes: (Option<time::Duration>, Option<time::Duration>),
         clock: Arc<dyn Clock>,
     ) -> Stores {
         match self {
             Self::Sqlite(pool) => {
-                let store = SqliteStore::new(pool.clone(), matching, tokens, clock);
+                let store = SqliteStore::new(pool.clone(), matching, tokens, clock)
+                    .with_lifetimes(lifetimes.0, lifetimes.1);
                 Stores {
                     users: Arc::new(store.clone()),
                     tokens: Arc::new(store.clone()),
@@ -88,7 +92,8 @@ impl Database {
                 }
             }
             Self::Postgres(pool) => {
-                let store = PgStore::new(pool.clone(), matching, tokens, clock);
+                let store = PgStore::new(pool.clone(), matching, tokens, clock)
+                    .with_lifetimes(lifetimes.0, lifetimes.1);
                 Stores {
                     users: Arc::new(store.clone()),
                     tokens: Arc::new(store.clone()),

@@ -43,9 +43,9 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Key prefix in Redis.
     pub redis_prefix: String,
-    /// API token lifetime in seconds (unset: no expiry, as DRR). Redis only.
+    /// API token lifetime in seconds (unset: no expiry, as DRR).
     pub token_ttl: Option<u64>,
-    /// Session lifetime in seconds (default two weeks). Redis only.
+    /// Session lifetime in seconds (default two weeks, as Django).
     pub session_ttl: Option<u64>,
     /// A use restarts the lifetime (idle timeout). Redis only.
     #[serde(deserialize_with = "flag")]

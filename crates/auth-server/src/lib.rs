@@ -90,7 +90,16 @@ impl App {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut probes: Vec<Arc<dyn backend::Probe>> = vec![Arc::new(database.clone())];
-        let mut stores = database.stores(settings.matching, token_mode.clone(), clock.clone());
+        let seconds = |s: Option<u64>| {
+            s.map(|s| time::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX)))
+        };
+        let lifetimes = (seconds(config.token_ttl), seconds(config.session_ttl));
+        let mut stores = database.stores(
+            settings.matching,
+            token_mode.clone(),
+            lifetimes,
+            clock.clone(),
+        );
         let mut limiter: Arc<dyn RateLimiter> = Arc::new(MemoryRateLimiter::new(clock.clone()));
         if let Some(url) = &config.redis_url {
             let redis = RedisConnection::connect(url, std::time::Duration::from_secs(2))
@@ -137,6 +146,9 @@ impl App {
                 .use_non_field_errors_key_from_drf_settings
                 .unwrap_or(false),
             secure_cookies: config.secure_cookies_effective(),
+            session_max_age: std::time::Duration::from_secs(
+                config.session_ttl.unwrap_or(14 * 24 * 3600),
+            ),
             body_limit: config.body_limit,
             trusted_origins: config.csrf_trusted_origins.clone(),
             ..ApiConfig::default()

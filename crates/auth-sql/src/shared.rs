@@ -18,6 +18,8 @@ use crate::row::QueuedRow;
 pub(crate) trait CredentialSql: Send + Sync {
     /// How API tokens are issued.
     fn mode(&self) -> &TokenMode;
+    /// How long a credential of `kind` lives after issue (`None`: forever).
+    fn lifetime(&self, kind: CredentialKind) -> Option<Duration>;
     /// Unix seconds now.
     fn now(&self) -> i64;
     /// The user's token generation (one-token mode).
@@ -32,8 +34,13 @@ pub(crate) trait CredentialSql: Send + Sync {
         kind: &'static str,
         now: i64,
     ) -> Result<(), sqlx::Error>;
-    /// The owner of a digest of `kind`.
-    async fn owner(&self, digest: Vec<u8>, kind: &'static str) -> Result<Option<i64>, sqlx::Error>;
+    /// The owner of a digest of `kind` issued at or after `not_before`.
+    async fn owner(
+        &self,
+        digest: Vec<u8>,
+        kind: &'static str,
+        not_before: i64,
+    ) -> Result<Option<i64>, sqlx::Error>;
     /// Deletes a digest of `kind`, returning its owner.
     async fn delete(&self, digest: Vec<u8>, kind: &'static str)
     -> Result<Option<i64>, sqlx::Error>;
@@ -69,8 +76,13 @@ pub(crate) async fn authenticate(
     token: &AuthToken,
     kind: CredentialKind,
 ) -> Result<Option<UserId>, TokenError> {
+    // An expired credential is refused here; it is deleted when its user's
+    // credentials are next revoked.
+    let not_before = sql.lifetime(kind).map_or(i64::MIN, |lifetime| {
+        sql.now().saturating_sub(lifetime.whole_seconds())
+    });
     let owner = sql
-        .owner(digest(token), kind_name(kind))
+        .owner(digest(token), kind_name(kind), not_before)
         .await
         .map_err(token_error)?;
     Ok(owner.map(UserId::new))

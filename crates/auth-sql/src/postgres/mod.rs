@@ -25,6 +25,8 @@ pub struct PgStore {
     matching: Matching,
     tokens: Arc<TokenMode>,
     clock: Arc<dyn Clock>,
+    /// Lifetimes of API tokens and sessions (`None`: no expiry).
+    lifetimes: (Option<time::Duration>, Option<time::Duration>),
 }
 
 impl PgStore {
@@ -51,7 +53,19 @@ impl PgStore {
             matching,
             tokens: Arc::new(tokens),
             clock,
+            lifetimes: (None, None),
         }
+    }
+
+    /// Refuses API tokens older than `token` and sessions older than
+    /// `session` (`None`: no expiry, DRR's behaviour for tokens).
+    pub fn with_lifetimes(
+        mut self,
+        token: Option<time::Duration>,
+        session: Option<time::Duration>,
+    ) -> Self {
+        self.lifetimes = (token, session);
+        self
     }
 
     fn key(&self, value: &str) -> String {

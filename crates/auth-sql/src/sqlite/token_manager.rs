@@ -46,12 +46,27 @@ impl CredentialSql for SqliteStore {
             .map(|_| ())
     }
 
-    async fn owner(&self, digest: Vec<u8>, kind: &'static str) -> Result<Option<i64>, sqlx::Error> {
-        sqlx::query_scalar("SELECT user_id FROM auth_tokens WHERE digest = ?1 AND kind = ?2")
-            .bind(digest)
-            .bind(kind)
-            .fetch_optional(&self.pool)
-            .await
+    fn lifetime(&self, kind: CredentialKind) -> Option<time::Duration> {
+        match kind {
+            CredentialKind::Token => self.lifetimes.0,
+            CredentialKind::Session => self.lifetimes.1,
+        }
+    }
+
+    async fn owner(
+        &self,
+        digest: Vec<u8>,
+        kind: &'static str,
+        not_before: i64,
+    ) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT user_id FROM auth_tokens WHERE digest = ?1 AND kind = ?2 AND created_at >= ?3",
+        )
+        .bind(digest)
+        .bind(kind)
+        .bind(not_before)
+        .fetch_optional(&self.pool)
+        .await
     }
 
     async fn delete(

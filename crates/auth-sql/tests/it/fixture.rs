@@ -60,6 +60,17 @@ macro_rules! open_or_skip {
 
 impl Db {
     pub async fn open(engine: Engine, matching: Matching, tokens: TokenMode) -> Option<Self> {
+        Self::open_with_lifetimes(engine, matching, tokens, None, None).await
+    }
+
+    /// Like [`Db::open`], with token and session lifetimes.
+    pub async fn open_with_lifetimes(
+        engine: Engine,
+        matching: Matching,
+        tokens: TokenMode,
+        token_lifetime: Option<time::Duration>,
+        session_lifetime: Option<time::Duration>,
+    ) -> Option<Self> {
         let clock = Arc::new(FixedClock::new(
             OffsetDateTime::from_unix_timestamp(NOW).unwrap(),
         ));
@@ -69,14 +80,16 @@ impl Db {
                 let url = format!("sqlite://{}", dir.path().join("auth.db").display());
                 let pool = SqliteStore::connect(&url).await.unwrap();
                 SqliteStore::migrate(&pool).await.unwrap();
-                let store = SqliteStore::new(pool.clone(), matching, tokens, clock.clone());
+                let store = SqliteStore::new(pool.clone(), matching, tokens, clock.clone())
+                    .with_lifetimes(token_lifetime, session_lifetime);
                 Some(Self::wrap(store, clock, Raw::Sqlite { pool, _dir: dir }))
             }
             Engine::Postgres => {
                 let database = PgDatabase::create().await?;
                 let pool = PgStore::connect(&database.url).await.unwrap();
                 PgStore::migrate(&pool).await.unwrap();
-                let store = PgStore::new(pool.clone(), matching, tokens, clock.clone());
+                let store = PgStore::new(pool.clone(), matching, tokens, clock.clone())
+                    .with_lifetimes(token_lifetime, session_lifetime);
                 Some(Self::wrap(
                     store,
                     clock,

@@ -41,4 +41,5 @@ on_both_engines!(
     concurrent_claims_never_share_a_row,
     tokens_are_issued_resolved_revoked_and_stored_only_as_digests,
     one_token_per_user_mode_returns_the_same_token_until_revoked,
+    credentials_are_refused_after_their_lifetime,
 );

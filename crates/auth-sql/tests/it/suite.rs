@@ -572,3 +572,53 @@ pub async fn one_token_per_user_mode_returns_the_same_token_until_revoked(engine
         .unwrap();
     assert_ne!(after, next, "a revoked token came back");
 }
+
+pub async fn credentials_are_refused_after_their_lifetime(engine: Engine) {
+    let Some(db) = Db::open_with_lifetimes(
+        engine,
+        Matching::CaseInsensitive,
+        TokenMode::PerLogin,
+        None,
+        Some(Duration::days(14)),
+    )
+    .await
+    else {
+        return;
+    };
+    let user = db.users.create(new_user("ann", None), None).await.unwrap();
+    let session = db
+        .tokens
+        .provide(user.id, CredentialKind::Session)
+        .await
+        .unwrap();
+    let token = db
+        .tokens
+        .provide(user.id, CredentialKind::Token)
+        .await
+        .unwrap();
+    db.clock.advance(Duration::days(14));
+    assert_eq!(
+        db.tokens
+            .authenticate(&session, CredentialKind::Session)
+            .await
+            .unwrap(),
+        Some(user.id)
+    );
+    db.clock.advance(Duration::seconds(1));
+    assert_eq!(
+        db.tokens
+            .authenticate(&session, CredentialKind::Session)
+            .await
+            .unwrap(),
+        None,
+        "an expired session was accepted"
+    );
+    assert_eq!(
+        db.tokens
+            .authenticate(&token, CredentialKind::Token)
+            .await
+            .unwrap(),
+        Some(user.id),
+        "tokens have no lifetime here"
+    );
+}
