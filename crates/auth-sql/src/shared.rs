@@ -198,3 +198,77 @@ pub(crate) async fn mark_failed(
     .await
     .map_err(store_error)
 }
+
+/// Implements the `TokenManager` and `Outbox` ports for an engine's store
+/// by delegating to the rules above; the engine implements only
+/// [`CredentialSql`] and [`OutboxSql`].
+macro_rules! impl_ports_over_sql {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl auth_core::ports::TokenManager for $store {
+            async fn provide(
+                &self,
+                user: auth_core::domain::UserId,
+                kind: auth_core::ports::CredentialKind,
+            ) -> Result<auth_core::ports::AuthToken, auth_core::ports::TokenError> {
+                $crate::shared::provide(self, user, kind).await
+            }
+
+            async fn authenticate(
+                &self,
+                token: &auth_core::ports::AuthToken,
+                kind: auth_core::ports::CredentialKind,
+            ) -> Result<Option<auth_core::domain::UserId>, auth_core::ports::TokenError> {
+                $crate::shared::authenticate(self, token, kind).await
+            }
+
+            async fn revoke(
+                &self,
+                token: &auth_core::ports::AuthToken,
+                kind: auth_core::ports::CredentialKind,
+            ) -> Result<bool, auth_core::ports::TokenError> {
+                $crate::shared::revoke(self, token, kind).await
+            }
+
+            async fn revoke_all(
+                &self,
+                user: auth_core::domain::UserId,
+                kind: Option<auth_core::ports::CredentialKind>,
+                keep: Option<auth_core::ports::AuthToken>,
+            ) -> Result<u64, auth_core::ports::TokenError> {
+                $crate::shared::revoke_all(self, user, kind, keep).await
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl auth_core::ports::Outbox for $store {
+            async fn claim_due(
+                &self,
+                now: time::OffsetDateTime,
+                limit: u32,
+                lease: time::Duration,
+            ) -> Result<Vec<auth_core::ports::QueuedNotification>, auth_core::ports::StoreError>
+            {
+                $crate::shared::claim_due(self, now, limit, lease).await
+            }
+
+            async fn mark_sent(
+                &self,
+                id: auth_core::ports::OutboxId,
+                at: time::OffsetDateTime,
+            ) -> Result<(), auth_core::ports::StoreError> {
+                $crate::shared::mark_sent(self, id, at).await
+            }
+
+            async fn mark_failed(
+                &self,
+                id: auth_core::ports::OutboxId,
+                error: &str,
+                retry_at: Option<time::OffsetDateTime>,
+            ) -> Result<(), auth_core::ports::StoreError> {
+                $crate::shared::mark_failed(self, id, error, retry_at).await
+            }
+        }
+    };
+}
+pub(crate) use impl_ports_over_sql;

@@ -76,3 +76,5 @@ impl PgStore {
         self.clock.now().unix_timestamp()
     }
 }
+
+crate::shared::impl_ports_over_sql!(PgStore);

@@ -1,12 +1,11 @@
-//! `Outbox` on this engine: its SQL only; the rules are in `crate::shared`.
+//! The outbox statements of this engine; `Outbox` itself is implemented
+//! once, in `crate::shared`, over them.
 
 use async_trait::async_trait;
-use auth_core::ports::{Outbox, OutboxId, QueuedNotification, StoreError};
-use time::{Duration, OffsetDateTime};
 
 use super::PgStore;
 use crate::row::QueuedRow;
-use crate::shared::{self, OutboxSql};
+use crate::shared::OutboxSql;
 
 #[async_trait]
 impl OutboxSql for PgStore {
@@ -47,30 +46,5 @@ impl OutboxSql for PgStore {
 
     fn now(&self) -> i64 {
         PgStore::now(self)
-    }
-}
-
-#[async_trait]
-impl Outbox for PgStore {
-    async fn claim_due(
-        &self,
-        now: OffsetDateTime,
-        limit: u32,
-        lease: Duration,
-    ) -> Result<Vec<QueuedNotification>, StoreError> {
-        shared::claim_due(self, now, limit, lease).await
-    }
-
-    async fn mark_sent(&self, id: OutboxId, at: OffsetDateTime) -> Result<(), StoreError> {
-        shared::mark_sent(self, id, at).await
-    }
-
-    async fn mark_failed(
-        &self,
-        id: OutboxId,
-        error: &str,
-        retry_at: Option<OffsetDateTime>,
-    ) -> Result<(), StoreError> {
-        shared::mark_failed(self, id, error, retry_at).await
     }
 }

@@ -1,12 +1,12 @@
-//! `TokenManager` on this engine: its SQL only; the rules are in `crate::shared`.
+//! The credential statements of this engine; `TokenManager` itself is
+//! implemented once, in `crate::shared`, over them.
 
 use async_trait::async_trait;
 use auth_core::credentials::TokenMode;
-use auth_core::domain::UserId;
-use auth_core::ports::{AuthToken, CredentialKind, TokenError, TokenManager};
+use auth_core::ports::CredentialKind;
 
 use super::PgStore;
-use crate::shared::{self, CredentialSql};
+use crate::shared::CredentialSql;
 
 #[async_trait]
 impl CredentialSql for PgStore {
@@ -95,33 +95,5 @@ impl CredentialSql for PgStore {
             .bind(keep)
             .fetch_all(&self.pool)
             .await
-    }
-}
-
-#[async_trait]
-impl TokenManager for PgStore {
-    async fn provide(&self, user: UserId, kind: CredentialKind) -> Result<AuthToken, TokenError> {
-        shared::provide(self, user, kind).await
-    }
-
-    async fn authenticate(
-        &self,
-        token: &AuthToken,
-        kind: CredentialKind,
-    ) -> Result<Option<UserId>, TokenError> {
-        shared::authenticate(self, token, kind).await
-    }
-
-    async fn revoke(&self, token: &AuthToken, kind: CredentialKind) -> Result<bool, TokenError> {
-        shared::revoke(self, token, kind).await
-    }
-
-    async fn revoke_all(
-        &self,
-        user: UserId,
-        kind: Option<CredentialKind>,
-        keep: Option<AuthToken>,
-    ) -> Result<u64, TokenError> {
-        shared::revoke_all(self, user, kind, keep).await
     }
 }

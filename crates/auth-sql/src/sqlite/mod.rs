@@ -87,3 +87,5 @@ impl SqliteStore {
         self.clock.now().unix_timestamp()
     }
 }
+
+crate::shared::impl_ports_over_sql!(SqliteStore);
