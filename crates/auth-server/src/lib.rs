@@ -201,11 +201,6 @@ impl App {
         let _ = worker.await;
         served
     }
-
-    /// The router alone (for in-process tests).
-    pub fn router(&self) -> axum::Router {
-        self.router.clone()
-    }
 }
 
 fn hash_params(config: &Config) -> Result<Argon2Params, StartError> {
