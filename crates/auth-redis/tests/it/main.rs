@@ -115,7 +115,13 @@ async fn only_digests_are_stored() {
         .provide(UserId::new(1), CredentialKind::Session)
         .await
         .unwrap();
-    for key in keys(&conn, &prefix).await {
+    let stored = keys(&conn, &prefix).await;
+    assert_eq!(
+        stored.len(),
+        2,
+        "expected the token key and the user's index: {stored:?}"
+    );
+    for key in stored {
         assert!(!key.contains(token.expose()), "{key}");
         let kind: String = conn.run(redis::cmd("TYPE").arg(&key)).await.unwrap();
         let dump: Vec<String> = if kind == "set" {
