@@ -201,6 +201,13 @@ impl App {
         let _ = worker.await;
         served
     }
+
+    /// The router alone, for driving the API in process without a socket
+    /// or a mail worker (the fuzz targets); rate limits keyed by client IP
+    /// need `serve`'s connection info.
+    pub fn into_router(self) -> axum::Router {
+        self.router
+    }
 }
 
 fn hash_params(config: &Config) -> Result<Argon2Params, StartError> {
