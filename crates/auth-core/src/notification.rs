@@ -70,6 +70,22 @@ pub enum NotificationKind {
         /// The address asked for.
         email: String,
     },
+    /// Someone registered with an address that already has an account; sent
+    /// to that address instead of a field error, so the answer does not
+    /// reveal the account (`templates/register_account_exists/`).
+    AccountExists {
+        /// The address registered with (also the recipient).
+        email: String,
+    },
+    /// The account's password was changed or reset
+    /// (`templates/password_changed/`).
+    PasswordChanged,
+    /// The account's address was changed; sent to the old address
+    /// (`templates/email_changed/`).
+    EmailChanged {
+        /// The new address.
+        email: String,
+    },
 }
 
 impl NotificationKind {
@@ -80,6 +96,9 @@ impl NotificationKind {
             Self::ResetPassword { .. } => "reset_password",
             Self::RegisterEmailVerification { .. } => "register_email",
             Self::EmailAlreadyUsed { .. } => "register_email_used",
+            Self::AccountExists { .. } => "register_account_exists",
+            Self::PasswordChanged => "password_changed",
+            Self::EmailChanged { .. } => "email_changed",
         }
     }
 }

@@ -49,6 +49,9 @@ pub struct Settings {
     pub change_password_confirm: bool,
     /// What a password change ends (DRR: sessions only).
     pub change_password_ends: CredentialsEnded,
+    /// Mail the account's address when its password changes or is reset,
+    /// and the old address when the address changes (DRR: no such mail).
+    pub notify_changes: bool,
 }
 
 /// Registration settings.
@@ -68,6 +71,11 @@ pub struct RegisterSettings {
     pub one_time_use: bool,
     /// `REGISTER_VERIFICATION_AUTO_LOGIN`.
     pub auto_login: bool,
+    /// A taken address is a field error (DRR). Off, registering with it
+    /// answers like a new account and mails the owner instead, so the
+    /// answer reveals no account; this needs verification on (without it a
+    /// new account works at once, which a pretended one cannot).
+    pub fail_when_email_taken: bool,
 }
 
 /// Login settings.
@@ -123,7 +131,8 @@ pub struct RegisterEmailSettings {
 
 impl Default for Settings {
     /// The safe profile: one-time links, no account enumeration through the
-    /// reset form, logout revokes, a password change ends every other
+    /// reset or registration forms, mail on password and address changes,
+    /// logout revokes, a password change ends every other
     /// credential, case-insensitive identifiers.
     fn default() -> Self {
         let drr = Self::drr();
@@ -132,6 +141,7 @@ impl Default for Settings {
             matching: Matching::CaseInsensitive,
             register: RegisterSettings {
                 one_time_use: true,
+                fail_when_email_taken: false,
                 ..drr.register
             },
             login: LoginSettings {
@@ -151,6 +161,7 @@ impl Default for Settings {
             },
             change_password_confirm: true,
             change_password_ends: CredentialsEnded::AllButCaller,
+            notify_changes: true,
         }
     }
 }
@@ -170,6 +181,7 @@ impl Settings {
                 verification_period: Duration::days(7),
                 one_time_use: false,
                 auto_login: false,
+                fail_when_email_taken: true,
             },
             login: LoginSettings {
                 retrieve_token: true,
@@ -195,6 +207,7 @@ impl Settings {
             },
             change_password_confirm: true,
             change_password_ends: CredentialsEnded::Sessions,
+            notify_changes: false,
         }
     }
 }

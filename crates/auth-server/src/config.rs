@@ -184,6 +184,13 @@ pub struct Config {
     /// Only the newest requested e-mail change can be confirmed.
     #[serde(deserialize_with = "opt_bool")]
     pub register_email_newest_only: Option<bool>,
+    /// Registering with a taken address is a field error (DRR) rather than
+    /// the answer of a new account plus a notice to the owner.
+    #[serde(deserialize_with = "opt_bool")]
+    pub register_fail_when_email_taken: Option<bool>,
+    /// Mail the account when its password or address changes.
+    #[serde(deserialize_with = "opt_bool")]
+    pub notify_changes: Option<bool>,
 }
 
 impl Default for Config {
@@ -246,6 +253,8 @@ impl Default for Config {
             reset_password_ends: None,
             reset_password_signature_first: None,
             register_email_newest_only: None,
+            register_fail_when_email_taken: None,
+            notify_changes: None,
         }
     }
 }
@@ -336,6 +345,11 @@ impl Config {
             &mut s.register.auto_login,
             self.register_verification_auto_login,
         );
+        set(
+            &mut s.register.fail_when_email_taken,
+            self.register_fail_when_email_taken,
+        );
+        set(&mut s.notify_changes, self.notify_changes);
         set_url(
             &mut s.register.verification_url,
             &self.register_verification_url,

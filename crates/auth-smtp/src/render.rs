@@ -38,34 +38,42 @@ pub enum RenderError {
     },
 }
 
-const KINDS: [&str; 4] = [
+const KINDS: [&str; 7] = [
     "register",
     "reset_password",
     "register_email",
     "register_email_used",
+    "register_account_exists",
+    "password_changed",
+    "email_changed",
 ];
 
 /// The compiled-in default of each template file.
 fn default_source(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "register/subject.txt" => include_str!("../../../templates/register/subject.txt"),
-        "register/body.txt" => include_str!("../../../templates/register/body.txt"),
-        "reset_password/subject.txt" => {
-            include_str!("../../../templates/reset_password/subject.txt")
-        }
-        "reset_password/body.txt" => include_str!("../../../templates/reset_password/body.txt"),
-        "register_email/subject.txt" => {
-            include_str!("../../../templates/register_email/subject.txt")
-        }
-        "register_email/body.txt" => include_str!("../../../templates/register_email/body.txt"),
-        "register_email_used/subject.txt" => {
-            include_str!("../../../templates/register_email_used/subject.txt")
-        }
-        "register_email_used/body.txt" => {
-            include_str!("../../../templates/register_email_used/body.txt")
-        }
-        _ => return None,
-    })
+    macro_rules! defaults {
+        ($($file:literal),* $(,)?) => {
+            match name {
+                $($file => include_str!(concat!("../../../templates/", $file)),)*
+                _ => return None,
+            }
+        };
+    }
+    Some(defaults!(
+        "register/subject.txt",
+        "register/body.txt",
+        "reset_password/subject.txt",
+        "reset_password/body.txt",
+        "register_email/subject.txt",
+        "register_email/body.txt",
+        "register_email_used/subject.txt",
+        "register_email_used/body.txt",
+        "register_account_exists/subject.txt",
+        "register_account_exists/body.txt",
+        "password_changed/subject.txt",
+        "password_changed/body.txt",
+        "email_changed/subject.txt",
+        "email_changed/body.txt",
+    ))
 }
 
 /// Every template, parsed once at start (a broken override fails at start,
@@ -112,7 +120,10 @@ impl Templates {
             NotificationKind::RegisterEmailVerification { email, link } => {
                 (email.as_str(), Some(link.url.as_str()))
             }
-            NotificationKind::EmailAlreadyUsed { email } => (email.as_str(), None),
+            NotificationKind::EmailAlreadyUsed { email }
+            | NotificationKind::AccountExists { email }
+            | NotificationKind::EmailChanged { email } => (email.as_str(), None),
+            NotificationKind::PasswordChanged => (notification.to.as_str(), None),
         };
         let ctx = context! {
             user => minijinja::value::Serde(&notification.user),
@@ -256,5 +267,50 @@ mod tests {
             Templates::load(Some(dir.path())),
             Err(RenderError::Template { .. })
         ));
+    }
+
+    #[test]
+    fn every_notice_renders_a_subject_and_a_body_naming_the_user() {
+        let templates = Templates::load(None).unwrap();
+        let notices = [
+            (
+                NotificationKind::AccountExists {
+                    email: "ann@example.org".into(),
+                },
+                "already",
+            ),
+            (NotificationKind::PasswordChanged, "password"),
+            (
+                NotificationKind::EmailChanged {
+                    email: "new@example.org".into(),
+                },
+                "new@example.org",
+            ),
+            (
+                NotificationKind::EmailAlreadyUsed {
+                    email: "ann@example.org".into(),
+                },
+                "ann@example.org",
+            ),
+        ];
+        for (kind, expected) in notices {
+            let name = kind.name();
+            let mail = Notification {
+                kind,
+                ..register_mail()
+            };
+            let rendered = templates.render(&mail).unwrap();
+            assert!(!rendered.subject.is_empty(), "{name}");
+            assert!(rendered.text.contains("ann"), "{name}: {}", rendered.text);
+            assert!(
+                rendered.text.contains(expected),
+                "{name}: {}",
+                rendered.text
+            );
+            assert!(
+                !rendered.text.contains("https://"),
+                "{name} carries no link"
+            );
+        }
     }
 }

@@ -3,6 +3,7 @@
 use super::{Accounts, Authenticated, attributes, passwords_do_not_match, policy_errors};
 use crate::domain::{Password, UserChange};
 use crate::form::{FieldError, Form, ValidationErrors, required_text};
+use crate::notification::NotificationKind;
 use crate::ports::{CredentialKind, HashError, StoreError, TokenError, Verification};
 use crate::settings::CredentialsEnded;
 
@@ -92,7 +93,8 @@ impl Accounts {
             password_hash: Some(new_hash),
             ..UserChange::default()
         };
-        self.store.update(me.id, change, Vec::new()).await?;
+        let notice = self.change_notice(me, me.email.as_ref(), NotificationKind::PasswordChanged);
+        self.store.update(me.id, change, notice).await?;
         Ok(PasswordChanged {
             caller_logged_out: match ends {
                 CredentialsEnded::Sessions => caller.kind == CredentialKind::Session,
@@ -141,7 +143,12 @@ mod tests {
             .returning(|_, _, _| Ok(3));
         kit.store
             .expect_update()
-            .withf(|_, change, _| change.password_hash == Some(hash("new")))
+            .withf(|_, change, mails| {
+                // The account's address hears of the change in the same write.
+                change.password_hash == Some(hash("new"))
+                    && matches!(mails.as_slice(), [m] if m.to == "ann@example.org"
+                        && m.kind == NotificationKind::PasswordChanged)
+            })
             .returning(|_, _, _| Ok(user(1, "ann")));
         let done = block_on(
             kit.accounts()

@@ -28,7 +28,7 @@ pub use delivery::{DeliveryReport, RetryPolicy, deliver_due};
 pub use login::{Credentials, LoginError};
 pub use logout::LogoutError;
 pub use profile::{ProfileError, ProfileUpdate};
-pub use register::RegisterError;
+pub use register::{RegisterError, RegisteredProfile, Registration};
 pub use register_email::{RegisterEmailError, VerifyEmailError};
 pub use resend_verification::ResendVerificationError;
 pub use reset_password::{ResetPasswordError, SendResetLinkError};
@@ -36,7 +36,7 @@ pub use verify_registration::{VerifiedRegistration, VerifyRegistrationError};
 
 use crate::domain::{Email, User, UserId};
 use crate::form::{FieldError, Form, ValidationErrors, read_integer, required_text};
-use crate::notification::VerificationLink;
+use crate::notification::{Notification, NotificationKind, VerificationLink};
 use crate::policy::{PasswordPolicy, UserAttributes};
 use crate::ports::{
     Clock, CredentialKind, PasswordHasher, StoreError, TokenError, TokenManager, UserStore,
@@ -124,6 +124,24 @@ impl Accounts {
     }
 
     /// Whether some user other than `except` holds `email`.
+    /// A notice of a change to `user`'s account, mailed to `to` when
+    /// `notify_changes` is on (none otherwise, or without an address).
+    fn change_notice(
+        &self,
+        user: &User,
+        to: Option<&Email>,
+        kind: NotificationKind,
+    ) -> Vec<Notification> {
+        match to {
+            Some(to) if self.settings.notify_changes => vec![Notification {
+                to: to.as_str().to_owned(),
+                user: user.into(),
+                kind,
+            }],
+            _ => Vec::new(),
+        }
+    }
+
     async fn email_taken(&self, email: &Email, except: Option<UserId>) -> Result<bool, StoreError> {
         let holder = self
             .store

@@ -100,7 +100,12 @@ impl Accounts {
     ///
     /// With verification on, the user starts unverified and the verification
     /// mail is queued atomically with the new row.
-    pub async fn register(&self, form: &Form) -> Result<User, RegisterError> {
+    ///
+    /// With `fail_when_email_taken` off (and verification on), an address
+    /// that already has an account is not an error: the password is still
+    /// hashed (same cost), nothing is created, the owner is mailed an
+    /// "account exists" notice, and the answer is [`Registration::Pretended`].
+    pub async fn register(&self, form: &Form) -> Result<Registration, RegisterError> {
         let settings = &self.settings.register;
         if !settings.enabled {
             return Err(RegisterError::Disabled);
@@ -143,12 +148,18 @@ impl Accounts {
                 .fields
                 .extend(unique_error(UniqueField::Username).fields);
         }
-        if let Some(email) = &email
-            && self.email_taken(email, None).await?
-        {
-            errors
-                .fields
-                .extend(unique_error(UniqueField::Email).fields);
+        let hide_taken = !settings.fail_when_email_taken && settings.verification_enabled;
+        let mut owner = None;
+        if let Some(email) = &email {
+            owner = self
+                .store
+                .find_by_email(email.as_str(), self.settings.matching)
+                .await?;
+            if owner.is_some() && !hide_taken {
+                errors
+                    .fields
+                    .extend(unique_error(UniqueField::Email).fields);
+            }
         }
         let (Some(username), Some(password), Some(first_name), Some(last_name)) =
             (username, password, first_name, last_name)
@@ -187,12 +198,23 @@ impl Accounts {
             return Err(RegisterError::UserWithoutEmail);
         }
 
+        let password_hash = self.hasher.hash(&password).await?;
+        let profile = RegisteredProfile {
+            username: username.clone(),
+            email: email.clone(),
+            first_name: first_name.clone(),
+            last_name: last_name.clone(),
+        };
+        if let (Some(owner), Some(address)) = (&owner, &email) {
+            self.tell_owner(owner, address).await?;
+            return Ok(Registration::Pretended(profile));
+        }
         let new_user = NewUser {
             username,
-            email,
+            email: email.clone(),
             first_name,
             last_name,
-            password_hash: self.hasher.hash(&password).await?,
+            password_hash,
             verified: !settings.verification_enabled,
             date_joined: self.clock.now(),
         };
@@ -204,7 +226,83 @@ impl Accounts {
                 timestamp: self.now_timestamp(),
             }) as Arc<dyn Announce>
         });
-        Ok(self.store.create(new_user, announce).await?)
+        match self.store.create(new_user, announce).await {
+            Ok(user) => Ok(Registration::Created(user)),
+            // Lost a race for the address: the same answer as above.
+            Err(StoreError::Conflict(UniqueField::Email)) if hide_taken => {
+                let address = email.as_ref().map(Email::as_str).unwrap_or_default();
+                if let Some(owner) = self
+                    .store
+                    .find_by_email(address, self.settings.matching)
+                    .await?
+                    && let Some(address) = &email
+                {
+                    self.tell_owner(&owner, address).await?;
+                }
+                Ok(Registration::Pretended(profile))
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Mails the owner of `address` that someone registered with it.
+    async fn tell_owner(&self, owner: &User, address: &Email) -> Result<(), StoreError> {
+        let notice = Notification {
+            to: address.as_str().to_owned(),
+            user: owner.into(),
+            kind: NotificationKind::AccountExists {
+                email: address.as_str().to_owned(),
+            },
+        };
+        self.store.enqueue(vec![notice]).await
+    }
+}
+
+/// The outcome of a registration that was not refused.
+#[derive(Debug, Clone)]
+pub enum Registration {
+    /// A new account.
+    Created(User),
+    /// The address already has an account: nothing was created and its
+    /// owner was mailed; the caller must get the same answer as for
+    /// [`Registration::Created`].
+    Pretended(RegisteredProfile),
+}
+
+/// What a registration answer may show about the account without revealing
+/// whether it is new: the submitted, normalised fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredProfile {
+    /// Login name.
+    pub username: Username,
+    /// Address.
+    pub email: Option<Email>,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+}
+
+impl Registration {
+    /// The public fields, alike in both outcomes.
+    pub fn profile(&self) -> RegisteredProfile {
+        match self {
+            Self::Created(user) => RegisteredProfile {
+                username: user.username.clone(),
+                email: user.email.clone(),
+                first_name: user.first_name.clone(),
+                last_name: user.last_name.clone(),
+            },
+            Self::Pretended(profile) => profile.clone(),
+        }
+    }
+
+    /// The new account, if one was created.
+    pub fn created(&self) -> Option<&User> {
+        match self {
+            Self::Created(user) => Some(user),
+            Self::Pretended(_) => None,
+        }
     }
 }
 
@@ -268,8 +366,9 @@ mod tests {
                 );
                 Ok(user)
             });
-        let user = block_on(kit.accounts().register(&valid_form())).unwrap();
-        assert_eq!(user.id, uid(7));
+        let registration = block_on(kit.accounts().register(&valid_form())).unwrap();
+        assert_eq!(registration.created().map(|u| u.id), Some(uid(7)));
+        assert_eq!(registration.profile().username.as_str(), "ann");
     }
 
     #[test]
@@ -351,6 +450,7 @@ mod tests {
     #[test]
     fn register_race_lost_at_the_store_becomes_a_field_error() {
         let mut kit = Kit::new();
+        kit.settings.register.fail_when_email_taken = true;
         names_free(&mut kit);
         kit.hasher.expect_hash().returning(|_| Ok(hash("new")));
         kit.store
@@ -409,5 +509,89 @@ mod tests {
             block_on(kit.accounts().register(&valid_form())),
             Err(RegisterError::Store(_))
         ));
+    }
+
+    #[test]
+    fn register_with_a_taken_address_answers_alike_and_mails_the_owner() {
+        let mut kit = Kit::new();
+        kit.store
+            .expect_find_by_username()
+            .returning(|_, _| Ok(None));
+        kit.store.expect_find_by_email().returning(|_, _| {
+            Ok(Some(User {
+                email: Some(Email::parse("ann@example.org").unwrap()),
+                ..user(4, "owner")
+            }))
+        });
+        // The password is hashed all the same, so the answer takes as long.
+        kit.hasher
+            .expect_hash()
+            .times(1)
+            .returning(|_| Ok(hash("new")));
+        kit.store.expect_create().never();
+        kit.store
+            .expect_enqueue()
+            .withf(|mails| {
+                matches!(mails.as_slice(), [m] if m.to == "Ann@example.org"
+                    && m.user.username == "owner"
+                    && matches!(m.kind, NotificationKind::AccountExists { .. }))
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let registration = block_on(kit.accounts().register(&valid_form())).unwrap();
+        assert!(registration.created().is_none());
+        let profile = registration.profile();
+        assert_eq!(profile.username.as_str(), "ann");
+        assert_eq!(profile.email.unwrap().as_str(), "Ann@example.org");
+    }
+
+    #[test]
+    fn register_with_a_taken_address_is_a_field_error_in_drr_mode_or_without_verification() {
+        for tweak in [
+            (|k: &mut Kit| k.settings.register.fail_when_email_taken = true) as fn(&mut Kit),
+            |k: &mut Kit| k.settings.register.verification_enabled = false,
+        ] {
+            let mut kit = Kit::new();
+            tweak(&mut kit);
+            kit.store
+                .expect_find_by_username()
+                .returning(|_, _| Ok(None));
+            kit.store
+                .expect_find_by_email()
+                .returning(|_, _| Ok(Some(user(4, "owner"))));
+            kit.store.expect_enqueue().never();
+            let Err(RegisterError::Invalid(errors)) =
+                block_on(kit.accounts().register(&valid_form()))
+            else {
+                panic!("expected a field error")
+            };
+            assert_eq!(errors.fields["email"][0].code, "unique");
+        }
+    }
+
+    #[test]
+    fn register_race_lost_for_the_address_still_answers_alike() {
+        let mut kit = Kit::new();
+        kit.store
+            .expect_find_by_username()
+            .returning(|_, _| Ok(None));
+        let mut seq = mockall::Sequence::new();
+        kit.store
+            .expect_find_by_email()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _| Ok(None));
+        kit.store
+            .expect_find_by_email()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _| Ok(Some(user(4, "owner"))));
+        kit.hasher.expect_hash().returning(|_| Ok(hash("new")));
+        kit.store
+            .expect_create()
+            .returning(|_, _| Err(StoreError::Conflict(UniqueField::Email)));
+        kit.store.expect_enqueue().times(1).returning(|_| Ok(()));
+        let registration = block_on(kit.accounts().register(&valid_form())).unwrap();
+        assert!(registration.created().is_none());
     }
 }

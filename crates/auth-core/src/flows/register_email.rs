@@ -98,11 +98,18 @@ impl Accounts {
             if taken {
                 return Err(RegisterEmailError::EmailAlreadyRegistered);
             }
+            let notice = self.change_notice(
+                me,
+                me.email.as_ref(),
+                NotificationKind::EmailChanged {
+                    email: email.as_str().to_owned(),
+                },
+            );
             let change = UserChange {
                 email: Some(Some(email)),
                 ..UserChange::default()
             };
-            self.store.update(me.id, change, Vec::new()).await?;
+            self.store.update(me.id, change, notice).await?;
             return Ok(());
         }
 
@@ -184,13 +191,20 @@ impl Accounts {
         } else {
             None
         };
+        let notice = self.change_notice(
+            &user,
+            user.email.as_ref(),
+            NotificationKind::EmailChanged {
+                email: email.as_str().to_owned(),
+            },
+        );
         let change = UserChange {
             email: Some(Some(email)),
             pending_email: settings.newest_only.then_some(None),
             guard,
             ..UserChange::default()
         };
-        self.store.update(user.id, change, Vec::new()).await?;
+        self.store.update(user.id, change, notice).await?;
         Ok(())
     }
 }
@@ -266,7 +280,12 @@ mod tests {
         kit.store.expect_find_by_email().returning(|_, _| Ok(None));
         kit.store
             .expect_update()
-            .withf(|_, change, mails| change.email.is_some() && mails.is_empty())
+            .withf(|_, change, mails| {
+                // The old address is told of the change.
+                change.email.is_some()
+                    && matches!(mails.as_slice(), [m] if m.to == "ann@example.org"
+                        && matches!(m.kind, NotificationKind::EmailChanged { .. }))
+            })
             .returning(|_, _, _| Ok(user(1, "ann")));
         assert!(
             block_on(

@@ -193,7 +193,12 @@ impl Accounts {
                 .then(|| UserGuard::PasswordHash(user.password_hash.clone())),
             ..UserChange::default()
         };
-        match self.store.update(user.id, change, Vec::new()).await {
+        let notice = self.change_notice(
+            &user,
+            user.email.as_ref(),
+            NotificationKind::PasswordChanged,
+        );
+        match self.store.update(user.id, change, notice).await {
             Ok(_) => Ok(()),
             Err(StoreError::GuardFailed) => Err(ResetPasswordError::InvalidSignature),
             Err(other) => Err(other.into()),
@@ -348,8 +353,9 @@ mod tests {
             .returning(|_, _, _| Ok(2));
         kit.store
             .expect_update()
-            .withf(|_, change, _| {
-                change.password_hash == Some(hash("new"))
+            .withf(|_, change, mails| {
+                matches!(mails.as_slice(), [m] if m.kind == NotificationKind::PasswordChanged)
+                    && change.password_hash == Some(hash("new"))
                     && change.guard == Some(UserGuard::PasswordHash(hash("current")))
                     && change.verified.is_none()
             })

@@ -1,9 +1,11 @@
 //! `register/`, `verify-registration/`, and our `resend-verification/`.
 
+use auth_core::domain::Email;
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde_json::json;
 
 use super::{login_body, profile_body};
 use crate::AppState;
@@ -17,14 +19,37 @@ const REGISTER: Spec =
 pub(crate) async fn register(State(state): State<AppState>, request: Request) -> Response {
     state
         .run(&REGISTER, request, async |state, call| {
-            let user = state
+            let registration = state
                 .accounts
                 .register(&call.form)
                 .await
                 .map_err(|e| e.to_api(state.non_field()))?;
-            Ok((StatusCode::CREATED, Json(profile_body(&user))).into_response())
+            let body = match registration.created() {
+                // DRR's answer, id included, when a taken address is an error anyway.
+                Some(user) if !hides_taken_addresses(state.accounts.settings()) => {
+                    profile_body(user)
+                }
+                // No id: a pretended registration has none to show, and the
+                // answers must not differ.
+                _ => {
+                    let profile = registration.profile();
+                    json!({
+                        "username": profile.username.as_str(),
+                        "first_name": profile.first_name,
+                        "last_name": profile.last_name,
+                        "email": profile.email.as_ref().map(Email::as_str).unwrap_or_default(),
+                    })
+                }
+            };
+            Ok((StatusCode::CREATED, Json(body)).into_response())
         })
         .await
+}
+
+/// Whether a taken address gets a new account's answer (see
+/// `RegisterSettings::fail_when_email_taken`).
+fn hides_taken_addresses(settings: &auth_core::settings::Settings) -> bool {
+    !settings.register.fail_when_email_taken && settings.register.verification_enabled
 }
 
 const VERIFY_REGISTRATION: Spec = Spec::post("Verify Registration", Access::Open, |s| {
