@@ -38,6 +38,13 @@ pub fn digest(token: &AuthToken) -> Vec<u8> {
     Sha256::digest(token.expose().as_bytes()).to_vec()
 }
 
+/// The public id of a stored credential: the first 16 bytes of its digest,
+/// in hex. Shown to the owner to pick a credential to revoke; it grants
+/// nothing (a digest cannot be turned back into the token).
+pub fn credential_id(digest: &[u8]) -> String {
+    hex::encode(&digest[..digest.len().min(16)])
+}
+
 /// A fresh 256-bit random credential, URL-safe base64 (43 characters).
 pub fn random_token() -> AuthToken {
     let mut bytes = Zeroizing::new([0u8; 32]);

@@ -12,9 +12,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use auth_core::credentials::{TokenMode, derived_token, digest, kind_name, random_token};
+use auth_core::credentials::{
+    TokenMode, credential_id, derived_token, digest, kind_name, random_token,
+};
 use auth_core::domain::UserId;
-use auth_core::ports::{AuthToken, CredentialKind, TokenError, TokenManager};
+use auth_core::ports::{AuthToken, CredentialInfo, CredentialKind, TokenError, TokenManager};
 
 use crate::RedisConnection;
 
@@ -225,5 +227,81 @@ impl TokenManager for RedisTokenManager {
             self.bump_generation(user).await?;
         }
         Ok(revoked)
+    }
+
+    async fn list(&self, user: UserId) -> Result<Vec<CredentialInfo>, TokenError> {
+        let mut live = Vec::new();
+        for (member, kind, hex_digest) in self.index(user).await? {
+            let key = format!("{}t:{hex_digest}", self.prefix);
+            let exists: i64 = self
+                .conn
+                .run(redis::cmd("EXISTS").arg(&key))
+                .await
+                .map_err(fail)?;
+            if exists == 0 {
+                // Expired: tidy the index on the way.
+                self.conn
+                    .run::<i64>(redis::cmd("SREM").arg(self.index_key(user)).arg(&member))
+                    .await
+                    .map_err(fail)?;
+                continue;
+            }
+            let Ok(digest) = hex::decode(&hex_digest) else {
+                continue;
+            };
+            live.push(CredentialInfo {
+                id: credential_id(&digest),
+                kind,
+                // Redis keeps no issue time.
+                created_at: None,
+            });
+        }
+        Ok(live)
+    }
+
+    async fn revoke_id(&self, user: UserId, id: &str) -> Result<bool, TokenError> {
+        let found = self.index(user).await?.into_iter().find(|(_, _, hex_digest)| {
+            hex::decode(hex_digest).is_ok_and(|digest| credential_id(&digest) == id)
+        });
+        let Some((member, kind, hex_digest)) = found else {
+            return Ok(false);
+        };
+        let deleted: i64 = self
+            .conn
+            .run(redis::cmd("DEL").arg(format!("{}t:{hex_digest}", self.prefix)))
+            .await
+            .map_err(fail)?;
+        self.conn
+            .run::<i64>(redis::cmd("SREM").arg(self.index_key(user)).arg(&member))
+            .await
+            .map_err(fail)?;
+        if deleted > 0 && kind == CredentialKind::Token {
+            self.bump_generation(user).await?;
+        }
+        Ok(deleted > 0)
+    }
+}
+
+impl RedisTokenManager {
+    /// The user's index entries: (member, kind, hex digest).
+    async fn index(&self, user: UserId) -> Result<Vec<(String, CredentialKind, String)>, TokenError> {
+        let members: Vec<String> = self
+            .conn
+            .run(redis::cmd("SMEMBERS").arg(self.index_key(user)))
+            .await
+            .map_err(fail)?;
+        Ok(members
+            .into_iter()
+            .filter_map(|member| {
+                let (kind, hex_digest) = member.split_once(':')?;
+                let kind = match kind {
+                    "token" => CredentialKind::Token,
+                    "session" => CredentialKind::Session,
+                    _ => return None,
+                };
+                let hex_digest = hex_digest.to_owned();
+                Some((member, kind, hex_digest))
+            })
+            .collect())
     }
 }

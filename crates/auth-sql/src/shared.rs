@@ -3,10 +3,12 @@
 //! rules live here once.
 
 use async_trait::async_trait;
-use auth_core::credentials::{TokenMode, derived_token, digest, kind_name, random_token};
+use auth_core::credentials::{
+    TokenMode, credential_id, derived_token, digest, kind_name, random_token,
+};
 use auth_core::domain::UserId;
 use auth_core::ports::{
-    AuthToken, CredentialKind, OutboxId, QueuedNotification, StoreError, TokenError,
+    AuthToken, CredentialInfo, CredentialKind, OutboxId, QueuedNotification, StoreError, TokenError,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -44,6 +46,8 @@ pub(crate) trait CredentialSql: Send + Sync {
     /// Deletes a digest of `kind`, returning its owner.
     async fn delete(&self, digest: Vec<u8>, kind: &'static str)
     -> Result<Option<i64>, sqlx::Error>;
+    /// A user's stored digests with their kind and issue time, oldest first.
+    async fn of_user(&self, user: i64) -> Result<Vec<(Vec<u8>, String, i64)>, sqlx::Error>;
     /// Deletes a user's digests (of `kind`, except `keep`), returning their kinds.
     async fn delete_all(
         &self,
@@ -126,6 +130,66 @@ pub(crate) async fn revoke_all(
         forget_derived(sql, user.get()).await?;
     }
     Ok(kinds.len() as u64)
+}
+
+/// The user's credentials that have not expired.
+pub(crate) async fn list(
+    sql: &impl CredentialSql,
+    user: UserId,
+) -> Result<Vec<(Vec<u8>, CredentialKind, i64)>, TokenError> {
+    let now = sql.now();
+    let rows = sql.of_user(user.get()).await.map_err(token_error)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(digest, kind, created)| {
+            let kind = match kind.as_str() {
+                "token" => CredentialKind::Token,
+                "session" => CredentialKind::Session,
+                _ => return None,
+            };
+            let live = sql
+                .lifetime(kind)
+                .is_none_or(|lifetime| created >= now.saturating_sub(lifetime.whole_seconds()));
+            live.then_some((digest, kind, created))
+        })
+        .collect())
+}
+
+pub(crate) async fn list_info(
+    sql: &impl CredentialSql,
+    user: UserId,
+) -> Result<Vec<CredentialInfo>, TokenError> {
+    Ok(list(sql, user)
+        .await?
+        .into_iter()
+        .map(|(digest, kind, created)| CredentialInfo {
+            id: credential_id(&digest),
+            kind,
+            created_at: time::OffsetDateTime::from_unix_timestamp(created).ok(),
+        })
+        .collect())
+}
+
+pub(crate) async fn revoke_id(
+    sql: &impl CredentialSql,
+    user: UserId,
+    id: &str,
+) -> Result<bool, TokenError> {
+    let Some((digest, kind, _)) = list(sql, user)
+        .await?
+        .into_iter()
+        .find(|(digest, _, _)| credential_id(digest) == id)
+    else {
+        return Ok(false);
+    };
+    let owner = sql
+        .delete(digest, kind_name(kind))
+        .await
+        .map_err(token_error)?;
+    if let (Some(user), CredentialKind::Token) = (owner, kind) {
+        forget_derived(sql, user).await?;
+    }
+    Ok(owner.is_some())
 }
 
 /// The outbox statements of one engine.
@@ -237,6 +301,21 @@ macro_rules! impl_ports_over_sql {
                 keep: Option<auth_core::ports::AuthToken>,
             ) -> Result<u64, auth_core::ports::TokenError> {
                 $crate::shared::revoke_all(self, user, kind, keep).await
+            }
+
+            async fn list(
+                &self,
+                user: auth_core::domain::UserId,
+            ) -> Result<Vec<auth_core::ports::CredentialInfo>, auth_core::ports::TokenError> {
+                $crate::shared::list_info(self, user).await
+            }
+
+            async fn revoke_id(
+                &self,
+                user: auth_core::domain::UserId,
+                id: &str,
+            ) -> Result<bool, auth_core::ports::TokenError> {
+                $crate::shared::revoke_id(self, user, id).await
             }
         }
 

@@ -38,6 +38,18 @@ impl fmt::Debug for AuthToken {
     }
 }
 
+/// A live credential as its owner may see it: never the secret, nor the
+/// stored digest whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialInfo {
+    /// Public id: see [`credential_id`](crate::credentials::credential_id).
+    pub id: String,
+    /// Token or session.
+    pub kind: CredentialKind,
+    /// When it was issued, if the store records it.
+    pub created_at: Option<time::OffsetDateTime>,
+}
+
 /// Why the credential store failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("token store unavailable: {0}")]
@@ -71,4 +83,11 @@ pub trait TokenManager: Send + Sync {
         kind: Option<CredentialKind>,
         keep: Option<AuthToken>,
     ) -> Result<u64, TokenError>;
+
+    /// The live credentials of `user`, oldest first.
+    async fn list(&self, user: UserId) -> Result<Vec<CredentialInfo>, TokenError>;
+
+    /// Revokes the credential of `user` whose public id is `id`; false if
+    /// `user` has no such live credential.
+    async fn revoke_id(&self, user: UserId, id: &str) -> Result<bool, TokenError>;
 }

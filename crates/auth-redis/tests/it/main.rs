@@ -6,9 +6,9 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use auth_core::credentials::TokenMode;
+use auth_core::credentials::{TokenMode, credential_id, digest};
 use auth_core::domain::UserId;
-use auth_core::ports::{CredentialKind, Decision, RateLimiter, RateRule, TokenManager};
+use auth_core::ports::{AuthToken, CredentialKind, Decision, RateLimiter, RateRule, TokenManager};
 use auth_redis::{RedisConnection, RedisRateLimiter, RedisTokenManager, TokenTtl};
 use zeroize::Zeroizing;
 
@@ -348,4 +348,47 @@ async fn rate_limit_window_ends() {
         limiter.hit("k", &rule).await.unwrap(),
         Decision::Allowed { .. }
     ));
+}
+
+#[tokio::test]
+async fn owners_list_their_live_credentials_and_revoke_one_by_its_public_id() {
+    let (conn, prefix) = redis_or_skip!();
+    let tokens = RedisTokenManager::new(conn, &prefix, TokenMode::PerLogin, TokenTtl::default());
+    let (ann, bob) = (UserId::new(1), UserId::new(2));
+    let token = tokens.provide(ann, CredentialKind::Token).await.unwrap();
+    let session = tokens.provide(ann, CredentialKind::Session).await.unwrap();
+    let bobs = tokens.provide(bob, CredentialKind::Token).await.unwrap();
+    let id = |t: &AuthToken| credential_id(&digest(t));
+
+    let mut listed: Vec<_> = tokens
+        .list(ann)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.id, c.kind))
+        .collect();
+    listed.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut expected = vec![
+        (id(&token), CredentialKind::Token),
+        (id(&session), CredentialKind::Session),
+    ];
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(listed, expected);
+
+    assert!(!tokens.revoke_id(ann, &id(&bobs)).await.unwrap(), "not ann's");
+    assert!(tokens.revoke_id(ann, &id(&session)).await.unwrap());
+    assert!(!tokens.revoke_id(ann, &id(&session)).await.unwrap());
+    assert_eq!(
+        tokens.authenticate(&session, CredentialKind::Session).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        tokens.authenticate(&token, CredentialKind::Token).await.unwrap(),
+        Some(ann)
+    );
+    assert_eq!(
+        tokens.authenticate(&bobs, CredentialKind::Token).await.unwrap(),
+        Some(bob)
+    );
+    assert_eq!(tokens.list(ann).await.unwrap().len(), 1);
 }

@@ -83,6 +83,15 @@ impl CredentialSql for PgStore {
         .await
     }
 
+    async fn of_user(&self, user: i64) -> Result<Vec<(Vec<u8>, String, i64)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT digest, kind, created_at FROM auth_tokens WHERE user_id = $1 ORDER BY created_at, digest",
+        )
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await
+    }
+
     async fn delete_all(
         &self,
         user: i64,

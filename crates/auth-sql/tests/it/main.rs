@@ -42,4 +42,5 @@ on_both_engines!(
     tokens_are_issued_resolved_revoked_and_stored_only_as_digests,
     one_token_per_user_mode_returns_the_same_token_until_revoked,
     credentials_are_refused_after_their_lifetime,
+    owners_list_their_live_credentials_and_revoke_one_by_its_public_id,
 );

@@ -622,3 +622,51 @@ pub async fn credentials_are_refused_after_their_lifetime(engine: Engine) {
         "tokens have no lifetime here"
     );
 }
+
+pub async fn owners_list_their_live_credentials_and_revoke_one_by_its_public_id(engine: Engine) {
+    let db = open_or_skip!(engine);
+    let ann = db.users.create(new_user("ann", None), None).await.unwrap();
+    let bob = db.users.create(new_user("bob", None), None).await.unwrap();
+    let token = db.tokens.provide(ann.id, CredentialKind::Token).await.unwrap();
+    let session = db.tokens.provide(ann.id, CredentialKind::Session).await.unwrap();
+    let bobs = db.tokens.provide(bob.id, CredentialKind::Token).await.unwrap();
+
+    let listed = db.tokens.list(ann.id).await.unwrap();
+    let ids: Vec<String> = [&token, &session]
+        .iter()
+        .map(|t| auth_core::credentials::credential_id(&auth_core::credentials::digest(t)))
+        .collect();
+    let mut kinds: Vec<_> = listed.iter().map(|c| (c.id.clone(), c.kind)).collect();
+    kinds.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut expected = vec![
+        (ids[0].clone(), CredentialKind::Token),
+        (ids[1].clone(), CredentialKind::Session),
+    ];
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(kinds, expected);
+    assert!(listed.iter().all(|c| c.created_at == Some(at(0)) && c.id.len() == 32));
+    assert!(
+        listed.iter().all(|c| !token.expose().contains(&c.id)),
+        "the id is not the secret"
+    );
+
+    // Another user's id cannot be revoked through ann.
+    let bobs_id = auth_core::credentials::credential_id(&auth_core::credentials::digest(&bobs));
+    assert!(!db.tokens.revoke_id(ann.id, &bobs_id).await.unwrap());
+    assert_eq!(
+        db.tokens.authenticate(&bobs, CredentialKind::Token).await.unwrap(),
+        Some(bob.id)
+    );
+
+    assert!(db.tokens.revoke_id(ann.id, &ids[1]).await.unwrap());
+    assert!(!db.tokens.revoke_id(ann.id, &ids[1]).await.unwrap());
+    assert_eq!(
+        db.tokens.authenticate(&session, CredentialKind::Session).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        db.tokens.authenticate(&token, CredentialKind::Token).await.unwrap(),
+        Some(ann.id)
+    );
+    assert_eq!(db.tokens.list(ann.id).await.unwrap().len(), 1);
+}
