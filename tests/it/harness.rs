@@ -15,6 +15,8 @@ pub const VERIFY_URL: &str = "https://front.test/verify-user/";
 pub const RESET_URL: &str = "https://front.test/reset-password/";
 pub const EMAIL_URL: &str = "https://front.test/verify-email/";
 pub const PASSWORD: &str = "a long enough passphrase 42";
+/// The default login attempts per account and 5 minutes (auth-http's `Limits`).
+pub const LOGIN_ACCOUNT_BUDGET: usize = 8;
 
 pub struct TestApp {
     pub base: String,

@@ -38,7 +38,7 @@ async fn checklist_14_an_identifier_in_another_case_or_with_spaces_shares_one_bu
         "alice@example.com ",
         " ALICE@example.com",
     ];
-    for attempt in 0..10 {
+    for attempt in 0..LOGIN_ACCOUNT_BUDGET {
         let login = spellings[attempt % spellings.len()];
         app.post(
             "/login/",
@@ -111,7 +111,7 @@ async fn the_drr_profile_has_no_rate_limits_unless_asked() {
         .detail(400);
     }
     let limited = TestApp::spawn(auth_server::Compat::Drr, |c| c.rate_limits = Some(true)).await;
-    for _ in 0..10 {
+    for _ in 0..LOGIN_ACCOUNT_BUDGET {
         limited
             .post(
                 "/login/",

@@ -148,7 +148,7 @@ async fn each_mail_is_sent_once_while_both_instances_drain_the_outbox() {
 #[tokio::test]
 async fn an_account_budget_is_shared_by_both_instances() {
     let p = pair_or_skip!();
-    for attempt in 0..10 {
+    for attempt in 0..LOGIN_ACCOUNT_BUDGET {
         let app = if attempt % 2 == 0 { &p.a } else { &p.b };
         app.post(
             "/login/",

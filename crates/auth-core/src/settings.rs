@@ -127,6 +127,9 @@ pub struct RegisterEmailSettings {
     /// Only the newest requested change can be confirmed (DRR: any link of
     /// the period, so an old link can switch the address back).
     pub newest_only: bool,
+    /// The request must carry the current `password` (DRR: no), so a
+    /// stolen session cannot move the account's recovery address.
+    pub requires_password: bool,
 }
 
 impl Default for Settings {
@@ -157,6 +160,7 @@ impl Default for Settings {
             },
             register_email: RegisterEmailSettings {
                 newest_only: true,
+                requires_password: true,
                 ..drr.register_email
             },
             change_password_confirm: true,
@@ -204,6 +208,7 @@ impl Settings {
                 verification_url: "http://localhost:8000/verify-email/".into(),
                 verification_period: Duration::days(7),
                 newest_only: false,
+                requires_password: false,
             },
             change_password_confirm: true,
             change_password_ends: CredentialsEnded::Sessions,

@@ -135,10 +135,15 @@ impl AppState {
             crate::body::parse(&parts.headers, bytes).await?
         };
         if let (Some(action), Some(throttle)) = (spec.throttle, &self.throttle) {
-            let caller_id = caller.as_ref().map(|c| c.user.id.get());
             throttle
                 .limits
-                .check(throttle.limiter.as_ref(), action, &parts, &form, caller_id)
+                .check(
+                    throttle.limiter.as_ref(),
+                    action,
+                    &parts,
+                    &form,
+                    caller.as_ref(),
+                )
                 .await?;
         }
         let call = Call {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use auth_core::flows::{
     AuthenticateError, ChangePasswordError, LoginError, LogoutError, ProfileError,
     RegisterEmailError, RegisterError, ResendVerificationError, ResetPasswordError,
-    SendResetLinkError, VerifyEmailError, VerifyRegistrationError,
+    RevokeCredentialsError, SendResetLinkError, VerifyEmailError, VerifyRegistrationError,
 };
 use auth_core::form::{FormError, ValidationErrors};
 use auth_core::ports::{HashError, StoreError, TokenError};
@@ -305,6 +305,17 @@ impl ToApiError for ChangePasswordError {
     }
 }
 
+impl ToApiError for RevokeCredentialsError {
+    fn to_api(self, _nf: bool) -> ApiError {
+        match self {
+            Self::Invalid(e) => ApiError::Invalid(e),
+            Self::NotFound => ApiError::NotFound,
+            Self::Hash(e) => e.into(),
+            Self::Token(e) => e.into(),
+        }
+    }
+}
+
 impl ToApiError for SendResetLinkError {
     fn to_api(self, nf: bool) -> ApiError {
         match self {
@@ -337,6 +348,7 @@ impl ToApiError for RegisterEmailError {
             Self::Invalid(e) => ApiError::Invalid(e),
             Self::EmailAlreadyRegistered => drr!(nf, "This email is already registered."),
             Self::Store(e) => e.into(),
+            Self::Hash(e) => e.into(),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use auth_core::flows::Authenticated;
 use auth_core::form::Form;
 use auth_core::ports::{Clock, Decision, RateLimitError, RateLimiter, RateRule};
 use axum::extract::ConnectInfo;
@@ -32,6 +33,10 @@ pub enum Action {
     RegisterEmail,
     /// `resend-verification/`.
     Resend,
+    /// A password check by a logged-in caller (`change-password/`,
+    /// `credentials/revoke/`): counted against the caller's login budget
+    /// too, so a stolen session is no password oracle.
+    Reauthenticate,
 }
 
 impl Action {
@@ -44,6 +49,7 @@ impl Action {
             Self::Verify => "verify",
             Self::RegisterEmail => "register_email",
             Self::Resend => "resend",
+            Self::Reauthenticate => "reauthenticate",
         }
     }
 
@@ -54,7 +60,7 @@ impl Action {
             Self::Login | Self::Resend => &["login"],
             Self::SendResetLink => &["login", "email"],
             Self::Register | Self::RegisterEmail => &["email"],
-            Self::ResetPassword | Self::Verify => &[],
+            Self::ResetPassword | Self::Verify | Self::Reauthenticate => &[],
         }
     }
 }
@@ -79,7 +85,13 @@ impl Default for Limits {
         let five_min = Duration::minutes(5);
         let hour = Duration::hours(1);
         let rules = HashMap::from([
-            (Action::Login, (rule(50, five_min), rule(10, five_min))),
+            // 8 per 5 minutes keeps an account under 100 failures an hour
+            // (ASVS 4.0.3 2.2.1).
+            (Action::Login, (rule(50, five_min), rule(8, five_min))),
+            (
+                Action::Reauthenticate,
+                (rule(50, five_min), rule(8, five_min)),
+            ),
             (Action::Register, (rule(20, hour), rule(3, hour))),
             (Action::SendResetLink, (rule(20, hour), rule(3, hour))),
             (Action::Resend, (rule(20, hour), rule(3, hour))),
@@ -112,15 +124,24 @@ impl Limits {
         action: Action,
         parts: &Parts,
         form: &Form,
-        caller: Option<i64>,
+        caller: Option<&Authenticated>,
     ) -> Result<(), ApiError> {
         let Some((per_ip, per_account)) = self.rules.get(&action) else {
             return Ok(());
         };
         let ip = client_ip(parts, &self.trusted_proxies);
         let mut keys = vec![(format!("{}:ip:{ip}", action.name()), per_ip)];
-        if let Some(id) = caller.filter(|_| action == Action::RegisterEmail) {
-            keys.push((format!("{}:user:{id}", action.name()), per_account));
+        match (action, caller) {
+            (Action::RegisterEmail, Some(me)) => {
+                keys.push((
+                    format!("{}:user:{}", action.name(), me.user.id.get()),
+                    per_account,
+                ));
+                // It may check the password too (REGISTER_EMAIL_REQUIRES_PASSWORD).
+                keys.push(self.login_budget(me));
+            }
+            (Action::Reauthenticate, Some(me)) => keys.push(self.login_budget(me)),
+            _ => {}
         }
         for field in action.account_fields() {
             if let Some(auth_core::form::RawValue::Text(value)) = form.get(field) {
@@ -143,6 +164,29 @@ impl Limits {
         Ok(())
     }
 }
+
+impl Limits {
+    /// The budget a login by `me`'s username counts against, with its rule:
+    /// password checks by a logged-in caller share it.
+    fn login_budget(&self, me: &Authenticated) -> (String, &RateRule) {
+        let key = format!(
+            "{}:account:{}",
+            Action::Login.name(),
+            me.user.username.as_str().to_lowercase()
+        );
+        let rule = self
+            .rules
+            .get(&Action::Reauthenticate)
+            .map_or(&FALLBACK_ACCOUNT_RULE, |(_, per_account)| per_account);
+        (key, rule)
+    }
+}
+
+/// Used only if the Reauthenticate rules were removed.
+const FALLBACK_ACCOUNT_RULE: RateRule = RateRule {
+    limit: 8,
+    window: Duration::minutes(5),
+};
 
 /// The client's address: the socket peer, unless that peer is a trusted
 /// proxy, in which case the nearest untrusted `X-Forwarded-For` entry.

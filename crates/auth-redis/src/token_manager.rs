@@ -260,9 +260,13 @@ impl TokenManager for RedisTokenManager {
     }
 
     async fn revoke_id(&self, user: UserId, id: &str) -> Result<bool, TokenError> {
-        let found = self.index(user).await?.into_iter().find(|(_, _, hex_digest)| {
-            hex::decode(hex_digest).is_ok_and(|digest| credential_id(&digest) == id)
-        });
+        let found = self
+            .index(user)
+            .await?
+            .into_iter()
+            .find(|(_, _, hex_digest)| {
+                hex::decode(hex_digest).is_ok_and(|digest| credential_id(&digest) == id)
+            });
         let Some((member, kind, hex_digest)) = found else {
             return Ok(false);
         };
@@ -284,7 +288,10 @@ impl TokenManager for RedisTokenManager {
 
 impl RedisTokenManager {
     /// The user's index entries: (member, kind, hex digest).
-    async fn index(&self, user: UserId) -> Result<Vec<(String, CredentialKind, String)>, TokenError> {
+    async fn index(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<(String, CredentialKind, String)>, TokenError> {
         let members: Vec<String> = self
             .conn
             .run(redis::cmd("SMEMBERS").arg(self.index_key(user)))

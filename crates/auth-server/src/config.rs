@@ -188,6 +188,9 @@ pub struct Config {
     /// the answer of a new account plus a notice to the owner.
     #[serde(deserialize_with = "opt_bool")]
     pub register_fail_when_email_taken: Option<bool>,
+    /// `register-email/` needs the current `password`.
+    #[serde(deserialize_with = "opt_bool")]
+    pub register_email_requires_password: Option<bool>,
     /// Mail the account when its password or address changes.
     #[serde(deserialize_with = "opt_bool")]
     pub notify_changes: Option<bool>,
@@ -255,6 +258,7 @@ impl Default for Config {
             register_email_newest_only: None,
             register_fail_when_email_taken: None,
             notify_changes: None,
+            register_email_requires_password: None,
         }
     }
 }
@@ -414,6 +418,10 @@ impl Config {
             "REGISTER_EMAIL_VERIFICATION_PERIOD",
         )?;
         set(&mut email.newest_only, self.register_email_newest_only);
+        set(
+            &mut email.requires_password,
+            self.register_email_requires_password,
+        );
         set(
             &mut s.change_password_confirm,
             self.change_password_serializer_password_confirm,

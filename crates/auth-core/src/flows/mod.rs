@@ -7,6 +7,7 @@
 
 mod authenticate;
 mod change_password;
+mod credentials;
 mod delivery;
 mod login;
 mod logout;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 
 pub use authenticate::{AuthenticateError, Authenticated};
 pub use change_password::{ChangePasswordError, PasswordChanged};
+pub use credentials::{CredentialView, RevokeCredentialsError};
 pub use delivery::{DeliveryReport, RetryPolicy, deliver_due};
 pub use login::{Credentials, LoginError};
 pub use logout::LogoutError;

@@ -3,9 +3,9 @@
 
 use super::{Accounts, Authenticated, LinkFields};
 use crate::domain::{UserChange, UserGuard};
-use crate::form::{Form, ValidationErrors, read_email};
+use crate::form::{Form, ValidationErrors, read_email, required_text};
 use crate::notification::{Notification, NotificationKind};
-use crate::ports::{StoreError, UniqueField};
+use crate::ports::{HashError, StoreError, UniqueField};
 use crate::signing::{LinkError, Salt};
 
 /// Why an e-mail change request failed.
@@ -20,6 +20,9 @@ pub enum RegisterEmailError {
     /// The store failed; nothing was queued or changed.
     #[error(transparent)]
     Store(StoreError),
+    /// The password could not be checked; nothing was queued or changed.
+    #[error(transparent)]
+    Hash(#[from] HashError),
 }
 
 impl From<StoreError> for RegisterEmailError {
@@ -88,10 +91,24 @@ impl Accounts {
         caller: &Authenticated,
         form: &Form,
     ) -> Result<(), RegisterEmailError> {
-        let email = read_email(form, "email")
-            .map_err(|e| RegisterEmailError::Invalid(ValidationErrors::single("email", e)))?;
-        let me = &caller.user;
         let settings = &self.settings.register_email;
+        let mut errors = ValidationErrors::default();
+        let email = errors.take("email", read_email(form, "email"));
+        let password = if settings.requires_password {
+            errors.take("password", required_text(form, "password"))
+        } else {
+            None
+        };
+        errors.into_result().map_err(RegisterEmailError::Invalid)?;
+        let Some(email) = email else {
+            return Err(RegisterEmailError::Invalid(ValidationErrors::default()));
+        };
+        if let Some(password) = password {
+            self.reauthenticate(caller, password).await?.map_err(|e| {
+                RegisterEmailError::Invalid(ValidationErrors::single("password", e))
+            })?;
+        }
+        let me = &caller.user;
         let taken = self.email_taken(&email, None).await?;
 
         if !settings.verification_enabled {
@@ -216,6 +233,13 @@ mod tests {
     use crate::flows::testkit::*;
     use crate::ports::CredentialKind;
 
+    /// The safe profile without the password check, which has its own test.
+    fn no_password_check() -> Kit {
+        let mut kit = Kit::new();
+        kit.settings.register_email.requires_password = false;
+        kit
+    }
+
     fn caller() -> Authenticated {
         Authenticated {
             user: user(1, "ann"),
@@ -226,7 +250,7 @@ mod tests {
 
     #[test]
     fn register_email_records_the_pending_change_with_its_link_atomically() {
-        let mut kit = Kit::new();
+        let mut kit = no_password_check();
         kit.store.expect_find_by_email().returning(|_, _| Ok(None));
         kit.store
             .expect_update()
@@ -254,7 +278,7 @@ mod tests {
 
     #[test]
     fn register_email_taken_address_gets_a_notice_without_link() {
-        let mut kit = Kit::new();
+        let mut kit = no_password_check();
         kit.store
             .expect_find_by_email()
             .returning(|_, _| Ok(Some(user(2, "bob"))));
@@ -275,7 +299,7 @@ mod tests {
 
     #[test]
     fn register_email_without_verification_changes_at_once_or_refuses_taken() {
-        let mut kit = Kit::new();
+        let mut kit = no_password_check();
         kit.settings.register_email.verification_enabled = false;
         kit.store.expect_find_by_email().returning(|_, _| Ok(None));
         kit.store
@@ -295,7 +319,7 @@ mod tests {
             .is_ok()
         );
 
-        let mut kit = Kit::new();
+        let mut kit = no_password_check();
         kit.settings.register_email.verification_enabled = false;
         kit.store
             .expect_find_by_email()
@@ -311,7 +335,7 @@ mod tests {
 
     #[test]
     fn register_email_invalid_address_and_store_failure() {
-        let kit = Kit::new();
+        let kit = no_password_check();
         assert!(matches!(
             block_on(
                 kit.accounts()
@@ -319,7 +343,7 @@ mod tests {
             ),
             Err(RegisterEmailError::Invalid(_))
         ));
-        let mut kit = Kit::new();
+        let mut kit = no_password_check();
         kit.store
             .expect_find_by_email()
             .returning(|_, _| Err(down()));
@@ -352,7 +376,7 @@ mod tests {
 
     #[test]
     fn verify_email_sets_the_address_and_clears_the_pending_change() {
-        let mut kit = Kit::new();
+        let mut kit = no_password_check();
         kit.store.expect_find_by_email().returning(|_, _| Ok(None));
         kit.store
             .expect_get()
@@ -376,7 +400,7 @@ mod tests {
 
     #[test]
     fn verify_email_older_link_is_superseded_by_a_newer_request() {
-        let mut kit = Kit::new();
+        let mut kit = no_password_check();
         kit.store.expect_find_by_email().returning(|_, _| Ok(None));
         kit.store
             .expect_get()
@@ -413,14 +437,14 @@ mod tests {
 
     #[test]
     fn verify_email_rejects_tampered_email_taken_address_and_inactive_user() {
-        let kit = Kit::new();
+        let kit = no_password_check();
         let form = verify_form(&kit, "c@example.org").text("email", "d@example.org");
         assert!(matches!(
             block_on(kit.accounts().verify_email(&form)),
             Err(VerifyEmailError::InvalidSignature)
         ));
 
-        let mut kit = Kit::new();
+        let mut kit = no_password_check();
         kit.store
             .expect_find_by_email()
             .returning(|_, _| Ok(Some(user(1, "ann"))));
@@ -432,7 +456,7 @@ mod tests {
             Err(VerifyEmailError::EmailAlreadyRegistered)
         ));
 
-        let mut kit = Kit::new();
+        let mut kit = no_password_check();
         kit.store.expect_find_by_email().returning(|_, _| Ok(None));
         kit.store.expect_get().returning(|_| {
             Ok(Some(User {
@@ -451,7 +475,7 @@ mod tests {
 
     #[test]
     fn verify_email_race_on_the_unique_address_is_reported_as_taken() {
-        let mut kit = Kit::new();
+        let mut kit = no_password_check();
         kit.store.expect_find_by_email().returning(|_, _| Ok(None));
         kit.store
             .expect_get()
@@ -470,14 +494,14 @@ mod tests {
 
     #[test]
     fn verify_email_missing_fields_and_disabled() {
-        let kit = Kit::new();
+        let kit = no_password_check();
         let Err(VerifyEmailError::Invalid(errors)) =
             block_on(kit.accounts().verify_email(&Form::new()))
         else {
             panic!("expected invalid")
         };
         assert_eq!(errors.fields.len(), 4);
-        let mut kit = Kit::new();
+        let mut kit = no_password_check();
         kit.settings.register_email.verification_enabled = false;
         assert!(matches!(
             block_on(kit.accounts().verify_email(&Form::new())),
@@ -487,7 +511,7 @@ mod tests {
 
     #[test]
     fn register_email_write_failures_queue_nothing() {
-        let mut kit = Kit::new();
+        let mut kit = no_password_check();
         kit.store.expect_find_by_email().returning(|_, _| Ok(None));
         kit.store.expect_update().returning(|_, _, _| Err(down()));
         assert!(matches!(
@@ -498,7 +522,7 @@ mod tests {
             Err(RegisterEmailError::Store(_))
         ));
 
-        let mut kit = Kit::new();
+        let mut kit = no_password_check();
         kit.store
             .expect_find_by_email()
             .returning(|_, _| Ok(Some(user(2, "bob"))));
@@ -514,7 +538,7 @@ mod tests {
 
     #[test]
     fn verify_email_store_failures_are_reported() {
-        let mut kit = Kit::new();
+        let mut kit = no_password_check();
         kit.store
             .expect_find_by_email()
             .returning(|_, _| Err(down()));
@@ -524,7 +548,7 @@ mod tests {
             Err(VerifyEmailError::Store(_))
         ));
 
-        let mut kit = Kit::new();
+        let mut kit = no_password_check();
         kit.store.expect_find_by_email().returning(|_, _| Ok(None));
         kit.store
             .expect_get()
@@ -535,5 +559,54 @@ mod tests {
             block_on(kit.accounts().verify_email(&form)),
             Err(VerifyEmailError::Store(_))
         ));
+    }
+
+    #[test]
+    fn register_email_needs_the_current_password_in_the_safe_profile() {
+        let mut kit = Kit::new();
+        kit.store.expect_update().never();
+        kit.store.expect_enqueue().never();
+        let Err(RegisterEmailError::Invalid(errors)) = block_on(
+            kit.accounts()
+                .register_email(&caller(), &Form::new().text("email", "n@example.org")),
+        ) else {
+            panic!("expected invalid")
+        };
+        assert_eq!(errors.fields["password"][0].code, "required");
+
+        let mut kit = Kit::new();
+        kit.store.expect_update().never();
+        kit.store.expect_enqueue().never();
+        kit.hasher
+            .expect_verify()
+            .returning(|_, _| Ok(crate::ports::Verification::Mismatch));
+        let form = Form::new()
+            .text("email", "n@example.org")
+            .text("password", "wrong");
+        let Err(RegisterEmailError::Invalid(errors)) =
+            block_on(kit.accounts().register_email(&caller(), &form))
+        else {
+            panic!("expected invalid")
+        };
+        assert_eq!(
+            errors.fields.keys().copied().collect::<Vec<_>>(),
+            ["password"]
+        );
+
+        let mut kit = Kit::new();
+        kit.hasher.expect_verify().returning(|_, _| {
+            Ok(crate::ports::Verification::Match {
+                needs_rehash: false,
+            })
+        });
+        kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+        kit.store
+            .expect_update()
+            .times(1)
+            .returning(|_, _, _| Ok(user(1, "ann")));
+        let form = Form::new()
+            .text("email", "n@example.org")
+            .text("password", "right");
+        assert!(block_on(kit.accounts().register_email(&caller(), &form)).is_ok());
     }
 }

@@ -7,8 +7,10 @@ use axum::response::Response;
 use crate::AppState;
 use crate::endpoint::{Access, Spec, always, detail};
 use crate::error::ToApiError;
+use crate::limits::Action;
 
-const CHANGE_PASSWORD: Spec = Spec::post("Change Password", Access::Authenticated, always);
+const CHANGE_PASSWORD: Spec =
+    Spec::post("Change Password", Access::Authenticated, always).throttled(Action::Reauthenticate);
 
 pub(crate) async fn change_password(State(state): State<AppState>, request: Request) -> Response {
     state

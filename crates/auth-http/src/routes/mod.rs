@@ -1,6 +1,7 @@
 //! DRR's endpoints under the configured prefix, one module per view group.
 
 mod change_password;
+mod credentials;
 mod login;
 mod profile;
 mod register;
@@ -44,6 +45,9 @@ pub(crate) fn routes(state: AppState) -> Router {
         )
         .route(&at("register-email"), any(register_email::register_email))
         .route(&at("verify-email"), any(register_email::verify_email))
+        // Beyond DRR.
+        .route(&at("credentials"), any(credentials::list))
+        .route(&at("credentials/revoke"), any(credentials::revoke))
         .fallback(|| async { ApiError::NotFound })
         .with_state(state)
 }

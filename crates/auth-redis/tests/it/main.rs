@@ -375,19 +375,31 @@ async fn owners_list_their_live_credentials_and_revoke_one_by_its_public_id() {
     expected.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(listed, expected);
 
-    assert!(!tokens.revoke_id(ann, &id(&bobs)).await.unwrap(), "not ann's");
+    assert!(
+        !tokens.revoke_id(ann, &id(&bobs)).await.unwrap(),
+        "not ann's"
+    );
     assert!(tokens.revoke_id(ann, &id(&session)).await.unwrap());
     assert!(!tokens.revoke_id(ann, &id(&session)).await.unwrap());
     assert_eq!(
-        tokens.authenticate(&session, CredentialKind::Session).await.unwrap(),
+        tokens
+            .authenticate(&session, CredentialKind::Session)
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
-        tokens.authenticate(&token, CredentialKind::Token).await.unwrap(),
+        tokens
+            .authenticate(&token, CredentialKind::Token)
+            .await
+            .unwrap(),
         Some(ann)
     );
     assert_eq!(
-        tokens.authenticate(&bobs, CredentialKind::Token).await.unwrap(),
+        tokens
+            .authenticate(&bobs, CredentialKind::Token)
+            .await
+            .unwrap(),
         Some(bob)
     );
     assert_eq!(tokens.list(ann).await.unwrap().len(), 1);

@@ -627,9 +627,21 @@ pub async fn owners_list_their_live_credentials_and_revoke_one_by_its_public_id(
     let db = open_or_skip!(engine);
     let ann = db.users.create(new_user("ann", None), None).await.unwrap();
     let bob = db.users.create(new_user("bob", None), None).await.unwrap();
-    let token = db.tokens.provide(ann.id, CredentialKind::Token).await.unwrap();
-    let session = db.tokens.provide(ann.id, CredentialKind::Session).await.unwrap();
-    let bobs = db.tokens.provide(bob.id, CredentialKind::Token).await.unwrap();
+    let token = db
+        .tokens
+        .provide(ann.id, CredentialKind::Token)
+        .await
+        .unwrap();
+    let session = db
+        .tokens
+        .provide(ann.id, CredentialKind::Session)
+        .await
+        .unwrap();
+    let bobs = db
+        .tokens
+        .provide(bob.id, CredentialKind::Token)
+        .await
+        .unwrap();
 
     let listed = db.tokens.list(ann.id).await.unwrap();
     let ids: Vec<String> = [&token, &session]
@@ -644,7 +656,11 @@ pub async fn owners_list_their_live_credentials_and_revoke_one_by_its_public_id(
     ];
     expected.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(kinds, expected);
-    assert!(listed.iter().all(|c| c.created_at == Some(at(0)) && c.id.len() == 32));
+    assert!(
+        listed
+            .iter()
+            .all(|c| c.created_at == Some(at(0)) && c.id.len() == 32)
+    );
     assert!(
         listed.iter().all(|c| !token.expose().contains(&c.id)),
         "the id is not the secret"
@@ -654,18 +670,27 @@ pub async fn owners_list_their_live_credentials_and_revoke_one_by_its_public_id(
     let bobs_id = auth_core::credentials::credential_id(&auth_core::credentials::digest(&bobs));
     assert!(!db.tokens.revoke_id(ann.id, &bobs_id).await.unwrap());
     assert_eq!(
-        db.tokens.authenticate(&bobs, CredentialKind::Token).await.unwrap(),
+        db.tokens
+            .authenticate(&bobs, CredentialKind::Token)
+            .await
+            .unwrap(),
         Some(bob.id)
     );
 
     assert!(db.tokens.revoke_id(ann.id, &ids[1]).await.unwrap());
     assert!(!db.tokens.revoke_id(ann.id, &ids[1]).await.unwrap());
     assert_eq!(
-        db.tokens.authenticate(&session, CredentialKind::Session).await.unwrap(),
+        db.tokens
+            .authenticate(&session, CredentialKind::Session)
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
-        db.tokens.authenticate(&token, CredentialKind::Token).await.unwrap(),
+        db.tokens
+            .authenticate(&token, CredentialKind::Token)
+            .await
+            .unwrap(),
         Some(ann.id)
     );
     assert_eq!(db.tokens.list(ann.id).await.unwrap().len(), 1);
