@@ -76,6 +76,9 @@ pub struct RegisterSettings {
     /// answer reveals no account; this needs verification on (without it a
     /// new account works at once, which a pretended one cannot).
     pub fail_when_email_taken: bool,
+    /// Longest password accepted, in characters (DRR: 128, the length of
+    /// Django's password column, which it wrongly applies to the password).
+    pub password_max_length: usize,
 }
 
 /// Login settings.
@@ -145,6 +148,8 @@ impl Default for Settings {
             register: RegisterSettings {
                 one_time_use: true,
                 fail_when_email_taken: false,
+                // Passphrases welcome; the bound only keeps hashing cheap.
+                password_max_length: 4096,
                 ..drr.register
             },
             login: LoginSettings {
@@ -186,6 +191,7 @@ impl Settings {
                 one_time_use: false,
                 auto_login: false,
                 fail_when_email_taken: true,
+                password_max_length: 128,
             },
             login: LoginSettings {
                 retrieve_token: true,

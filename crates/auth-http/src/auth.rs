@@ -25,8 +25,11 @@ pub(crate) async fn caller(
             .map_err(|e| e.to_api(false))?;
         return Ok(Some(caller));
     }
-    let Some(session) = session::cookie(headers, session::SESSION_COOKIE).filter(|s| !s.is_empty())
-    else {
+    let Some(session) = session::cookie(
+        headers,
+        session::session_cookie(state.config.secure_cookies),
+    )
+    .filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
     let caller = match state

@@ -109,6 +109,11 @@ pub fn router(accounts: Accounts, config: ApiConfig, throttle: Option<Throttle>)
             .layer(SetResponseHeaderLayer::overriding(
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
+            ))
+            // A page showing a link's token must not leak it to the next site.
+            .layer(SetResponseHeaderLayer::overriding(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
             )),
     )
 }

@@ -40,7 +40,20 @@ pub enum Action {
 }
 
 impl Action {
-    fn name(self) -> &'static str {
+    /// Every action.
+    pub const ALL: [Action; 8] = [
+        Self::Login,
+        Self::Register,
+        Self::SendResetLink,
+        Self::ResetPassword,
+        Self::Verify,
+        Self::RegisterEmail,
+        Self::Resend,
+        Self::Reauthenticate,
+    ];
+
+    /// The action's name in keys and configuration (`login`, `send_reset_link`, …).
+    pub fn name(self) -> &'static str {
         match self {
             Self::Login => "login",
             Self::Register => "register",
@@ -110,6 +123,11 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The per-IP and per-account rules of `action`.
+    pub fn rules(&self, action: Action) -> Option<(RateRule, RateRule)> {
+        self.rules.get(&action).copied()
+    }
+
     /// Replaces the rules of `action`.
     pub fn set(&mut self, action: Action, per_ip: RateRule, per_account: RateRule) {
         self.rules.insert(action, (per_ip, per_account));

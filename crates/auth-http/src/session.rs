@@ -1,7 +1,8 @@
 //! Django-style session and CSRF cookies.
 //!
-//! The session cookie (`sessionid`) holds a session credential of the token
-//! manager. The CSRF cookie (`csrftoken`) holds a random secret that unsafe
+//! The session cookie (`sessionid`, or `__Host-sessionid` with secure
+//! cookies, which browsers then bind to this exact origin over HTTPS) holds
+//! a session credential of the token manager. The CSRF cookie (`csrftoken`) holds a random secret that unsafe
 //! session-authenticated requests must echo in `X-CSRFToken`, either as is
 //! (32 characters) or masked the way Django masks it (64 characters).
 
@@ -11,11 +12,23 @@ use auth_core::ports::AuthToken;
 use axum::http::{HeaderMap, HeaderValue, header};
 use subtle::ConstantTimeEq;
 
-pub(crate) const SESSION_COOKIE: &str = "sessionid";
+const SESSION_COOKIE: &str = "sessionid";
+const SECURE_SESSION_COOKIE: &str = "__Host-sessionid";
 pub(crate) const CSRF_COOKIE: &str = "csrftoken";
 const CSRF_CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const CSRF_SECRET_LEN: usize = 32;
 const CSRF_MAX_AGE: Duration = Duration::from_secs(31_449_600); // Django: one year
+
+/// The session cookie's name: `__Host-` prefixed when cookies are `Secure`
+/// (the prefix requires it). JavaScript never reads this HttpOnly cookie,
+/// so its name is ours to choose.
+pub(crate) fn session_cookie(secure: bool) -> &'static str {
+    if secure {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
 
 /// A cookie's value from the request.
 pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -37,11 +50,12 @@ fn set_cookie(headers: &mut HeaderMap, value: String) {
 
 /// Sets the session cookie and a fresh CSRF secret (Django rotates both at login).
 pub(crate) fn start(headers: &mut HeaderMap, session: &AuthToken, max_age: Duration, secure: bool) {
+    let name = session_cookie(secure);
     let secure = if secure { "; Secure" } else { "" };
     set_cookie(
         headers,
         format!(
-            "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
+            "{name}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
             session.expose(),
             max_age.as_secs()
         ),
@@ -57,11 +71,13 @@ pub(crate) fn start(headers: &mut HeaderMap, session: &AuthToken, max_age: Durat
 }
 
 /// Deletes the session cookie.
-pub(crate) fn end(headers: &mut HeaderMap) {
+pub(crate) fn end(headers: &mut HeaderMap, secure: bool) {
+    let name = session_cookie(secure);
+    let secure = if secure { "; Secure" } else { "" };
     set_cookie(
         headers,
         format!(
-            "{SESSION_COOKIE}=\"\"; HttpOnly; SameSite=Lax; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+            "{name}=\"\"; HttpOnly; SameSite=Lax; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT{secure}"
         ),
     );
 }

@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use auth_core::ports::Matching;
+use auth_core::policy::PasswordPolicy;
+use auth_core::ports::{Matching, RateRule};
+use auth_http::{Action, Limits};
 use auth_core::settings::{CredentialsEnded, LoginField, Settings};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -76,6 +78,10 @@ pub struct Config {
     /// profile: on; DRR profile: off, as DRR has none).
     #[serde(deserialize_with = "opt_bool")]
     pub rate_limits: Option<bool>,
+    /// Rate-limit overrides by action name (`login`, `register`,
+    /// `send_reset_link`, `reset_password`, `verify`, `register_email`,
+    /// `resend`, `reauthenticate`): `"IP_LIMIT/SECONDS,ACCOUNT_LIMIT/SECONDS"`.
+    pub rate_limit_rules: std::collections::BTreeMap<String, String>,
     /// Proxies whose `X-Forwarded-For` names the client, comma-separated
     /// IP addresses. Requests from any other peer are keyed by the peer.
     #[serde(deserialize_with = "list")]
@@ -188,6 +194,13 @@ pub struct Config {
     /// the answer of a new account plus a notice to the owner.
     #[serde(deserialize_with = "opt_bool")]
     pub register_fail_when_email_taken: Option<bool>,
+    /// `django` (Django's four validators) or `safe` (no all-digit rule,
+    /// plus the user's names and `PASSWORD_CONTEXT_WORDS`); default by profile.
+    pub password_policy: Option<String>,
+    /// Words no password may contain (the service's name, …),
+    /// comma-separated; `safe` policy only.
+    #[serde(deserialize_with = "list")]
+    pub password_context_words: Vec<String>,
     /// `register-email/` needs the current `password`.
     #[serde(deserialize_with = "opt_bool")]
     pub register_email_requires_password: Option<bool>,
@@ -259,6 +272,9 @@ impl Default for Config {
             register_fail_when_email_taken: None,
             notify_changes: None,
             register_email_requires_password: None,
+            password_policy: None,
+            password_context_words: Vec::new(),
+            rate_limit_rules: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -465,6 +481,61 @@ impl Config {
             .collect()
     }
 
+    /// The default rate limits with `RATE_LIMIT_RULES` applied.
+    pub fn limits(&self) -> Result<Limits, ConfigError> {
+        let mut limits = Limits::default();
+        for (name, text) in &self.rate_limit_rules {
+            let action = Action::ALL
+                .into_iter()
+                .find(|a| a.name() == name)
+                .ok_or_else(|| {
+                    invalid(
+                        "RATE_LIMIT_RULES",
+                        format!("unknown action {name:?}"),
+                    )
+                })?;
+            let rule = |part: &str| -> Option<RateRule> {
+                let (limit, seconds) = part.trim().split_once('/')?;
+                let seconds: i64 = seconds.trim().parse().ok().filter(|s| *s > 0)?;
+                Some(RateRule {
+                    limit: limit.trim().parse().ok()?,
+                    window: Duration::seconds(seconds),
+                })
+            };
+            let parsed = text
+                .split_once(',')
+                .and_then(|(ip, account)| Some((rule(ip)?, rule(account)?)));
+            let Some((per_ip, per_account)) = parsed else {
+                return Err(invalid(
+                    "RATE_LIMIT_RULES",
+                    format!("{name}: {text:?} is not \"IP_LIMIT/SECONDS,ACCOUNT_LIMIT/SECONDS\""),
+                ));
+            };
+            limits.set(action, per_ip, per_account);
+        }
+        limits.trusted_proxies = self.trusted_proxy_ips()?;
+        Ok(limits)
+    }
+
+    /// The password validators.
+    pub fn password_policy(&self) -> Result<PasswordPolicy, ConfigError> {
+        let name = self
+            .password_policy
+            .as_deref()
+            .unwrap_or(match self.compat {
+                Compat::Safe => "safe",
+                Compat::Drr => "django",
+            });
+        match name {
+            "safe" => Ok(PasswordPolicy::safe(self.password_context_words.clone())),
+            "django" => Ok(PasswordPolicy::django_default()),
+            other => Err(invalid(
+                "PASSWORD_POLICY",
+                format!("unknown policy {other:?} (safe, django)"),
+            )),
+        }
+    }
+
     /// Whether API tokens are one per user (the DRR profile's default).
     pub fn one_token_per_user(&self) -> bool {
         match self.token_per_login {
@@ -589,6 +660,31 @@ fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
 #[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_limit_rules_override_one_action_and_bad_ones_are_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("AUTH_RATE_LIMIT_RULES", "{login=\"5/60,3/2\"}");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            let limits = config.limits().map_err(|e| e.to_string())?;
+            let rule = |limit, seconds| RateRule {
+                limit,
+                window: Duration::seconds(seconds),
+            };
+            assert_eq!(limits.rules(Action::Login), Some((rule(5, 60), rule(3, 2))));
+            assert_eq!(
+                limits.rules(Action::Register),
+                Limits::default().rules(Action::Register)
+            );
+            jail.set_env("AUTH_RATE_LIMIT_RULES", "{login=\"5 per minute\"}");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert!(config.limits().is_err_and(|e| e.to_string().contains("RATE_LIMIT_RULES")));
+            jail.set_env("AUTH_RATE_LIMIT_RULES", "{logon=\"5/60,3/2\"}");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert!(config.limits().is_err_and(|e| e.to_string().contains("logon")));
+            Ok(())
+        });
+    }
 
     #[test]
     fn file_then_environment_override_defaults_with_drr_names() {

@@ -13,10 +13,9 @@ use std::sync::Arc;
 
 use auth_core::flows::{Accounts, Ports, RetryPolicy};
 use auth_core::hashing::{Argon2Hasher, Argon2Params};
-use auth_core::policy::PasswordPolicy;
 use auth_core::ports::{Clock, Mailer, Outbox, RateLimiter, SystemClock};
 use auth_core::signing::{LinkSigner, SecretKey};
-use auth_http::{ApiConfig, BlockingHasher, Limits, MemoryRateLimiter, Throttle};
+use auth_http::{ApiConfig, BlockingHasher, MemoryRateLimiter, Throttle};
 use auth_redis::{RedisConnection, RedisRateLimiter, RedisTokenManager, TokenTtl};
 use auth_smtp::{ConsoleMailer, DirMailer, Envelope, SmtpMailer, Templates};
 use auth_sql::TokenMode;
@@ -139,7 +138,7 @@ impl App {
             hasher: Arc::new(BlockingHasher::new(hasher, workers)),
             clock: clock.clone(),
         };
-        let accounts = Accounts::new(ports, signer, PasswordPolicy::django_default(), settings);
+        let accounts = Accounts::new(ports, signer, config.password_policy()?, settings);
         let api = ApiConfig {
             prefix: config.api_prefix.trim_end_matches('/').to_owned(),
             non_field_errors_key: config
@@ -153,8 +152,7 @@ impl App {
             trusted_origins: config.csrf_trusted_origins.clone(),
             ..ApiConfig::default()
         };
-        let mut limits = Limits::default();
-        limits.trusted_proxies = config.trusted_proxy_ips()?;
+        let limits = config.limits()?;
         let throttle = config
             .rate_limited()
             .then_some(Throttle { limits, limiter });

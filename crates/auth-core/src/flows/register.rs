@@ -118,7 +118,10 @@ impl Accounts {
             required_text(form, "username")
                 .and_then(|t| Username::parse(&t).map_err(username_error)),
         );
-        let password = errors.take("password", required_text_max(form, "password", 128));
+        let password = errors.take(
+            "password",
+            required_text_max(form, "password", settings.password_max_length),
+        );
         let confirm = if settings.password_confirm {
             errors.take("password_confirm", required_text(form, "password_confirm"))
         } else {

@@ -42,7 +42,15 @@ pub struct PasswordPolicy {
     pub common: Option<CommonPasswords>,
     /// Refuse all-digit passwords (Django: yes).
     pub reject_numeric: bool,
+    /// Refuse passwords that contain the username, the address's local
+    /// part or one of these words (the service's name…), ignoring case;
+    /// `None` turns the check off (Django has no such validator).
+    pub context_words: Option<Vec<String>>,
 }
+
+/// Context words shorter than this are ignored: "ann" must not forbid
+/// "planning".
+const MIN_CONTEXT_WORD: usize = 4;
 
 impl PasswordPolicy {
     /// Django's `AUTH_PASSWORD_VALIDATORS` of a new project: similarity 0.7,
@@ -53,6 +61,18 @@ impl PasswordPolicy {
             max_similarity: Some(similarity::DEFAULT_MAX_SIMILARITY),
             common: Some(CommonPasswords::django()),
             reject_numeric: true,
+            context_words: None,
+        }
+    }
+
+    /// Our default, after NIST SP 800-63B-4 and ASVS 5: Django's rules
+    /// without the composition rule against all-digit passwords, plus a
+    /// check against the user's own names and `context_words`.
+    pub fn safe(context_words: Vec<String>) -> Self {
+        Self {
+            reject_numeric: false,
+            context_words: Some(context_words),
+            ..Self::django_default()
         }
     }
 
@@ -63,6 +83,7 @@ impl PasswordPolicy {
             max_similarity: None,
             common: None,
             reject_numeric: false,
+            context_words: None,
         }
     }
 
@@ -77,6 +98,14 @@ impl PasswordPolicy {
             violations.push(PolicyViolation {
                 code: "password_too_similar",
                 message: format!("The password is too similar to the {attribute}."),
+            });
+        }
+        if let Some(words) = &self.context_words
+            && let Some(word) = contained_context(pw, user, words)
+        {
+            violations.push(PolicyViolation {
+                code: "password_contains_context",
+                message: format!("The password must not contain \"{word}\"."),
             });
         }
         if pw.chars().count() < self.min_length {
@@ -106,6 +135,22 @@ impl PasswordPolicy {
         }
         violations
     }
+}
+
+/// The first context word `password` contains, ignoring case.
+fn contained_context(
+    password: &str,
+    user: &UserAttributes<'_>,
+    words: &[String],
+) -> Option<String> {
+    let password = password.to_lowercase();
+    let local_part = user.email.split('@').next().unwrap_or_default();
+    [user.username, local_part]
+        .into_iter()
+        .chain(words.iter().map(String::as_str))
+        .map(str::to_lowercase)
+        .filter(|word| word.chars().count() >= MIN_CONTEXT_WORD)
+        .find(|word| password.contains(word.as_str()))
 }
 
 #[cfg(test)]
@@ -199,5 +244,28 @@ mod tests {
     #[test]
     fn none_policy_accepts_anything() {
         assert!(codes(&PasswordPolicy::none(), "1", &UserAttributes::default()).is_empty());
+    }
+
+    #[test]
+    fn safe_policy_allows_digits_but_refuses_the_users_names_and_context_words() {
+        let policy = PasswordPolicy::safe(vec!["Acme".into()]);
+        let alice = UserAttributes {
+            username: "alice",
+            email: "a.smith@example.org",
+            ..UserAttributes::default()
+        };
+        assert!(codes(&policy, "8405716629301745", &alice).is_empty());
+        for password in ["alice-portal-2024", "my-ACME-password", "a.smith is me!"] {
+            assert_eq!(
+                codes(&policy, password, &alice),
+                ["password_contains_context"],
+                "{password}"
+            );
+        }
+        let ann = UserAttributes {
+            username: "ann",
+            ..UserAttributes::default()
+        };
+        assert!(codes(&policy, "planning a long trip", &ann).is_empty());
     }
 }

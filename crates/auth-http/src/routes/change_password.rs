@@ -23,7 +23,7 @@ pub(crate) async fn change_password(State(state): State<AppState>, request: Requ
                 .map_err(|e| e.to_api(state.non_field()))?;
             let mut response = detail("Password changed successfully");
             if changed.caller_logged_out && me.kind == CredentialKind::Session {
-                crate::session::end(response.headers_mut());
+                crate::session::end(response.headers_mut(), state.config.secure_cookies);
             }
             Ok(response)
         })

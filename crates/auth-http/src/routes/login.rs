@@ -46,7 +46,7 @@ pub(crate) async fn logout(State(state): State<AppState>, request: Request) -> R
                 .map_err(|e| e.to_api(state.non_field()))?;
             let mut response = detail("Logout successful");
             if me.kind == CredentialKind::Session {
-                crate::session::end(response.headers_mut());
+                crate::session::end(response.headers_mut(), state.config.secure_cookies);
             }
             Ok(response)
         })
