@@ -20,6 +20,8 @@ pub const LOGIN_ACCOUNT_BUDGET: usize = 8;
 
 pub struct TestApp {
     pub base: String,
+    /// The SQLite URL of an in-process server, for grey-box checks.
+    pub database_url: Option<String>,
     pub sink: Arc<SmtpSink>,
     client: reqwest::Client,
     /// An in-process server's database folder and stop switch.
@@ -141,6 +143,7 @@ impl TestApp {
         tokio::spawn(app.serve(listener, stopped));
         Self {
             _server: Some((dir, stop)),
+            database_url: Some(config.database_url.clone()),
             ..Self::attach(format!("http://{addr}"), Arc::new(sink))
         }
     }
@@ -152,6 +155,7 @@ impl TestApp {
             base: format!("{root}/api/v1/accounts"),
             sink,
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
+            database_url: None,
             _server: None,
         }
     }
@@ -163,6 +167,38 @@ impl TestApp {
             .cookie_store(true)
             .build()
             .unwrap()
+    }
+
+    /// The server's database, for grey-box checks ("an administrator
+    /// disables the account", "what is stored").
+    pub async fn db(&self) -> sqlx::SqlitePool {
+        sqlx::SqlitePool::connect(self.database_url.as_deref().expect("an in-process server"))
+            .await
+            .unwrap()
+    }
+
+    /// Disables `id` the way an administrator would, in the database.
+    pub async fn disable(&self, id: i64) {
+        sqlx::query("UPDATE users SET active = 0 WHERE id = ?1")
+            .bind(id)
+            .execute(&self.db().await)
+            .await
+            .unwrap();
+    }
+
+    /// The stored password hash of `id`.
+    pub async fn stored_hash(&self, id: i64) -> String {
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?1")
+            .bind(id)
+            .fetch_one(&self.db().await)
+            .await
+            .unwrap()
+    }
+
+    /// Logs in; the reply.
+    pub async fn login(&self, login: &str, password: &str) -> Reply {
+        self.post("/login/", json!({"login": login, "password": password}))
+            .await
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -259,7 +295,12 @@ impl TestApp {
 
     /// Registers, verifies and logs a fresh user in.
     pub async fn user(&self) -> User {
-        let user = self.unverified().await;
+        self.user_with(PASSWORD).await
+    }
+
+    /// [`TestApp::user`] with its own password.
+    pub async fn user_with(&self, password: &str) -> User {
+        let user = self.unverified_with(password).await;
         let link = self.link(&user.email, 1).await;
         assert_eq!(
             self.post("/verify-registration/", json!(link)).await.status,
@@ -280,9 +321,14 @@ impl TestApp {
 
     /// Registers a fresh user without verifying it.
     pub async fn unverified(&self) -> User {
+        self.unverified_with(PASSWORD).await
+    }
+
+    /// [`TestApp::unverified`] with its own password.
+    pub async fn unverified_with(&self, password: &str) -> User {
         let username = name();
         let email = format!("{username}@example.org");
-        let reply = self.register_raw(&username, &email, PASSWORD).await;
+        let reply = self.register_raw(&username, &email, password).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
         // The safe profile answers without an id (a taken address must get
         // the same answer); the verification link carries it.
@@ -294,7 +340,7 @@ impl TestApp {
             id,
             username,
             email,
-            password: PASSWORD.into(),
+            password: password.into(),
             token: String::new(),
         }
     }
@@ -322,8 +368,9 @@ impl TestApp {
     }
 }
 
-/// A link signed outside the server with the shared key.
-pub fn signed(
+/// A link signed outside the server with `key`.
+pub fn signed_with(
+    key: &str,
     salt: auth_core::signing::Salt,
     user_id: &str,
     email: Option<&str>,
@@ -335,12 +382,22 @@ pub fn signed(
         email: email.map(Into::into),
         timestamp,
     };
-    let sig = signature(&SecretKey::new(SECRET).unwrap(), &salt, &data);
-    let mut body = json!({"user_id": user_id, "timestamp": timestamp, "signature": sig});
+    let sig = signature(&SecretKey::new(key).unwrap(), &salt, &data);
+    let mut link = json!({"user_id": user_id, "timestamp": timestamp, "signature": sig});
     if let Some(email) = email {
-        body["email"] = json!(email);
+        link["email"] = json!(email);
     }
-    body
+    link
+}
+
+/// A link signed outside the server with the shared key.
+pub fn signed(
+    salt: auth_core::signing::Salt,
+    user_id: &str,
+    email: Option<&str>,
+    timestamp: i64,
+) -> Value {
+    signed_with(SECRET, salt, user_id, email, timestamp)
 }
 
 pub fn now() -> i64 {

@@ -136,14 +136,6 @@ async fn a_bad_token_header_is_401_even_on_open_endpoints() {
 }
 
 #[tokio::test]
-async fn responses_are_never_cached_and_not_sniffed() {
-    let app = TestApp::drr().await;
-    let reply = app.post("/login/", json!({})).await;
-    assert_eq!(reply.headers["cache-control"], "no-store");
-    assert_eq!(reply.headers["x-content-type-options"], "nosniff");
-}
-
-#[tokio::test]
 async fn multipart_form_bodies_are_read_like_json() {
     let app = TestApp::drr().await;
     let user = app.user().await;

@@ -1,9 +1,11 @@
 //! End-to-end tests: the composed server on a free loopback port, driven
 //! over real HTTP, its mail read from a real SMTP listener on loopback.
-//! Test names are `<endpoint>_<case>`, following drr-api.md.
+//! Test names are `<endpoint>_<case>`, following drr-api.md, or
+//! `checklist_NN_<case>` for the rows of the security checklist.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test binary: a failed unwrap is a failed test
 
 mod change_password;
+mod checklist;
 mod faults;
 mod harness;
 mod http;

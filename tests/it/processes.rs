@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::harness::{EMAIL_URL, RESET_URL, SECRET, VERIFY_URL};
 
 /// The server binary, built once per test run (a no-op when up to date).
-fn binary() -> &'static PathBuf {
+pub fn binary() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use auth_core::policy::PasswordPolicy;
 use auth_core::ports::{Matching, RateRule};
-use auth_http::{Action, Limits};
 use auth_core::settings::{CredentialsEnded, LoginField, Settings};
+use auth_http::{Action, Limits};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -488,12 +488,7 @@ impl Config {
             let action = Action::ALL
                 .into_iter()
                 .find(|a| a.name() == name)
-                .ok_or_else(|| {
-                    invalid(
-                        "RATE_LIMIT_RULES",
-                        format!("unknown action {name:?}"),
-                    )
-                })?;
+                .ok_or_else(|| invalid("RATE_LIMIT_RULES", format!("unknown action {name:?}")))?;
             let rule = |part: &str| -> Option<RateRule> {
                 let (limit, seconds) = part.trim().split_once('/')?;
                 let seconds: i64 = seconds.trim().parse().ok().filter(|s| *s > 0)?;
@@ -678,10 +673,18 @@ mod tests {
             );
             jail.set_env("AUTH_RATE_LIMIT_RULES", "{login=\"5 per minute\"}");
             let config = Config::load(None).map_err(|e| e.to_string())?;
-            assert!(config.limits().is_err_and(|e| e.to_string().contains("RATE_LIMIT_RULES")));
+            assert!(
+                config
+                    .limits()
+                    .is_err_and(|e| e.to_string().contains("RATE_LIMIT_RULES"))
+            );
             jail.set_env("AUTH_RATE_LIMIT_RULES", "{logon=\"5/60,3/2\"}");
             let config = Config::load(None).map_err(|e| e.to_string())?;
-            assert!(config.limits().is_err_and(|e| e.to_string().contains("logon")));
+            assert!(
+                config
+                    .limits()
+                    .is_err_and(|e| e.to_string().contains("logon"))
+            );
             Ok(())
         });
     }
