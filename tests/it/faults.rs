@@ -98,7 +98,7 @@ async fn wait_ready(server: &ServerProcess, within: Duration) {
 }
 
 #[tokio::test]
-async fn postgres_outage_fails_fast_with_503_and_service_resumes_without_restart() {
+async fn checklist_45_a_postgres_outage_fails_closed_with_503_and_recovers_without_restart() {
     let Some(services) = Throwaway::start() else {
         return;
     };
@@ -168,7 +168,7 @@ async fn postgres_outage_fails_fast_with_503_and_service_resumes_without_restart
 }
 
 #[tokio::test]
-async fn redis_outage_fails_fast_with_503_and_service_resumes_without_restart() {
+async fn checklist_45_a_redis_outage_fails_closed_with_503_and_recovers_without_restart() {
     let Some(services) = Throwaway::start() else {
         return;
     };
@@ -221,7 +221,7 @@ async fn redis_outage_fails_fast_with_503_and_service_resumes_without_restart() 
 }
 
 #[tokio::test]
-async fn mail_queued_during_an_smtp_outage_is_delivered_once_after_a_restart() {
+async fn checklist_44_an_smtp_outage_fails_no_request_and_loses_no_mail_even_across_a_restart() {
     let sink = Arc::new(SmtpSink::start().await.unwrap());
     let dir = tempfile::tempdir().unwrap();
     let env = [

@@ -127,6 +127,55 @@ async fn a_link_mailed_by_one_instance_is_accepted_by_the_other() {
 }
 
 #[tokio::test]
+async fn checklist_46_one_time_links_and_logout_hold_across_instances_and_races() {
+    let p = pair_or_skip!();
+    let user = p.a.user().await;
+    p.a.post(
+        "/send-reset-password-link/",
+        json!({"login": user.username}),
+    )
+    .await
+    .detail(200);
+    let mut link = json!(p.a.link(&user.email, 2).await);
+    link["password"] = json!("a raced passphrase 20");
+    // 20 concurrent uses of one link, spread over both instances.
+    let attempts: Vec<_> = (0..20)
+        .map(|i| {
+            let app = if i % 2 == 0 { &p.a } else { &p.b };
+            app.post("/reset-password/", link.clone())
+        })
+        .collect();
+    let mut statuses: Vec<u16> = Vec::new();
+    for reply in futures::future::join_all(attempts).await {
+        statuses.push(reply.status.as_u16());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 400),
+        "{statuses:?}"
+    );
+    // Replays on either instance stay refused.
+    p.b.post("/reset-password/", link.clone()).await.detail(400);
+    p.a.post("/reset-password/", link).await.detail(400);
+
+    // A logout on A ends the token on B at once.
+    let token =
+        p.a.login(&user.username, "a raced passphrase 20")
+            .await
+            .body["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    assert_eq!(p.b.get_as("/profile/", &token).await.status, StatusCode::OK);
+    p.a.post_as("/logout/", &token, json!({})).await.detail(200);
+    p.b.get_as("/profile/", &token).await.detail(401);
+}
+
+#[tokio::test]
 async fn each_mail_is_sent_once_while_both_instances_drain_the_outbox() {
     let p = pair_or_skip!();
     let mut users = Vec::new();
