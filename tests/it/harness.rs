@@ -131,6 +131,8 @@ impl TestApp {
             password_hash_memory_kib: 1024,
             password_hash_iterations: 1,
             password_hash_allow_weak: true,
+            // Timing is `cargo xtask bench`'s business; tests need no padding.
+            enumeration_floor_ms: Some(0),
             mail_poll_interval_ms: 20,
             user_login_fields: Self::base_login_fields(compat),
             ..Config::default()

@@ -63,6 +63,7 @@ impl ServerProcess {
             .env("AUTH_PASSWORD_HASH_ITERATIONS", "1")
             .env("AUTH_PASSWORD_HASH_ALLOW_WEAK", "1")
             .env("AUTH_MAIL_POLL_INTERVAL_MS", "20")
+            .env("AUTH_ENUMERATION_FLOOR_MS", "0")
             .env("AUTH_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

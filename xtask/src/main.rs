@@ -5,7 +5,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <test|ci|conformance> [extra arguments]
+const USAGE: &str = "usage: cargo xtask <test|ci|conformance|bench|fuzz|services> [extra arguments]
 
   test         run every test of the workspace (nextest when installed, else
                cargo test), then the doctests
@@ -13,6 +13,12 @@ const USAGE: &str = "usage: cargo xtask <test|ci|conformance> [extra arguments]
                then `test` (what .ci/run does)
   conformance  build auth-server and run ../shared/conformance against it
                (extra arguments go to pytest)
+  bench        release build; times known vs unknown accounts on login,
+               send-reset-password-link and register (report in
+               target/bench/enumeration.md; fails beyond 10 % / 15 %)
+  fuzz         TARGET [SECONDS]: run a cargo-fuzz target (link,
+               json_bodies) for SECONDS (default 600) on its committed
+               corpus; needs `cargo install cargo-fuzz`
   services     start|stop [DIR]: throwaway PostgreSQL and Redis on ports
                55432/56379 (default DIR: target/services); prints the
                DATABASE_URL and REDIS_URL the tests read";
@@ -38,6 +44,8 @@ fn main() -> Result<()> {
             test(&rest)
         }
         "conformance" => conformance(&rest),
+        "bench" => cargo(&["bench", "--package", "auth-e2e", "--bench", "enumeration"]),
+        "fuzz" => fuzz(&rest),
         "services" => services(&rest),
         "" | "help" | "-h" | "--help" => {
             println!("{USAGE}");
@@ -68,6 +76,36 @@ fn test(extra: &[String]) -> Result<()> {
     };
     args.extend(extra.iter().map(String::as_str));
     cargo(&args)
+}
+
+/// Runs one fuzz target for a while. cargo-fuzz wants a nightly compiler;
+/// RUSTC_BOOTSTRAP lets this machine's one stable toolchain stand in.
+fn fuzz(args: &[String]) -> Result<()> {
+    let Some(target) = args.first() else {
+        bail!("usage: cargo xtask fuzz <link|json_bodies> [SECONDS]");
+    };
+    let seconds = args.get(1).map_or("600", String::as_str);
+    let root = project_root()?;
+    let status = Command::new("cargo")
+        .args([
+            "fuzz",
+            "run",
+            "--fuzz-dir",
+            "crates/auth-fuzz",
+            "-O",
+            target,
+            "--",
+        ])
+        .arg(format!("-max_total_time={seconds}"))
+        .args(["-max_len=2048", "-rss_limit_mb=4096"])
+        .env("RUSTC_BOOTSTRAP", "1")
+        .current_dir(&root)
+        .status()
+        .context("could not run cargo fuzz (cargo install cargo-fuzz)")?;
+    if !status.success() {
+        bail!("fuzz target {target} failed ({status}); see crates/auth-fuzz/artifacts/{target}");
+    }
+    Ok(())
 }
 
 /// Runs the DRR conformance suite (kept outside the project, in

@@ -14,6 +14,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use unicode_normalization::UnicodeNormalization;
+use zeroize::Zeroizing;
 
 use crate::domain::{Password, PasswordHash};
 use crate::ports::{HashError, PasswordHasher, Verification};
@@ -94,11 +96,15 @@ impl Argon2Hasher {
     /// Checks `password` against a stored hash of any supported format. A
     /// hash in an unknown or malformed format never matches (as Django's
     /// unusable passwords).
+    ///
+    /// Our own hashes are of the NFKC form of the password, so a composed
+    /// "ü" and a decomposed one are the same password; Django's hashes are
+    /// of the text as typed (Django does not normalise), and are checked so.
     pub fn verify_sync(&self, password: &Password, hash: &PasswordHash) -> Verification {
         let pw = password.expose().as_bytes();
         let encoded = hash.as_str();
         let matched = if encoded.starts_with("$argon2") {
-            verify_phc(pw, encoded)
+            verify_phc(normalized(password).as_bytes(), encoded)
         } else if let Some(rest) = encoded.strip_prefix("argon2$") {
             verify_phc(pw, &format!("${rest}"))
         } else if let Some(rest) = encoded.strip_prefix("pbkdf2_sha256$") {
@@ -141,9 +147,15 @@ impl Argon2Hasher {
     }
 }
 
+/// The NFKC form of the password (NIST SP 800-63B-4 §3.1.1.2): what our
+/// hashes are made of.
+fn normalized(password: &Password) -> Zeroizing<String> {
+    Zeroizing::new(password.expose().nfkc().collect())
+}
+
 fn hash_with(argon2: &Argon2<'_>, password: &Password) -> Result<PasswordHash, HashError> {
     let hash = argon2
-        .hash_password(password.expose().as_bytes())
+        .hash_password(normalized(password).as_bytes())
         .map_err(|e| HashError::Failed(e.to_string()))?;
     Ok(PasswordHash::new(hash.to_string()))
 }
@@ -268,6 +280,27 @@ mod tests {
             fast().verify_sync(&Password::new(wrong), &hash),
             Verification::Mismatch,
             "{encoded}"
+        );
+    }
+
+    #[test]
+    fn composed_and_decomposed_forms_are_one_password() {
+        let hasher = fast();
+        let composed = "Gr\u{00fc}\u{00df}e aus M\u{00fc}nchen";
+        let decomposed = "Gru\u{0308}\u{00df}e aus Mu\u{0308}nchen";
+        let hash = hasher.hash_sync(&Password::new(composed)).unwrap();
+        assert!(matches!(
+            hasher.verify_sync(&Password::new(decomposed), &hash),
+            Verification::Match { .. }
+        ));
+        let hash = hasher.hash_sync(&Password::new(decomposed)).unwrap();
+        assert!(matches!(
+            hasher.verify_sync(&Password::new(composed), &hash),
+            Verification::Match { .. }
+        ));
+        assert_eq!(
+            hasher.verify_sync(&Password::new("Grusse aus Munchen"), &hash),
+            Verification::Mismatch
         );
     }
 

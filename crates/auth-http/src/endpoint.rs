@@ -37,6 +37,8 @@ pub(crate) struct Spec {
     pub enabled: fn(&Settings) -> bool,
     /// The rate-limited action, if any.
     pub throttle: Option<Action>,
+    /// Answer no sooner than `ApiConfig::enumeration_floor`.
+    pub padded: bool,
 }
 
 /// One request, past the pipeline's checks.
@@ -69,6 +71,15 @@ impl Spec {
             access,
             enabled,
             throttle: None,
+            padded: false,
+        }
+    }
+
+    /// The same endpoint, its answers padded to the enumeration floor.
+    pub(crate) const fn padded(self) -> Self {
+        Self {
+            padded: true,
+            ..self
         }
     }
 
@@ -91,10 +102,16 @@ impl AppState {
     where
         F: AsyncFnOnce(&AppState, Call) -> Result<Response, ApiError>,
     {
-        match self.pipeline(spec, request, flow).await {
+        let started = tokio::time::Instant::now();
+        let response = match self.pipeline(spec, request, flow).await {
             Ok(response) => response,
             Err(error) => error.into_response(),
+        };
+        if spec.padded {
+            // Found or not, wrote mail or not: the answer leaves at the same time.
+            tokio::time::sleep_until(started + self.config.enumeration_floor).await;
         }
+        response
     }
 
     async fn pipeline<F>(

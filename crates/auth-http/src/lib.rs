@@ -49,6 +49,11 @@ pub struct ApiConfig {
     /// Origins (`https://app.example`) allowed to make session-authenticated
     /// unsafe requests besides the server's own host (`CSRF_TRUSTED_ORIGINS`).
     pub trusted_origins: Vec<String>,
+    /// The least time the answers of `register/`, `send-reset-password-link/`,
+    /// `resend-verification/` and `register-email/` take, so that whether
+    /// they found an account (and wrote mail for it) does not show in their
+    /// timing. Zero turns the padding off.
+    pub enumeration_floor: Duration,
 }
 
 impl Default for ApiConfig {
@@ -61,6 +66,7 @@ impl Default for ApiConfig {
             body_limit: 64 * 1024,
             request_timeout: Duration::from_secs(30),
             trusted_origins: Vec::new(),
+            enumeration_floor: Duration::ZERO,
         }
     }
 }

@@ -78,6 +78,10 @@ pub struct Config {
     /// profile: on; DRR profile: off, as DRR has none).
     #[serde(deserialize_with = "opt_bool")]
     pub rate_limits: Option<bool>,
+    /// Least milliseconds the answers of register, send-reset-password-link,
+    /// resend-verification and register-email take (default 200 in the safe
+    /// profile, 0 in the DRR profile).
+    pub enumeration_floor_ms: Option<u64>,
     /// Rate-limit overrides by action name (`login`, `register`,
     /// `send_reset_link`, `reset_password`, `verify`, `register_email`,
     /// `resend`, `reauthenticate`): `"IP_LIMIT/SECONDS,ACCOUNT_LIMIT/SECONDS"`.
@@ -275,6 +279,7 @@ impl Default for Config {
             password_policy: None,
             password_context_words: Vec::new(),
             rate_limit_rules: std::collections::BTreeMap::new(),
+            enumeration_floor_ms: None,
         }
     }
 }
@@ -510,6 +515,15 @@ impl Config {
         }
         limits.trusted_proxies = self.trusted_proxy_ips()?;
         Ok(limits)
+    }
+
+    /// How long enumeration-sensitive answers take at least.
+    pub fn enumeration_floor(&self) -> std::time::Duration {
+        let default = match self.compat {
+            Compat::Safe => 200,
+            Compat::Drr => 0,
+        };
+        std::time::Duration::from_millis(self.enumeration_floor_ms.unwrap_or(default))
     }
 
     /// The password validators.

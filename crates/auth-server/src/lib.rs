@@ -150,6 +150,7 @@ impl App {
             ),
             body_limit: config.body_limit,
             trusted_origins: config.csrf_trusted_origins.clone(),
+            enumeration_floor: config.enumeration_floor(),
             ..ApiConfig::default()
         };
         let limits = config.limits()?;

@@ -101,6 +101,24 @@ async fn checklist_04_passwords_are_verified_exactly() {
 }
 
 #[tokio::test]
+async fn checklist_05_unicode_is_counted_per_code_point_and_normalised() {
+    let app = TestApp::safe().await;
+    let composed = "Gr\u{00fc}\u{00df}e aus K\u{00f6}ln am Rhein";
+    let decomposed = "Gru\u{0308}\u{00df}e aus Ko\u{0308}ln am Rhein";
+    let user = app.user_with(composed).await;
+    assert_eq!(
+        app.login(&user.username, decomposed).await.status,
+        StatusCode::OK
+    );
+    // Eight emoji are eight characters (they are 32 bytes).
+    let emoji = "🦀🐴🔋📎🌍🎲🧭🪁";
+    assert_eq!(register(&app, emoji).await.status, StatusCode::CREATED);
+    register(&app, &emoji[..emoji.len() - 4])
+        .await
+        .fields(&["password"], true);
+}
+
+#[tokio::test]
 async fn checklist_06_common_passwords_are_refused_with_a_reason_on_all_three_endpoints() {
     let app = TestApp::safe().await;
     let reason = |reply: &Reply| {

@@ -21,6 +21,7 @@ const CREDENTIALS: Spec = Spec {
     access: Access::Authenticated,
     enabled: always,
     throttle: None,
+    padded: false,
 };
 
 /// `[{"id", "kind", "created", "current"}]`, oldest first where the store

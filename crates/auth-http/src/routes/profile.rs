@@ -18,6 +18,7 @@ const PROFILE: Spec = Spec {
     access: Access::Authenticated,
     enabled: always,
     throttle: None,
+    padded: false,
 };
 
 pub(crate) async fn profile(State(state): State<AppState>, request: Request) -> Response {

@@ -13,8 +13,9 @@ use crate::endpoint::{Access, Spec, detail};
 use crate::error::ToApiError;
 use crate::limits::Action;
 
-const REGISTER: Spec =
-    Spec::post("Register", Access::Open, |s| s.register.enabled).throttled(Action::Register);
+const REGISTER: Spec = Spec::post("Register", Access::Open, |s| s.register.enabled)
+    .throttled(Action::Register)
+    .padded();
 
 pub(crate) async fn register(State(state): State<AppState>, request: Request) -> Response {
     state
@@ -82,7 +83,8 @@ pub(crate) async fn verify_registration(
 const RESEND_VERIFICATION: Spec = Spec::post("Resend Verification", Access::Open, |s| {
     s.register.verification_enabled
 })
-.throttled(Action::Resend);
+.throttled(Action::Resend)
+.padded();
 
 /// Beyond DRR: mails a new registration link to an unverified account.
 pub(crate) async fn resend_verification(

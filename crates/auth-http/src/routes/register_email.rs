@@ -8,8 +8,9 @@ use crate::endpoint::{Access, Spec, always, detail};
 use crate::error::ToApiError;
 use crate::limits::Action;
 
-const REGISTER_EMAIL: Spec =
-    Spec::post("Register Email", Access::Authenticated, always).throttled(Action::RegisterEmail);
+const REGISTER_EMAIL: Spec = Spec::post("Register Email", Access::Authenticated, always)
+    .throttled(Action::RegisterEmail)
+    .padded();
 
 pub(crate) async fn register_email(State(state): State<AppState>, request: Request) -> Response {
     state

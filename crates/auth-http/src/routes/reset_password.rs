@@ -11,7 +11,8 @@ use crate::limits::Action;
 const SEND_LINK: Spec = Spec::post("Send Reset Password Link", Access::Open, |s| {
     s.reset_password.enabled
 })
-.throttled(Action::SendResetLink);
+.throttled(Action::SendResetLink)
+.padded();
 
 pub(crate) async fn send_link(State(state): State<AppState>, request: Request) -> Response {
     state
