@@ -53,9 +53,9 @@ impl Bench {
             .unwrap();
         let link: Value = form_urlencoded::parse(line.split_once('?').unwrap().1.as_bytes())
             .into_owned()
+            .map(|(k, v)| (k, Value::String(v)))
             .collect::<serde_json::Map<String, Value>>()
-            .into_iter()
-            .collect();
+            .into();
         if verify {
             assert_eq!(self.post("/verify-registration/", &link).await.0, 200);
         }
