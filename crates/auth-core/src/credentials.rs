@@ -38,6 +38,14 @@ pub fn digest(token: &AuthToken) -> Vec<u8> {
     Sha256::digest(token.expose().as_bytes()).to_vec()
 }
 
+/// How stale, in seconds, a credential's recorded last use may get before a
+/// use rewrites it, under the idle timeout `idle`: a write per request would
+/// be costly, and the idle clock needs no better than a quarter of the
+/// timeout (and never better than a minute).
+pub fn touch_every(idle: time::Duration) -> i64 {
+    (idle.whole_seconds() / 4).clamp(0, 60)
+}
+
 /// The public id of a stored credential: the first 16 bytes of its digest,
 /// in hex. Shown to the owner to pick a credential to revoke; it grants
 /// nothing (a digest cannot be turned back into the token).

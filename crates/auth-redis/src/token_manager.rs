@@ -1,7 +1,8 @@
 //! `TokenManager` on Redis.
 //!
 //! Keys (all under the configured prefix):
-//! - `t:<digest>` → `"<user id>:<kind>"`, with the kind's TTL;
+//! - `t:<digest>` → `"<user id>:<kind>:<last use, unix seconds>"`, with the
+//!   kind's TTL;
 //! - `u:{<user id>}` → set of `"<kind>:<digest>"`, the per-user index that
 //!   revoke-all walks;
 //! - `g:{<user id>}` → generation of the DRR profile's derived token.
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use auth_core::credentials::{
-    TokenMode, credential_id, derived_token, digest, kind_name, random_token,
+    TokenMode, credential_id, derived_token, digest, kind_name, random_token, touch_every,
 };
 use auth_core::domain::UserId;
 use auth_core::ports::{AuthToken, CredentialInfo, CredentialKind, TokenError, TokenManager};
@@ -30,6 +31,9 @@ pub struct TokenTtl {
     /// Each successful use restarts the TTL (idle timeout) instead of a
     /// fixed lifetime from issue.
     pub sliding: bool,
+    /// Credentials unused for this long are refused, within their fixed
+    /// lifetime (which use does not extend, unlike `sliding`).
+    pub idle: Option<Duration>,
 }
 
 impl TokenTtl {
@@ -48,6 +52,33 @@ pub struct RedisTokenManager {
     prefix: String,
     mode: std::sync::Arc<TokenMode>,
     ttl: TokenTtl,
+}
+
+/// A stored credential: `"<user>:<kind>[:<last use>]"` (entries written
+/// before the last-use field have none and count as just used).
+#[derive(Clone, Copy)]
+struct Entry<'a> {
+    user: &'a str,
+    kind: &'a str,
+    last_used: Option<i64>,
+}
+
+impl<'a> Entry<'a> {
+    fn parse(value: &'a str) -> Option<Self> {
+        let mut fields = value.splitn(3, ':');
+        let user = fields.next()?;
+        let kind = fields.next()?;
+        let last_used = fields.next().and_then(|t| t.parse().ok());
+        Some(Self {
+            user,
+            kind,
+            last_used,
+        })
+    }
+}
+
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 fn fail(error: redis::RedisError) -> TokenError {
@@ -115,8 +146,12 @@ impl TokenManager for RedisTokenManager {
             .await
             .map_err(fail)?;
         let mut set = redis::cmd("SET");
-        set.arg(self.token_key(&token))
-            .arg(format!("{}:{}", user.get(), kind_name(kind)));
+        set.arg(self.token_key(&token)).arg(format!(
+            "{}:{}:{}",
+            user.get(),
+            kind_name(kind),
+            unix_now()
+        ));
         if let Some(ttl) = self.ttl.of(kind) {
             set.arg("PX")
                 .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
@@ -136,11 +171,34 @@ impl TokenManager for RedisTokenManager {
             .run(redis::cmd("GET").arg(&key))
             .await
             .map_err(fail)?;
-        let Some((user, stored_kind)) = value.as_deref().and_then(|v| v.split_once(':')) else {
+        let Some(entry) = value.as_deref().and_then(Entry::parse) else {
             return Ok(None);
         };
-        if stored_kind != kind_name(kind) {
+        if entry.kind != kind_name(kind) {
             return Ok(None);
+        }
+        if !self.fresh(Some(entry)) {
+            return Ok(None);
+        }
+        let now = unix_now();
+        if let Some(idle) = self.ttl.idle {
+            // Record the use now and then; KEEPTTL keeps the lifetime
+            // fixed, XX never revives a key revoked meanwhile.
+            let every = touch_every(time::Duration::seconds(
+                i64::try_from(idle.as_secs()).unwrap_or(i64::MAX),
+            ));
+            if entry.last_used.is_none_or(|used| now - used >= every) {
+                self.conn
+                    .run::<Option<String>>(
+                        redis::cmd("SET")
+                            .arg(&key)
+                            .arg(format!("{}:{}:{now}", entry.user, entry.kind))
+                            .arg("KEEPTTL")
+                            .arg("XX"),
+                    )
+                    .await
+                    .map_err(fail)?;
+            }
         }
         if let (true, Some(ttl)) = (self.ttl.sliding, self.ttl.of(kind)) {
             let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
@@ -149,7 +207,7 @@ impl TokenManager for RedisTokenManager {
                 .await
                 .map_err(fail)?;
         }
-        Ok(user.parse().ok().map(UserId::new))
+        Ok(entry.user.parse().ok().map(UserId::new))
     }
 
     async fn revoke(&self, token: &AuthToken, kind: CredentialKind) -> Result<bool, TokenError> {
@@ -161,9 +219,9 @@ impl TokenManager for RedisTokenManager {
             .map_err(fail)?;
         let Some(user) = value
             .as_deref()
-            .and_then(|v| v.split_once(':'))
-            .filter(|(_, k)| *k == kind_name(kind))
-            .and_then(|(u, _)| u.parse::<i64>().ok())
+            .and_then(Entry::parse)
+            .filter(|entry| entry.kind == kind_name(kind))
+            .and_then(|entry| entry.user.parse::<i64>().ok())
             .map(UserId::new)
         else {
             return Ok(false);
@@ -233,17 +291,20 @@ impl TokenManager for RedisTokenManager {
         let mut live = Vec::new();
         for (member, kind, hex_digest) in self.index(user).await? {
             let key = format!("{}t:{hex_digest}", self.prefix);
-            let exists: i64 = self
+            let value: Option<String> = self
                 .conn
-                .run(redis::cmd("EXISTS").arg(&key))
+                .run(redis::cmd("GET").arg(&key))
                 .await
                 .map_err(fail)?;
-            if exists == 0 {
+            let Some(value) = value else {
                 // Expired: tidy the index on the way.
                 self.conn
                     .run::<i64>(redis::cmd("SREM").arg(self.index_key(user)).arg(&member))
                     .await
                     .map_err(fail)?;
+                continue;
+            };
+            if !self.fresh(Entry::parse(&value)) {
                 continue;
             }
             let Ok(digest) = hex::decode(&hex_digest) else {
@@ -287,6 +348,17 @@ impl TokenManager for RedisTokenManager {
 }
 
 impl RedisTokenManager {
+    /// Whether `entry` was used within the idle timeout (always, without one).
+    fn fresh(&self, entry: Option<Entry<'_>>) -> bool {
+        let Some(idle) = self.ttl.idle else {
+            return true;
+        };
+        let idle = i64::try_from(idle.as_secs()).unwrap_or(i64::MAX);
+        entry
+            .and_then(|e| e.last_used)
+            .is_none_or(|used| used >= unix_now().saturating_sub(idle))
+    }
+
     /// The user's index entries: (member, kind, hex digest).
     async fn index(
         &self,

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::config::CredentialLifetimes;
 use auth_core::ports::{Clock, Matching, Outbox, TokenManager, UserStore};
 use auth_sql::{PgPool, PgStore, SqlitePool, SqliteStore, TokenMode};
 use axum::Json;
@@ -72,19 +73,27 @@ pub(crate) fn redact(url: &str) -> String {
 }
 
 impl Database {
-    /// The ports over this database; `lifetimes` are those of API tokens
-    /// and sessions.
+    /// The ports over this database, credentials limited by `lifetimes`.
     pub(crate) fn stores(
         &self,
         matching: Matching,
         tokens: TokenMode,
-        lifetimes: (Option<time::Duration>, Option<time::Duration>),
+        lifetimes: CredentialLifetimes,
         clock: Arc<dyn Clock>,
     ) -> Stores {
+        let seconds = |d: Option<std::time::Duration>| {
+            d.map(|d| time::Duration::seconds(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
+        };
+        let (token, session, idle) = (
+            seconds(lifetimes.token),
+            seconds(lifetimes.session),
+            seconds(lifetimes.idle),
+        );
         match self {
             Self::Sqlite(pool) => {
                 let store = SqliteStore::new(pool.clone(), matching, tokens, clock)
-                    .with_lifetimes(lifetimes.0, lifetimes.1);
+                    .with_lifetimes(token, session)
+                    .with_idle_timeout(idle);
                 Stores {
                     users: Arc::new(store.clone()),
                     tokens: Arc::new(store.clone()),
@@ -93,7 +102,8 @@ impl Database {
             }
             Self::Postgres(pool) => {
                 let store = PgStore::new(pool.clone(), matching, tokens, clock)
-                    .with_lifetimes(lifetimes.0, lifetimes.1);
+                    .with_lifetimes(token, session)
+                    .with_idle_timeout(idle);
                 Stores {
                     users: Arc::new(store.clone()),
                     tokens: Arc::new(store.clone()),

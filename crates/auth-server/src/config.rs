@@ -45,8 +45,12 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Key prefix in Redis.
     pub redis_prefix: String,
-    /// API token lifetime in seconds (unset: no expiry, as DRR).
+    /// API token lifetime in seconds; 0: no expiry (DRR). Unset: 30 days
+    /// in the safe profile, no expiry in the DRR profile.
     pub token_ttl: Option<u64>,
+    /// Seconds a token or session may go unused; 0: no idle timeout. Unset:
+    /// 7 days in the safe profile, none in the DRR profile.
+    pub credential_idle_timeout: Option<u64>,
     /// Session lifetime in seconds (default two weeks, as Django).
     pub session_ttl: Option<u64>,
     /// A use restarts the lifetime (idle timeout). Redis only.
@@ -223,6 +227,7 @@ impl Default for Config {
             redis_url: None,
             redis_prefix: "auth:".into(),
             token_ttl: None,
+            credential_idle_timeout: None,
             session_ttl: Some(14 * 24 * 3600),
             token_sliding_expiry: false,
             secret_key_fallbacks: Vec::new(),
@@ -517,6 +522,26 @@ impl Config {
         Ok(limits)
     }
 
+    /// How long credentials live: `(token, session, idle)`, `None` for no limit.
+    pub fn credential_lifetimes(&self) -> CredentialLifetimes {
+        const DAY: u64 = 24 * 3600;
+        let safe = self.compat == Compat::Safe;
+        let limit = |configured: Option<u64>, safe_default: u64| match configured
+            .unwrap_or(if safe { safe_default } else { 0 })
+        {
+            0 => None,
+            seconds => Some(std::time::Duration::from_secs(seconds)),
+        };
+        CredentialLifetimes {
+            token: limit(self.token_ttl, 30 * DAY),
+            session: self
+                .session_ttl
+                .filter(|s| *s > 0)
+                .map(std::time::Duration::from_secs),
+            idle: limit(self.credential_idle_timeout, 7 * DAY),
+        }
+    }
+
     /// How long enumeration-sensitive answers take at least.
     pub fn enumeration_floor(&self) -> std::time::Duration {
         let default = match self.compat {
@@ -552,6 +577,17 @@ impl Config {
             None => self.compat == Compat::Drr,
         }
     }
+}
+
+/// Limits on how long credentials work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialLifetimes {
+    /// API tokens, from issue.
+    pub token: Option<std::time::Duration>,
+    /// Sessions, from issue.
+    pub session: Option<std::time::Duration>,
+    /// Either, since last use.
+    pub idle: Option<std::time::Duration>,
 }
 
 fn invalid(key: &'static str, message: String) -> ConfigError {

@@ -89,10 +89,7 @@ impl App {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut probes: Vec<Arc<dyn backend::Probe>> = vec![Arc::new(database.clone())];
-        let seconds = |s: Option<u64>| {
-            s.map(|s| time::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX)))
-        };
-        let lifetimes = (seconds(config.token_ttl), seconds(config.session_ttl));
+        let lifetimes = config.credential_lifetimes();
         let mut stores = database.stores(
             settings.matching,
             token_mode.clone(),
@@ -107,9 +104,10 @@ impl App {
                     StartError::Setup(format!("REDIS_URL {}: {e}", backend::redact(url)))
                 })?;
             let ttl = TokenTtl {
-                token: config.token_ttl.map(std::time::Duration::from_secs),
-                session: config.session_ttl.map(std::time::Duration::from_secs),
+                token: lifetimes.token,
+                session: lifetimes.session,
                 sliding: config.token_sliding_expiry,
+                idle: lifetimes.idle,
             };
             stores.tokens = Arc::new(RedisTokenManager::new(
                 redis.clone(),

@@ -36,18 +36,24 @@ pub(crate) trait CredentialSql: Send + Sync {
         kind: &'static str,
         now: i64,
     ) -> Result<(), sqlx::Error>;
-    /// The owner of a digest of `kind` issued at or after `not_before`.
+    /// The owner of a digest of `kind` issued at or after `not_before`, and
+    /// when the digest was last used (its issue time if never).
     async fn owner(
         &self,
         digest: Vec<u8>,
         kind: &'static str,
         not_before: i64,
-    ) -> Result<Option<i64>, sqlx::Error>;
+    ) -> Result<Option<(i64, i64)>, sqlx::Error>;
+    /// Records a use of a digest at `now`.
+    async fn touch(&self, digest: Vec<u8>, now: i64) -> Result<(), sqlx::Error>;
+    /// How long a credential may go unused (`None`: forever).
+    fn idle(&self) -> Option<Duration>;
     /// Deletes a digest of `kind`, returning its owner.
     async fn delete(&self, digest: Vec<u8>, kind: &'static str)
     -> Result<Option<i64>, sqlx::Error>;
-    /// A user's stored digests with their kind and issue time, oldest first.
-    async fn of_user(&self, user: i64) -> Result<Vec<(Vec<u8>, String, i64)>, sqlx::Error>;
+    /// A user's stored digests with their kind, issue and last-use times,
+    /// oldest first.
+    async fn of_user(&self, user: i64) -> Result<Vec<(Vec<u8>, String, i64, i64)>, sqlx::Error>;
     /// Deletes a user's digests (of `kind`, except `keep`), returning their kinds.
     async fn delete_all(
         &self,
@@ -82,14 +88,31 @@ pub(crate) async fn authenticate(
 ) -> Result<Option<UserId>, TokenError> {
     // An expired credential is refused here; it is deleted when its user's
     // credentials are next revoked.
-    let not_before = sql.lifetime(kind).map_or(i64::MIN, |lifetime| {
-        sql.now().saturating_sub(lifetime.whole_seconds())
-    });
-    let owner = sql
-        .owner(digest(token), kind_name(kind), not_before)
+    let now = sql.now();
+    let digest = digest(token);
+    let Some((owner, last_used)) = sql
+        .owner(digest.clone(), kind_name(kind), not_before(sql, kind, now))
         .await
-        .map_err(token_error)?;
-    Ok(owner.map(UserId::new))
+        .map_err(token_error)?
+    else {
+        return Ok(None);
+    };
+    if let Some(idle) = sql.idle() {
+        if last_used < now.saturating_sub(idle.whole_seconds()) {
+            return Ok(None);
+        }
+        if now - last_used >= auth_core::credentials::touch_every(idle) {
+            sql.touch(digest, now).await.map_err(token_error)?;
+        }
+    }
+    Ok(Some(UserId::new(owner)))
+}
+
+/// The oldest issue time a live credential of `kind` can have.
+fn not_before(sql: &impl CredentialSql, kind: CredentialKind, now: i64) -> i64 {
+    sql.lifetime(kind).map_or(i64::MIN, |lifetime| {
+        now.saturating_sub(lifetime.whole_seconds())
+    })
 }
 
 /// In one-token mode a revoked token must not come back at the next login:
@@ -138,18 +161,19 @@ pub(crate) async fn list(
     user: UserId,
 ) -> Result<Vec<(Vec<u8>, CredentialKind, i64)>, TokenError> {
     let now = sql.now();
+    let idle_cutoff = sql
+        .idle()
+        .map_or(i64::MIN, |idle| now.saturating_sub(idle.whole_seconds()));
     let rows = sql.of_user(user.get()).await.map_err(token_error)?;
     Ok(rows
         .into_iter()
-        .filter_map(|(digest, kind, created)| {
+        .filter_map(|(digest, kind, created, last_used)| {
             let kind = match kind.as_str() {
                 "token" => CredentialKind::Token,
                 "session" => CredentialKind::Session,
                 _ => return None,
             };
-            let live = sql
-                .lifetime(kind)
-                .is_none_or(|lifetime| created >= now.saturating_sub(lifetime.whole_seconds()));
+            let live = created >= not_before(sql, kind, now) && last_used >= idle_cutoff;
             live.then_some((digest, kind, created))
         })
         .collect())

@@ -196,6 +196,32 @@ async fn checklist_34_password_change_and_reset_end_the_others_and_disabling_end
 }
 
 #[tokio::test]
+async fn checklist_35_idle_and_absolute_timeouts_are_enforced_by_the_server() {
+    // Short periods stand in for the defaults (30 days, 7 days idle).
+    let app = TestApp::spawn(auth_server::Compat::Safe, |c| {
+        c.token_ttl = Some(4);
+        c.credential_idle_timeout = Some(2);
+    })
+    .await;
+    let user = app.user().await;
+    let idle = user.token.clone();
+    let busy = token(&app.login(&user.username, PASSWORD).await);
+    // Timestamps are whole seconds: 3.5 s unused is past a 2 s timeout,
+    // 3.5 s after issue is within the 4 s lifetime.
+    for _ in 0..7 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(app.get_as("/profile/", &busy).await.status, StatusCode::OK);
+    }
+    app.get_as("/profile/", &idle).await.detail(401);
+    // Steady use does not carry a token past its lifetime.
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let _ = app.get_as("/profile/", &busy).await;
+    }
+    app.get_as("/profile/", &busy).await.detail(401);
+}
+
+#[tokio::test]
 async fn checklist_36_owners_list_their_credentials_and_revoke_one_or_all() {
     let app = TestApp::safe().await;
     let user = app.user().await;

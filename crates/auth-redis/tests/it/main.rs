@@ -193,6 +193,7 @@ async fn tokens_expire_after_their_ttl_and_sliding_use_extends_it() {
         token: Some(Duration::from_millis(400)),
         session: None,
         sliding: false,
+        idle: None,
     };
     let fixed = RedisTokenManager::new(
         conn.clone(),
@@ -403,4 +404,60 @@ async fn owners_list_their_live_credentials_and_revoke_one_by_its_public_id() {
         Some(bob)
     );
     assert_eq!(tokens.list(ann).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn unused_tokens_die_after_the_idle_timeout_and_use_does_not_pass_the_lifetime() {
+    let (conn, prefix) = redis_or_skip!();
+    let tokens = RedisTokenManager::new(
+        conn,
+        &prefix,
+        TokenMode::PerLogin,
+        TokenTtl {
+            token: Some(Duration::from_secs(5)),
+            session: None,
+            sliding: false,
+            idle: Some(Duration::from_secs(2)),
+        },
+    );
+    let user = UserId::new(1);
+    let idle = tokens.provide(user, CredentialKind::Token).await.unwrap();
+    let busy = tokens.provide(user, CredentialKind::Token).await.unwrap();
+    // Timestamps are whole seconds: 3.5 s unused is beyond a 2 s timeout.
+    for _ in 0..7 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(
+            tokens
+                .authenticate(&busy, CredentialKind::Token)
+                .await
+                .unwrap()
+                .is_some(),
+            "a token in use timed out"
+        );
+    }
+    assert_eq!(
+        tokens
+            .authenticate(&idle, CredentialKind::Token)
+            .await
+            .unwrap(),
+        None,
+        "an idle token was accepted"
+    );
+    assert_eq!(tokens.list(user).await.unwrap().len(), 1);
+    // Used all along, it still ends with its 5 s lifetime.
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let _ = tokens
+            .authenticate(&busy, CredentialKind::Token)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        tokens
+            .authenticate(&busy, CredentialKind::Token)
+            .await
+            .unwrap(),
+        None,
+        "use extended the lifetime"
+    );
 }

@@ -27,6 +27,8 @@ pub struct PgStore {
     clock: Arc<dyn Clock>,
     /// Lifetimes of API tokens and sessions (`None`: no expiry).
     lifetimes: (Option<time::Duration>, Option<time::Duration>),
+    /// Credentials unused for this long are refused (`None`: no idle timeout).
+    idle: Option<time::Duration>,
 }
 
 impl PgStore {
@@ -54,6 +56,7 @@ impl PgStore {
             tokens: Arc::new(tokens),
             clock,
             lifetimes: (None, None),
+            idle: None,
         }
     }
 
@@ -65,6 +68,13 @@ impl PgStore {
         session: Option<time::Duration>,
     ) -> Self {
         self.lifetimes = (token, session);
+        self
+    }
+
+    /// Refuses credentials unused for longer than `idle` (`None`: no idle
+    /// timeout). The absolute lifetimes still apply: use cannot extend them.
+    pub fn with_idle_timeout(mut self, idle: Option<time::Duration>) -> Self {
+        self.idle = idle;
         self
     }
 

@@ -58,15 +58,28 @@ impl CredentialSql for PgStore {
         digest: Vec<u8>,
         kind: &'static str,
         not_before: i64,
-    ) -> Result<Option<i64>, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT user_id FROM auth_tokens WHERE digest = $1 AND kind = $2 AND created_at >= $3",
+    ) -> Result<Option<(i64, i64)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT user_id, COALESCE(last_used_at, created_at) FROM auth_tokens WHERE digest = $1 AND kind = $2 AND created_at >= $3",
         )
         .bind(digest)
         .bind(kind)
         .bind(not_before)
         .fetch_optional(&self.pool)
         .await
+    }
+
+    async fn touch(&self, digest: Vec<u8>, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE auth_tokens SET last_used_at = $2 WHERE digest = $1")
+            .bind(digest)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    fn idle(&self) -> Option<time::Duration> {
+        self.idle
     }
 
     async fn delete(
@@ -83,9 +96,9 @@ impl CredentialSql for PgStore {
         .await
     }
 
-    async fn of_user(&self, user: i64) -> Result<Vec<(Vec<u8>, String, i64)>, sqlx::Error> {
+    async fn of_user(&self, user: i64) -> Result<Vec<(Vec<u8>, String, i64, i64)>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT digest, kind, created_at FROM auth_tokens WHERE user_id = $1 ORDER BY created_at, digest",
+            "SELECT digest, kind, created_at, COALESCE(last_used_at, created_at) FROM auth_tokens WHERE user_id = $1 ORDER BY created_at, digest",
         )
         .bind(user)
         .fetch_all(&self.pool)

@@ -26,6 +26,8 @@ pub struct SqliteStore {
     clock: Arc<dyn Clock>,
     /// Lifetimes of API tokens and sessions (`None`: no expiry).
     lifetimes: (Option<time::Duration>, Option<time::Duration>),
+    /// Credentials unused for this long are refused (`None`: no idle timeout).
+    idle: Option<time::Duration>,
 }
 
 impl SqliteStore {
@@ -65,6 +67,7 @@ impl SqliteStore {
             tokens: Arc::new(tokens),
             clock,
             lifetimes: (None, None),
+            idle: None,
         }
     }
 
@@ -76,6 +79,13 @@ impl SqliteStore {
         session: Option<time::Duration>,
     ) -> Self {
         self.lifetimes = (token, session);
+        self
+    }
+
+    /// Refuses credentials unused for longer than `idle` (`None`: no idle
+    /// timeout). The absolute lifetimes still apply: use cannot extend them.
+    pub fn with_idle_timeout(mut self, idle: Option<time::Duration>) -> Self {
+        self.idle = idle;
         self
     }
 

@@ -60,16 +60,17 @@ macro_rules! open_or_skip {
 
 impl Db {
     pub async fn open(engine: Engine, matching: Matching, tokens: TokenMode) -> Option<Self> {
-        Self::open_with_lifetimes(engine, matching, tokens, None, None).await
+        Self::open_with_lifetimes(engine, matching, tokens, None, None, None).await
     }
 
-    /// Like [`Db::open`], with token and session lifetimes.
+    /// Like [`Db::open`], with token and session lifetimes and an idle timeout.
     pub async fn open_with_lifetimes(
         engine: Engine,
         matching: Matching,
         tokens: TokenMode,
         token_lifetime: Option<time::Duration>,
         session_lifetime: Option<time::Duration>,
+        idle: Option<time::Duration>,
     ) -> Option<Self> {
         let clock = Arc::new(FixedClock::new(
             OffsetDateTime::from_unix_timestamp(NOW).unwrap(),
@@ -81,7 +82,8 @@ impl Db {
                 let pool = SqliteStore::connect(&url).await.unwrap();
                 SqliteStore::migrate(&pool).await.unwrap();
                 let store = SqliteStore::new(pool.clone(), matching, tokens, clock.clone())
-                    .with_lifetimes(token_lifetime, session_lifetime);
+                    .with_lifetimes(token_lifetime, session_lifetime)
+                    .with_idle_timeout(idle);
                 Some(Self::wrap(store, clock, Raw::Sqlite { pool, _dir: dir }))
             }
             Engine::Postgres => {
@@ -89,7 +91,8 @@ impl Db {
                 let pool = PgStore::connect(&database.url).await.unwrap();
                 PgStore::migrate(&pool).await.unwrap();
                 let store = PgStore::new(pool.clone(), matching, tokens, clock.clone())
-                    .with_lifetimes(token_lifetime, session_lifetime);
+                    .with_lifetimes(token_lifetime, session_lifetime)
+                    .with_idle_timeout(idle);
                 Some(Self::wrap(
                     store,
                     clock,

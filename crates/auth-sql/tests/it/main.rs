@@ -43,4 +43,5 @@ on_both_engines!(
     one_token_per_user_mode_returns_the_same_token_until_revoked,
     credentials_are_refused_after_their_lifetime,
     owners_list_their_live_credentials_and_revoke_one_by_its_public_id,
+    credentials_unused_for_the_idle_timeout_are_refused_and_use_cannot_pass_the_lifetime,
 );

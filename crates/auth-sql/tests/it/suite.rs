@@ -6,7 +6,9 @@ use auth_core::domain::{
     Email, NewUser, PasswordHash, User, UserChange, UserGuard, UserId, Username,
 };
 use auth_core::notification::{Notification, NotificationKind, Recipient};
-use auth_core::ports::{Announce, Clock, CredentialKind, Matching, StoreError, UniqueField};
+use auth_core::ports::{
+    Announce, AuthToken, Clock, CredentialKind, Matching, StoreError, UniqueField,
+};
 use auth_sql::TokenMode;
 use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
@@ -580,6 +582,7 @@ pub async fn credentials_are_refused_after_their_lifetime(engine: Engine) {
         TokenMode::PerLogin,
         None,
         Some(Duration::days(14)),
+        None,
     )
     .await
     else {
@@ -694,4 +697,58 @@ pub async fn owners_list_their_live_credentials_and_revoke_one_by_its_public_id(
         Some(ann.id)
     );
     assert_eq!(db.tokens.list(ann.id).await.unwrap().len(), 1);
+}
+
+pub async fn credentials_unused_for_the_idle_timeout_are_refused_and_use_cannot_pass_the_lifetime(
+    engine: Engine,
+) {
+    let Some(db) = Db::open_with_lifetimes(
+        engine,
+        Matching::CaseInsensitive,
+        TokenMode::PerLogin,
+        Some(Duration::days(30)),
+        None,
+        Some(Duration::hours(1)),
+    )
+    .await
+    else {
+        return;
+    };
+    let user = db.users.create(new_user("ann", None), None).await.unwrap();
+    let idle = db
+        .tokens
+        .provide(user.id, CredentialKind::Token)
+        .await
+        .unwrap();
+    let busy = db
+        .tokens
+        .provide(user.id, CredentialKind::Token)
+        .await
+        .unwrap();
+    let live = |token: AuthToken| {
+        let tokens = db.tokens.clone();
+        async move {
+            tokens
+                .authenticate(&token, CredentialKind::Token)
+                .await
+                .unwrap()
+                .is_some()
+        }
+    };
+    // Used every 50 minutes, `busy` stays; `idle`, untouched, dies after an hour.
+    db.clock.advance(Duration::minutes(50));
+    assert!(live(busy.clone()).await);
+    db.clock.advance(Duration::minutes(11));
+    assert!(!live(idle.clone()).await, "an idle token was accepted");
+    assert!(live(busy.clone()).await);
+    assert_eq!(db.tokens.list(user.id).await.unwrap().len(), 1);
+    // Steady use does not extend the 30-day lifetime.
+    let mut elapsed = Duration::minutes(61);
+    while elapsed < Duration::days(30) {
+        db.clock.advance(Duration::minutes(50));
+        elapsed += Duration::minutes(50);
+        let alive = live(busy.clone()).await;
+        assert_eq!(alive, elapsed <= Duration::days(30), "after {elapsed}");
+    }
+    assert!(!live(busy).await, "use extended the lifetime");
 }
