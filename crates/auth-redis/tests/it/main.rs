@@ -414,7 +414,7 @@ async fn unused_tokens_die_after_the_idle_timeout_and_use_does_not_pass_the_life
         &prefix,
         TokenMode::PerLogin,
         TokenTtl {
-            token: Some(Duration::from_secs(5)),
+            token: Some(Duration::from_secs(6)),
             session: None,
             sliding: false,
             idle: Some(Duration::from_secs(2)),
@@ -444,8 +444,8 @@ async fn unused_tokens_die_after_the_idle_timeout_and_use_does_not_pass_the_life
         "an idle token was accepted"
     );
     assert_eq!(tokens.list(user).await.unwrap().len(), 1);
-    // Used all along, it still ends with its 5 s lifetime.
-    for _ in 0..4 {
+    // Used all along, it still ends with its 6 s lifetime.
+    for _ in 0..6 {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let _ = tokens
             .authenticate(&busy, CredentialKind::Token)
