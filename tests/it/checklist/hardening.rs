@@ -68,7 +68,7 @@ async fn checklist_12_one_account_budget_whatever_the_source_address_and_endpoin
 async fn checklist_15_a_lockout_ends_by_itself_and_reset_stays_usable() {
     let app = TestApp::spawn(auth_server::Compat::Safe, |c| {
         c.rate_limit_rules
-            .insert("login".into(), "50/300,3/2".into());
+            .insert("login".into(), "50/300,3/3".into());
     })
     .await;
     let user = app.user().await; // one attempt of three
@@ -88,7 +88,7 @@ async fn checklist_15_a_lockout_ends_by_itself_and_reset_stays_usable() {
         app.link(&user.email, 2).await["user_id"],
         user.id.to_string()
     );
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
     assert_eq!(
         app.login(&user.username, PASSWORD).await.status,
         StatusCode::OK
