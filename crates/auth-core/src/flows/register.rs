@@ -233,12 +233,11 @@ impl Accounts {
             Ok(user) => Ok(Registration::Created(user)),
             // Lost a race for the address: the same answer as above.
             Err(StoreError::Conflict(UniqueField::Email)) if hide_taken => {
-                let address = email.as_ref().map(Email::as_str).unwrap_or_default();
-                if let Some(owner) = self
-                    .store
-                    .find_by_email(address, self.settings.matching)
-                    .await?
-                    && let Some(address) = &email
+                if let Some(address) = &email
+                    && let Some(owner) = self
+                        .store
+                        .find_by_email(address.as_str(), self.settings.matching)
+                        .await?
                 {
                     self.tell_owner(&owner, address).await?;
                 }
