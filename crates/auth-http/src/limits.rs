@@ -156,9 +156,9 @@ impl Limits {
                     per_account,
                 ));
                 // It may check the password too (REGISTER_EMAIL_REQUIRES_PASSWORD).
-                keys.push(self.login_budget(me));
+                keys.extend(self.login_budget(me));
             }
-            (Action::Reauthenticate, Some(me)) => keys.push(self.login_budget(me)),
+            (Action::Reauthenticate, Some(me)) => keys.extend(self.login_budget(me)),
             _ => {}
         }
         for field in action.account_fields() {
@@ -184,27 +184,19 @@ impl Limits {
 }
 
 impl Limits {
-    /// The budget a login by `me`'s username counts against, with its rule:
-    /// password checks by a logged-in caller share it.
-    fn login_budget(&self, me: &Authenticated) -> (String, &RateRule) {
+    /// The budget a login by `me`'s username counts against, with the
+    /// `reauthenticate` account rule: password checks by a logged-in caller
+    /// share it.
+    fn login_budget(&self, me: &Authenticated) -> Option<(String, &RateRule)> {
+        let (_, per_account) = self.rules.get(&Action::Reauthenticate)?;
         let key = format!(
             "{}:account:{}",
             Action::Login.name(),
             me.user.username.as_str().to_lowercase()
         );
-        let rule = self
-            .rules
-            .get(&Action::Reauthenticate)
-            .map_or(&FALLBACK_ACCOUNT_RULE, |(_, per_account)| per_account);
-        (key, rule)
+        Some((key, per_account))
     }
 }
-
-/// Used only if the Reauthenticate rules were removed.
-const FALLBACK_ACCOUNT_RULE: RateRule = RateRule {
-    limit: 8,
-    window: Duration::minutes(5),
-};
 
 /// The client's address: the socket peer, unless that peer is a trusted
 /// proxy, in which case the nearest untrusted `X-Forwarded-For` entry.
