@@ -81,6 +81,13 @@ pub fn kind_name(kind: CredentialKind) -> &'static str {
     }
 }
 
+/// The kind [`kind_name`] names, if any.
+pub fn kind_from_name(name: &str) -> Option<CredentialKind> {
+    [CredentialKind::Token, CredentialKind::Session]
+        .into_iter()
+        .find(|kind| kind_name(*kind) == name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +112,13 @@ mod tests {
         assert_eq!(t0, derived_token(b"key", UserId::new(1), 0));
         assert_ne!(t0, derived_token(b"key", UserId::new(1), 1));
         assert_ne!(t0, derived_token(b"key", UserId::new(2), 0));
+    }
+
+    #[test]
+    fn kind_names_round_trip() {
+        for kind in [CredentialKind::Token, CredentialKind::Session] {
+            assert_eq!(kind_from_name(kind_name(kind)), Some(kind));
+        }
+        assert_eq!(kind_from_name("cookie"), None);
     }
 }

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use auth_core::credentials::{
-    TokenMode, credential_id, derived_token, digest, kind_name, random_token, touch_every,
+    TokenMode, credential_id, derived_token, digest, kind_from_name, kind_name, random_token,
+    touch_every,
 };
 use auth_core::domain::UserId;
 use auth_core::ports::{AuthToken, CredentialInfo, CredentialKind, TokenError, TokenManager};
@@ -373,11 +374,7 @@ impl RedisTokenManager {
             .into_iter()
             .filter_map(|member| {
                 let (kind, hex_digest) = member.split_once(':')?;
-                let kind = match kind {
-                    "token" => CredentialKind::Token,
-                    "session" => CredentialKind::Session,
-                    _ => return None,
-                };
+                let kind = kind_from_name(kind)?;
                 let hex_digest = hex_digest.to_owned();
                 Some((member, kind, hex_digest))
             })

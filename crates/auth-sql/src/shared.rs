@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use auth_core::credentials::{
-    TokenMode, credential_id, derived_token, digest, kind_name, random_token,
+    TokenMode, credential_id, derived_token, digest, kind_from_name, kind_name, random_token,
 };
 use auth_core::domain::UserId;
 use auth_core::ports::{
@@ -168,11 +168,7 @@ pub(crate) async fn list(
     Ok(rows
         .into_iter()
         .filter_map(|(digest, kind, created, last_used)| {
-            let kind = match kind.as_str() {
-                "token" => CredentialKind::Token,
-                "session" => CredentialKind::Session,
-                _ => return None,
-            };
+            let kind = kind_from_name(&kind)?;
             let live = created >= not_before(sql, kind, now) && last_used >= idle_cutoff;
             live.then_some((digest, kind, created))
         })

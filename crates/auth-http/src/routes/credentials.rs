@@ -1,7 +1,7 @@
 //! `credentials/` and `credentials/revoke/` (beyond DRR): the caller's live
 //! tokens and sessions, and revoking them.
 
-use auth_core::ports::CredentialKind;
+use auth_core::credentials::kind_name;
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::Method;
@@ -36,10 +36,7 @@ pub(crate) async fn list(State(state): State<AppState>, request: Request) -> Res
                 .map(|c| {
                     json!({
                         "id": c.info.id,
-                        "kind": match c.info.kind {
-                            CredentialKind::Token => "token",
-                            CredentialKind::Session => "session",
-                        },
+                        "kind": kind_name(c.info.kind),
                         "created": c.info.created_at.and_then(|t| t.format(&Rfc3339).ok()),
                         "current": c.current,
                     })
