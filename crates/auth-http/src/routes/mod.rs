@@ -54,12 +54,29 @@ pub(crate) fn routes(state: AppState) -> Router {
 
 /// DRR's profile body.
 pub(crate) fn profile_body(user: &User) -> Value {
+    let mut body = public_profile(
+        user.username.as_str(),
+        &user.first_name,
+        &user.last_name,
+        user.email.as_ref(),
+    );
+    body["id"] = json!(user.id.get());
+    body
+}
+
+/// A profile body without `id`: what the safe profile's registration
+/// answer shows.
+pub(crate) fn public_profile(
+    username: &str,
+    first_name: &str,
+    last_name: &str,
+    email: Option<&Email>,
+) -> Value {
     json!({
-        "id": user.id.get(),
-        "username": user.username.as_str(),
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "email": user.email.as_ref().map(Email::as_str).unwrap_or_default(),
+        "username": username,
+        "first_name": first_name,
+        "last_name": last_name,
+        "email": email.map(Email::as_str).unwrap_or_default(),
     })
 }
 

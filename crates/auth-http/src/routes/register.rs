@@ -1,13 +1,11 @@
 //! `register/`, `verify-registration/`, and our `resend-verification/`.
 
-use auth_core::domain::Email;
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
-use super::{login_body, profile_body};
+use super::{login_body, profile_body, public_profile};
 use crate::AppState;
 use crate::endpoint::{Access, Spec, detail};
 use crate::error::ToApiError;
@@ -34,12 +32,12 @@ pub(crate) async fn register(State(state): State<AppState>, request: Request) ->
                 // answers must not differ.
                 _ => {
                     let profile = registration.profile();
-                    json!({
-                        "username": profile.username.as_str(),
-                        "first_name": profile.first_name,
-                        "last_name": profile.last_name,
-                        "email": profile.email.as_ref().map(Email::as_str).unwrap_or_default(),
-                    })
+                    public_profile(
+                        profile.username.as_str(),
+                        &profile.first_name,
+                        &profile.last_name,
+                        profile.email.as_ref(),
+                    )
                 }
             };
             Ok((StatusCode::CREATED, Json(body)).into_response())
