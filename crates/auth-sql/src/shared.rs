@@ -15,13 +15,34 @@ use time::{Duration, OffsetDateTime};
 use crate::error::{store_error, token_error};
 use crate::row::QueuedRow;
 
+/// How long credentials live; each engine's store holds one.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CredentialLimits {
+    /// API tokens, from issue (`None`: forever).
+    pub token: Option<Duration>,
+    /// Sessions, from issue (`None`: forever).
+    pub session: Option<Duration>,
+    /// Since last use (`None`: no idle timeout).
+    pub idle: Option<Duration>,
+}
+
+impl CredentialLimits {
+    /// How long a credential of `kind` lives after issue.
+    pub fn lifetime(&self, kind: CredentialKind) -> Option<Duration> {
+        match kind {
+            CredentialKind::Token => self.token,
+            CredentialKind::Session => self.session,
+        }
+    }
+}
+
 /// The credential statements of one engine.
 #[async_trait]
 pub(crate) trait CredentialSql: Send + Sync {
     /// How API tokens are issued.
     fn mode(&self) -> &TokenMode;
-    /// How long a credential of `kind` lives after issue (`None`: forever).
-    fn lifetime(&self, kind: CredentialKind) -> Option<Duration>;
+    /// How long credentials live.
+    fn limits(&self) -> &CredentialLimits;
     /// Unix seconds now.
     fn now(&self) -> i64;
     /// The user's token generation (one-token mode).
@@ -46,8 +67,6 @@ pub(crate) trait CredentialSql: Send + Sync {
     ) -> Result<Option<(i64, i64)>, sqlx::Error>;
     /// Records a use of a digest at `now`.
     async fn touch(&self, digest: Vec<u8>, now: i64) -> Result<(), sqlx::Error>;
-    /// How long a credential may go unused (`None`: forever).
-    fn idle(&self) -> Option<Duration>;
     /// Deletes a digest of `kind`, returning its owner.
     async fn delete(&self, digest: Vec<u8>, kind: &'static str)
     -> Result<Option<i64>, sqlx::Error>;
@@ -97,7 +116,7 @@ pub(crate) async fn authenticate(
     else {
         return Ok(None);
     };
-    if let Some(idle) = sql.idle() {
+    if let Some(idle) = sql.limits().idle {
         if last_used < now.saturating_sub(idle.whole_seconds()) {
             return Ok(None);
         }
@@ -110,7 +129,7 @@ pub(crate) async fn authenticate(
 
 /// The oldest issue time a live credential of `kind` can have.
 fn not_before(sql: &impl CredentialSql, kind: CredentialKind, now: i64) -> i64 {
-    sql.lifetime(kind).map_or(i64::MIN, |lifetime| {
+    sql.limits().lifetime(kind).map_or(i64::MIN, |lifetime| {
         now.saturating_sub(lifetime.whole_seconds())
     })
 }
@@ -162,7 +181,8 @@ pub(crate) async fn list(
 ) -> Result<Vec<(Vec<u8>, CredentialKind, i64)>, TokenError> {
     let now = sql.now();
     let idle_cutoff = sql
-        .idle()
+        .limits()
+        .idle
         .map_or(i64::MIN, |idle| now.saturating_sub(idle.whole_seconds()));
     let rows = sql.of_user(user.get()).await.map_err(token_error)?;
     Ok(rows

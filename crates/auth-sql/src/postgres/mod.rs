@@ -15,6 +15,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use auth_core::credentials::TokenMode;
 
+use crate::shared::CredentialLimits;
+
 /// The PostgreSQL migrations, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
@@ -25,10 +27,8 @@ pub struct PgStore {
     matching: Matching,
     tokens: Arc<TokenMode>,
     clock: Arc<dyn Clock>,
-    /// Lifetimes of API tokens and sessions (`None`: no expiry).
-    lifetimes: (Option<time::Duration>, Option<time::Duration>),
-    /// Credentials unused for this long are refused (`None`: no idle timeout).
-    idle: Option<time::Duration>,
+    /// How long credentials live.
+    limits: CredentialLimits,
 }
 
 impl PgStore {
@@ -55,8 +55,7 @@ impl PgStore {
             matching,
             tokens: Arc::new(tokens),
             clock,
-            lifetimes: (None, None),
-            idle: None,
+            limits: CredentialLimits::default(),
         }
     }
 
@@ -67,14 +66,15 @@ impl PgStore {
         token: Option<time::Duration>,
         session: Option<time::Duration>,
     ) -> Self {
-        self.lifetimes = (token, session);
+        self.limits.token = token;
+        self.limits.session = session;
         self
     }
 
     /// Refuses credentials unused for longer than `idle` (`None`: no idle
     /// timeout). The absolute lifetimes still apply: use cannot extend them.
     pub fn with_idle_timeout(mut self, idle: Option<time::Duration>) -> Self {
-        self.idle = idle;
+        self.limits.idle = idle;
         self
     }
 

@@ -14,6 +14,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use auth_core::credentials::TokenMode;
 
+use crate::shared::CredentialLimits;
+
 /// The SQLite migrations, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
@@ -24,10 +26,8 @@ pub struct SqliteStore {
     matching: Matching,
     tokens: Arc<TokenMode>,
     clock: Arc<dyn Clock>,
-    /// Lifetimes of API tokens and sessions (`None`: no expiry).
-    lifetimes: (Option<time::Duration>, Option<time::Duration>),
-    /// Credentials unused for this long are refused (`None`: no idle timeout).
-    idle: Option<time::Duration>,
+    /// How long credentials live.
+    limits: CredentialLimits,
 }
 
 impl SqliteStore {
@@ -66,8 +66,7 @@ impl SqliteStore {
             matching,
             tokens: Arc::new(tokens),
             clock,
-            lifetimes: (None, None),
-            idle: None,
+            limits: CredentialLimits::default(),
         }
     }
 
@@ -78,14 +77,15 @@ impl SqliteStore {
         token: Option<time::Duration>,
         session: Option<time::Duration>,
     ) -> Self {
-        self.lifetimes = (token, session);
+        self.limits.token = token;
+        self.limits.session = session;
         self
     }
 
     /// Refuses credentials unused for longer than `idle` (`None`: no idle
     /// timeout). The absolute lifetimes still apply: use cannot extend them.
     pub fn with_idle_timeout(mut self, idle: Option<time::Duration>) -> Self {
-        self.idle = idle;
+        self.limits.idle = idle;
         self
     }
 

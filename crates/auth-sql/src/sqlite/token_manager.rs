@@ -3,10 +3,9 @@
 
 use async_trait::async_trait;
 use auth_core::credentials::TokenMode;
-use auth_core::ports::CredentialKind;
 
 use super::SqliteStore;
-use crate::shared::CredentialSql;
+use crate::shared::{CredentialLimits, CredentialSql};
 
 #[async_trait]
 impl CredentialSql for SqliteStore {
@@ -46,11 +45,8 @@ impl CredentialSql for SqliteStore {
             .map(|_| ())
     }
 
-    fn lifetime(&self, kind: CredentialKind) -> Option<time::Duration> {
-        match kind {
-            CredentialKind::Token => self.lifetimes.0,
-            CredentialKind::Session => self.lifetimes.1,
-        }
+    fn limits(&self) -> &CredentialLimits {
+        &self.limits
     }
 
     async fn owner(
@@ -76,10 +72,6 @@ impl CredentialSql for SqliteStore {
             .execute(&self.pool)
             .await
             .map(|_| ())
-    }
-
-    fn idle(&self) -> Option<time::Duration> {
-        self.idle
     }
 
     async fn delete(
