@@ -2,14 +2,14 @@
 //!
 //! [`router`] serves DRR's ten endpoints (plus `resend-verification/`)
 //! under a configurable prefix, with DRF's status codes and JSON error
-//! shapes, token and session authentication (with CSRF), and bounded,
-//! off-executor password hashing ([`BlockingHasher`]).
+//! shapes, token and session authentication (with CSRF) and per-action rate
+//! limits on any `RateLimiter`. Adapters it needs come from elsewhere
+//! (`auth-runtime` has the blocking hasher and the in-process limiter).
 
 mod auth;
 mod body;
 mod endpoint;
 mod error;
-mod hasher;
 mod limits;
 mod routes;
 mod session;
@@ -26,8 +26,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub use error::ApiError;
-pub use hasher::BlockingHasher;
-pub use limits::{Action, Limits, MemoryRateLimiter};
+pub use limits::{Action, Limits};
 
 /// HTTP-level settings.
 #[derive(Debug, Clone)]
