@@ -124,6 +124,19 @@ async fn checklist_45_a_postgres_outage_fails_closed_with_503_and_recovers_witho
     );
     assert_eq!(reply.keys(), ["detail"]);
     assert!(reply.headers.contains_key("retry-after"));
+    // Logged once, in the request's span, with the driver's error as cause.
+    let request_id = reply.headers["x-request-id"].to_str().unwrap().to_owned();
+    let log = server.log_text();
+    let failures: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains(&request_id) && line.contains("request failed"))
+        .collect();
+    assert_eq!(failures.len(), 1, "{log}");
+    assert!(
+        failures[0].contains("status=503") && failures[0].contains("token store unavailable: "),
+        "{}",
+        failures[0]
+    );
     let login = app
         .post(
             "/login/",

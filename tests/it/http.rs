@@ -155,3 +155,21 @@ async fn multipart_form_bodies_are_read_like_json() {
     let reply = app.send(request).await;
     assert_eq!(reply.keys(), ["detail", "token"], "{}", reply.body);
 }
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_and_a_proxys_is_kept() {
+    let app = TestApp::safe().await;
+    let first = app.post("/login/", json!({})).await;
+    let second = app.post("/login/", json!({})).await;
+    let id = |reply: &Reply| reply.headers["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(id(&first).len(), 36, "a UUID: {}", id(&first));
+    assert_ne!(id(&first), id(&second));
+    let forwarded = app
+        .send(
+            app.request(Method::POST, "/login/", None)
+                .header("x-request-id", "from-the-proxy-1")
+                .json(&json!({})),
+        )
+        .await;
+    assert_eq!(id(&forwarded), "from-the-proxy-1");
+}

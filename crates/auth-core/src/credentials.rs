@@ -1,6 +1,11 @@
 //! Rules every token adapter shares: how credentials are generated, the
-//! digest that is the only stored form, and the DRR profile's
-//! one-token-per-user derivation.
+//! digest that is the only stored form, the DRR profile's
+//! one-token-per-user derivation, and how long they work
+//! ([`CredentialPolicy`]).
+
+mod policy;
+
+pub use policy::{CredentialPolicy, Stamps};
 
 use crate::domain::UserId;
 use crate::ports::{AuthToken, CredentialKind};
@@ -36,14 +41,6 @@ impl std::fmt::Debug for TokenMode {
 /// SHA-256 of a credential: the only form that is stored.
 pub fn digest(token: &AuthToken) -> Vec<u8> {
     Sha256::digest(token.expose().as_bytes()).to_vec()
-}
-
-/// How stale, in seconds, a credential's recorded last use may get before a
-/// use rewrites it, under the idle timeout `idle`: a write per request would
-/// be costly, and the idle clock needs no better than a quarter of the
-/// timeout (and never better than a minute).
-pub fn touch_every(idle: time::Duration) -> i64 {
-    (idle.whole_seconds() / 4).clamp(0, 60)
 }
 
 /// The public id of a stored credential: the first 16 bytes of its digest,

@@ -18,7 +18,7 @@ use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
 
 use crate::domain::{Password, PasswordHash};
-use crate::ports::{HashError, PasswordHasher, Verification};
+use crate::ports::{Cause, HashError, PasswordHasher, Verification};
 
 /// argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +70,7 @@ impl Argon2Hasher {
     /// prepare the dummy hash that unknown-account logins are checked against.
     pub fn new(params: Argon2Params) -> Result<Self, HashError> {
         let argon_params = Params::new(params.m_cost, params.t_cost, params.p_cost, None)
-            .map_err(|e| HashError::Config(e.to_string()))?;
+            .map_err(|e| HashError::Config(Cause::new(e)))?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params);
         let dummy = hash_with(
             &argon2,
@@ -156,7 +156,7 @@ fn normalized(password: &Password) -> Zeroizing<String> {
 fn hash_with(argon2: &Argon2<'_>, password: &Password) -> Result<PasswordHash, HashError> {
     let hash = argon2
         .hash_password(normalized(password).as_bytes())
-        .map_err(|e| HashError::Failed(e.to_string()))?;
+        .map_err(|e| HashError::Failed(Cause::new(e)))?;
     Ok(PasswordHash::new(hash.to_string()))
 }
 

@@ -9,7 +9,7 @@ use auth_core::flows::{
     RevokeCredentialsError, SendResetLinkError, VerifyEmailError, VerifyRegistrationError,
 };
 use auth_core::form::{FormError, ValidationErrors};
-use auth_core::ports::{HashError, StoreError, TokenError};
+use auth_core::ports::{Cause, HashError, StoreError, TokenError};
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -51,10 +51,11 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     /// 429 with `Retry-After`: a rate limit is spent.
     Throttled(time::Duration),
-    /// 503: a dependency is down; the client may retry.
-    Unavailable(String),
+    /// 503: a dependency is down; the client may retry. The cause goes to
+    /// the log (once, by [`crate::observe`]), never to the client.
+    Unavailable(Cause),
     /// 500: a defect; logged, never shown.
-    Internal(String),
+    Internal(Cause),
 }
 
 impl ApiError {
@@ -134,7 +135,6 @@ impl ApiError {
                 response
             }
             Self::Unavailable(cause) => {
-                tracing::error!(%cause, "dependency unavailable");
                 let mut response = detail(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Service temporarily unavailable.",
@@ -142,18 +142,25 @@ impl ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                response.extensions_mut().insert(Failure(cause));
                 response
             }
             Self::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
-                detail(
+                let mut response = detail(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "A server error occurred.",
-                )
+                );
+                response.extensions_mut().insert(Failure(cause));
+                response
             }
         }
     }
 }
+
+/// The cause of a 5xx answer, carried in the response's extensions to the
+/// one place that logs it ([`crate::observe`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Failure(pub(crate) Cause);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -195,22 +202,22 @@ impl From<FormError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Unavailable(cause) => Self::Unavailable(cause),
+            StoreError::Unavailable(_) => Self::Unavailable(Cause::new(error)),
             // The flows map conflicts and guards themselves; reaching here is a defect.
-            other => Self::Internal(other.to_string()),
+            other => Self::Internal(Cause::new(other)),
         }
     }
 }
 
 impl From<TokenError> for ApiError {
     fn from(error: TokenError) -> Self {
-        Self::Unavailable(error.0)
+        Self::Unavailable(Cause::new(error))
     }
 }
 
 impl From<HashError> for ApiError {
     fn from(error: HashError) -> Self {
-        Self::Internal(error.to_string())
+        Self::Internal(Cause::new(error))
     }
 }
 

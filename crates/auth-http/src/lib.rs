@@ -11,6 +11,7 @@ mod body;
 mod endpoint;
 mod error;
 mod limits;
+mod observe;
 mod routes;
 mod session;
 
@@ -22,8 +23,10 @@ use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 pub use limits::{Action, Limits};
@@ -99,6 +102,15 @@ pub fn router(accounts: Accounts, config: ApiConfig, throttle: Option<Throttle>)
     };
     routes::routes(state).layer(
         ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(observe::REQUEST_ID, MakeRequestUuid))
+            .layer(
+                // Failures are logged once, by `observe::log_failures`.
+                TraceLayer::new_for_http()
+                    .make_span_with(observe::span)
+                    .on_failure(()),
+            )
+            .layer(PropagateRequestIdLayer::new(observe::REQUEST_ID))
+            .layer(axum::middleware::from_fn(observe::log_failures))
             .layer(CatchPanicLayer::custom(|_| {
                 ApiError::Internal("handler panicked".into()).into_json()
             }))

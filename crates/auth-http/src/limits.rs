@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use auth_core::flows::Authenticated;
 use auth_core::form::Form;
-use auth_core::ports::{Decision, RateLimitError, RateLimiter, RateRule};
+use auth_core::ports::{Cause, Decision, RateLimiter, RateRule};
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 use time::Duration;
@@ -174,7 +174,7 @@ impl Limits {
                 Ok(Decision::Limited { retry_after }) => {
                     return Err(ApiError::Throttled(retry_after));
                 }
-                Err(RateLimitError(cause)) => return Err(ApiError::Unavailable(cause)),
+                Err(error) => return Err(ApiError::Unavailable(Cause::new(error))),
             }
         }
         Ok(())

@@ -1,5 +1,5 @@
-//! Redis adapters for auth-core: a token manager (opaque credentials with
-//! TTL, optional sliding expiry, revoke one or all through a per-user index)
+//! Redis adapters for auth-core: a token manager (opaque credentials held
+//! to the core's credential policy, revoke one or all through a per-user index)
 //! and a fixed-window rate limiter whose counters every instance shares.
 //! Works with a single Redis and with Redis Cluster.
 
@@ -9,4 +9,4 @@ mod token_manager;
 
 pub use connection::{RedisConnection, RedisError};
 pub use rate_limiter::RedisRateLimiter;
-pub use token_manager::{RedisTokenManager, TokenTtl};
+pub use token_manager::RedisTokenManager;

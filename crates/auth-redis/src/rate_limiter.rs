@@ -2,7 +2,7 @@
 //! instance: one atomic script per hit (INCR, and PEXPIRE on the first).
 
 use async_trait::async_trait;
-use auth_core::ports::{Decision, RateLimitError, RateLimiter, RateRule};
+use auth_core::ports::{Cause, Decision, RateLimitError, RateLimiter, RateRule};
 use time::Duration;
 
 use crate::RedisConnection;
@@ -51,7 +51,7 @@ impl RateLimiter for RedisRateLimiter {
             .conn
             .invoke(&invocation)
             .await
-            .map_err(|e| RateLimitError(e.to_string()))?;
+            .map_err(|e| RateLimitError(Cause::new(e)))?;
         let count = u32::try_from(count).unwrap_or(u32::MAX);
         Ok(if count <= rule.limit {
             Decision::Allowed {
@@ -69,6 +69,6 @@ impl RateLimiter for RedisRateLimiter {
             .run::<i64>(redis::cmd("DEL").arg(format!("{}rl:{key}", self.prefix)))
             .await
             .map(|_| ())
-            .map_err(|e| RateLimitError(e.to_string()))
+            .map_err(|e| RateLimitError(Cause::new(e)))
     }
 }

@@ -10,96 +10,105 @@
 //! Only SHA-256 digests are stored. Commands touch one key each, so they
 //! work unchanged on Redis Cluster.
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use auth_core::credentials::{
-    TokenMode, credential_id, derived_token, digest, kind_from_name, kind_name, random_token,
-    touch_every,
+    CredentialPolicy, Stamps, TokenMode, credential_id, derived_token, digest, kind_from_name,
+    kind_name, random_token,
 };
 use auth_core::domain::UserId;
-use auth_core::ports::{AuthToken, CredentialInfo, CredentialKind, TokenError, TokenManager};
+use auth_core::ports::{
+    AuthToken, Cause, Clock, CredentialInfo, CredentialKind, TokenError, TokenManager,
+};
+use time::{Duration, OffsetDateTime};
 
 use crate::RedisConnection;
 
-/// How long credentials live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TokenTtl {
-    /// API tokens (`None`: no expiry, as DRR's).
-    pub token: Option<Duration>,
-    /// Sessions (`None`: no expiry).
-    pub session: Option<Duration>,
-    /// Each successful use restarts the TTL (idle timeout) instead of a
-    /// fixed lifetime from issue.
-    pub sliding: bool,
-    /// Credentials unused for this long are refused, within their fixed
-    /// lifetime (which use does not extend, unlike `sliding`).
-    pub idle: Option<Duration>,
-}
-
-impl TokenTtl {
-    fn of(&self, kind: CredentialKind) -> Option<Duration> {
-        match kind {
-            CredentialKind::Token => self.token,
-            CredentialKind::Session => self.session,
-        }
-    }
-}
-
-/// Tokens and sessions in Redis, shared by every server instance.
-#[derive(Debug, Clone)]
+/// Tokens and sessions in Redis, shared by every server instance. Whether a
+/// credential still works is the core's [`CredentialPolicy`], read against
+/// the [`Clock`] port; Redis's own expiry only tidies up after it.
+#[derive(Clone)]
 pub struct RedisTokenManager {
     conn: RedisConnection,
     prefix: String,
-    mode: std::sync::Arc<TokenMode>,
-    ttl: TokenTtl,
+    mode: Arc<TokenMode>,
+    policy: CredentialPolicy,
+    clock: Arc<dyn Clock>,
 }
 
-/// A stored credential: `"<user>:<kind>[:<last use>]"` (entries written
-/// before the last-use field have none and count as just used).
+impl std::fmt::Debug for RedisTokenManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisTokenManager")
+            .field("prefix", &self.prefix)
+            .field("mode", &self.mode)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored credential: `"<user>:<kind>:<last use>:<issued>"` in unix
+/// seconds, the last use empty until one is recorded. Entries written by
+/// older versions lack the issue time (their Redis TTL holds the lifetime),
+/// or both times.
 #[derive(Clone, Copy)]
 struct Entry<'a> {
     user: &'a str,
     kind: &'a str,
-    last_used: Option<i64>,
+    stamps: Stamps,
 }
 
 impl<'a> Entry<'a> {
     fn parse(value: &'a str) -> Option<Self> {
-        let mut fields = value.splitn(3, ':');
+        let mut fields = value.splitn(4, ':');
         let user = fields.next()?;
         let kind = fields.next()?;
-        let last_used = fields.next().and_then(|t| t.parse().ok());
+        let mut time = || fields.next().and_then(|t| t.parse().ok());
+        let last_used = time();
+        let issued = time();
         Some(Self {
             user,
             kind,
-            last_used,
+            stamps: Stamps::from_unix(issued, last_used),
         })
+    }
+
+    fn format(user: &str, kind: &str, last_used: Option<i64>, issued: Option<i64>) -> String {
+        let text = |t: Option<i64>| t.map(|t| t.to_string()).unwrap_or_default();
+        format!("{user}:{kind}:{}:{}", text(last_used), text(issued))
     }
 }
 
-fn unix_now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+fn fail(error: redis::RedisError) -> TokenError {
+    TokenError(Cause::new(error))
 }
 
-fn fail(error: redis::RedisError) -> TokenError {
-    TokenError(error.to_string())
+/// A duration as Redis's `PX` milliseconds.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.whole_milliseconds()).unwrap_or(u64::MAX)
 }
 
 impl RedisTokenManager {
-    /// A manager using keys under `prefix` (e.g. `auth:`).
+    /// A manager using keys under `prefix` (e.g. `auth:`), credentials
+    /// held to `policy` by `clock`.
     pub fn new(
         conn: RedisConnection,
         prefix: impl Into<String>,
         mode: TokenMode,
-        ttl: TokenTtl,
+        policy: CredentialPolicy,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             conn,
             prefix: prefix.into(),
-            mode: std::sync::Arc::new(mode),
-            ttl,
+            mode: Arc::new(mode),
+            policy,
+            clock,
         }
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.clock.now()
     }
 
     fn token_key(&self, token: &AuthToken) -> String {
@@ -147,15 +156,15 @@ impl TokenManager for RedisTokenManager {
             .await
             .map_err(fail)?;
         let mut set = redis::cmd("SET");
-        set.arg(self.token_key(&token)).arg(format!(
-            "{}:{}:{}",
-            user.get(),
+        let issued = self.now().unix_timestamp();
+        set.arg(self.token_key(&token)).arg(Entry::format(
+            &user.get().to_string(),
             kind_name(kind),
-            unix_now()
+            None,
+            Some(issued),
         ));
-        if let Some(ttl) = self.ttl.of(kind) {
-            set.arg("PX")
-                .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
+        if let Some(lifetime) = self.policy.lifetime(kind) {
+            set.arg("PX").arg(millis(lifetime));
         }
         self.conn.run::<()>(&set).await.map_err(fail)?;
         Ok(token)
@@ -178,35 +187,22 @@ impl TokenManager for RedisTokenManager {
         if entry.kind != kind_name(kind) {
             return Ok(None);
         }
-        if !self.fresh(Some(entry)) {
+        let now = self.now();
+        if !self.policy.is_live(kind, entry.stamps, now) {
             return Ok(None);
         }
-        let now = unix_now();
-        if let Some(idle) = self.ttl.idle {
-            // Record the use now and then; KEEPTTL keeps the lifetime
-            // fixed, XX never revives a key revoked meanwhile.
-            let every = touch_every(time::Duration::seconds(
-                i64::try_from(idle.as_secs()).unwrap_or(i64::MAX),
-            ));
-            if entry.last_used.is_none_or(|used| now - used >= every) {
-                self.conn
-                    .run::<Option<String>>(
-                        redis::cmd("SET")
-                            .arg(&key)
-                            .arg(format!("{}:{}:{now}", entry.user, entry.kind))
-                            .arg("KEEPTTL")
-                            .arg("XX"),
-                    )
-                    .await
-                    .map_err(fail)?;
-            }
-        }
-        if let (true, Some(ttl)) = (self.ttl.sliding, self.ttl.of(kind)) {
-            let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
-            self.conn
-                .run::<i64>(redis::cmd("PEXPIRE").arg(&key).arg(millis))
-                .await
-                .map_err(fail)?;
+        if self.policy.should_record_use(kind, entry.stamps, now) {
+            let issued = entry.stamps.issued.map(OffsetDateTime::unix_timestamp);
+            let value = Entry::format(entry.user, entry.kind, Some(now.unix_timestamp()), issued);
+            // XX never revives a key revoked meanwhile; the expiry stays
+            // (KEEPTTL) unless a use restarts the lifetime.
+            let mut set = redis::cmd("SET");
+            set.arg(&key).arg(value).arg("XX");
+            match self.policy.lifetime(kind).filter(|_| self.policy.sliding) {
+                Some(lifetime) => set.arg("PX").arg(millis(lifetime)),
+                None => set.arg("KEEPTTL"),
+            };
+            self.conn.run::<Option<String>>(&set).await.map_err(fail)?;
         }
         Ok(entry.user.parse().ok().map(UserId::new))
     }
@@ -305,7 +301,10 @@ impl TokenManager for RedisTokenManager {
                     .map_err(fail)?;
                 continue;
             };
-            if !self.fresh(Entry::parse(&value)) {
+            let Some(entry) = Entry::parse(&value) else {
+                continue;
+            };
+            if !self.policy.is_live(kind, entry.stamps, self.now()) {
                 continue;
             }
             let Ok(digest) = hex::decode(&hex_digest) else {
@@ -314,8 +313,7 @@ impl TokenManager for RedisTokenManager {
             live.push(CredentialInfo {
                 id: credential_id(&digest),
                 kind,
-                // Redis keeps no issue time.
-                created_at: None,
+                created_at: entry.stamps.issued,
             });
         }
         Ok(live)
@@ -349,17 +347,6 @@ impl TokenManager for RedisTokenManager {
 }
 
 impl RedisTokenManager {
-    /// Whether `entry` was used within the idle timeout (always, without one).
-    fn fresh(&self, entry: Option<Entry<'_>>) -> bool {
-        let Some(idle) = self.ttl.idle else {
-            return true;
-        };
-        let idle = i64::try_from(idle.as_secs()).unwrap_or(i64::MAX);
-        entry
-            .and_then(|e| e.last_used)
-            .is_none_or(|used| used >= unix_now().saturating_sub(idle))
-    }
-
     /// The user's index entries: (member, kind, hex digest).
     async fn index(
         &self,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use auth_core::domain::{Password, PasswordHash};
 use auth_core::hashing::Argon2Hasher;
-use auth_core::ports::{HashError, PasswordHasher, Verification};
+use auth_core::ports::{Cause, HashError, PasswordHasher, Verification};
 use tokio::sync::Semaphore;
 
 /// Runs [`Argon2Hasher`] on tokio's blocking threads, at most `limit` at a time.
@@ -38,7 +38,7 @@ impl BlockingHasher {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || work(&inner))
             .await
-            .map_err(|e| HashError::Failed(e.to_string()))
+            .map_err(|e| HashError::Failed(Cause::new(e)))
     }
 }
 

@@ -85,7 +85,6 @@ mod tests {
             .block_on(f)
     }
 
-
     fn rule(limit: u32, window: Duration) -> RateRule {
         RateRule { limit, window }
     }

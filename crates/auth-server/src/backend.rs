@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::config::CredentialLifetimes;
+use auth_core::credentials::CredentialPolicy;
 use auth_core::ports::{Clock, Matching, Outbox, TokenManager, UserStore};
 use auth_sql::{PgPool, PgStore, SqlitePool, SqliteStore, TokenMode};
 use axum::Json;
@@ -73,52 +73,41 @@ pub(crate) fn redact(url: &str) -> String {
 }
 
 impl Database {
-    /// The ports over this database, credentials limited by `lifetimes`.
+    /// The ports over this database, credentials held to `policy`.
     pub(crate) fn stores(
         &self,
         matching: Matching,
         tokens: TokenMode,
-        lifetimes: CredentialLifetimes,
+        policy: CredentialPolicy,
         clock: Arc<dyn Clock>,
     ) -> Stores {
-        let seconds = |d: Option<std::time::Duration>| {
-            d.map(|d| time::Duration::seconds(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
-        };
-        let (token, session, idle) = (
-            seconds(lifetimes.token),
-            seconds(lifetimes.session),
-            seconds(lifetimes.idle),
-        );
         match self {
-            Self::Sqlite(pool) => {
-                let store = SqliteStore::new(pool.clone(), matching, tokens, clock)
-                    .with_lifetimes(token, session)
-                    .with_idle_timeout(idle);
-                Stores {
-                    users: Arc::new(store.clone()),
-                    tokens: Arc::new(store.clone()),
-                    outbox: Arc::new(store),
-                }
-            }
-            Self::Postgres(pool) => {
-                let store = PgStore::new(pool.clone(), matching, tokens, clock)
-                    .with_lifetimes(token, session)
-                    .with_idle_timeout(idle);
-                Stores {
-                    users: Arc::new(store.clone()),
-                    tokens: Arc::new(store.clone()),
-                    outbox: Arc::new(store),
-                }
-            }
+            Self::Sqlite(pool) => Stores::over(
+                SqliteStore::new(pool.clone(), matching, tokens, clock)
+                    .with_credential_policy(policy),
+            ),
+            Self::Postgres(pool) => Stores::over(
+                PgStore::new(pool.clone(), matching, tokens, clock).with_credential_policy(policy),
+            ),
         }
     }
 
-    async fn ping(&self) -> Result<(), String> {
-        let result = match self {
-            Self::Sqlite(pool) => auth_sql::ping_sqlite(pool).await,
-            Self::Postgres(pool) => auth_sql::ping_postgres(pool).await,
-        };
-        result.map_err(|e| e.to_string())
+    async fn ping(&self) -> Result<(), auth_sql::DbError> {
+        match self {
+            Self::Sqlite(pool) => auth_sql::ping(pool).await,
+            Self::Postgres(pool) => auth_sql::ping(pool).await,
+        }
+    }
+}
+
+impl Stores {
+    /// The three ports of one store.
+    fn over<S: UserStore + TokenManager + Outbox + Clone + 'static>(store: S) -> Self {
+        Self {
+            users: Arc::new(store.clone()),
+            tokens: Arc::new(store.clone()),
+            outbox: Arc::new(store),
+        }
     }
 }
 
@@ -149,7 +138,7 @@ impl Probe for Database {
     }
 
     async fn check(&self) -> Result<(), String> {
-        self.ping().await
+        self.ping().await.map_err(|e| e.to_string())
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use auth_core::credentials::CredentialPolicy;
 use auth_core::policy::PasswordPolicy;
 use auth_core::ports::{Matching, RateRule};
 use auth_core::settings::{CredentialsEnded, LoginField, Settings};
@@ -522,23 +523,21 @@ impl Config {
         Ok(limits)
     }
 
-    /// How long credentials live: `(token, session, idle)`, `None` for no limit.
-    pub fn credential_lifetimes(&self) -> CredentialLifetimes {
+    /// How long credentials live.
+    pub fn credential_policy(&self) -> CredentialPolicy {
         const DAY: u64 = 24 * 3600;
         let safe = self.compat == Compat::Safe;
-        let limit = |configured: Option<u64>, safe_default: u64| match configured
-            .unwrap_or(if safe { safe_default } else { 0 })
-        {
-            0 => None,
-            seconds => Some(std::time::Duration::from_secs(seconds)),
-        };
-        CredentialLifetimes {
-            token: limit(self.token_ttl, 30 * DAY),
-            session: self
-                .session_ttl
+        let seconds = |s: u64| Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX));
+        let limit = |configured: Option<u64>, safe_default: u64| {
+            Some(configured.unwrap_or(if safe { safe_default } else { 0 }))
                 .filter(|s| *s > 0)
-                .map(std::time::Duration::from_secs),
-            idle: limit(self.credential_idle_timeout, 7 * DAY),
+                .map(seconds)
+        };
+        CredentialPolicy {
+            token_lifetime: limit(self.token_ttl, 30 * DAY),
+            session_lifetime: self.session_ttl.filter(|s| *s > 0).map(seconds),
+            idle_timeout: limit(self.credential_idle_timeout, 7 * DAY),
+            sliding: self.token_sliding_expiry,
         }
     }
 
@@ -577,17 +576,6 @@ impl Config {
             None => self.compat == Compat::Drr,
         }
     }
-}
-
-/// Limits on how long credentials work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CredentialLifetimes {
-    /// API tokens, from issue.
-    pub token: Option<std::time::Duration>,
-    /// Sessions, from issue.
-    pub session: Option<std::time::Duration>,
-    /// Either, since last use.
-    pub idle: Option<std::time::Duration>,
 }
 
 fn invalid(key: &'static str, message: String) -> ConfigError {

@@ -16,8 +16,8 @@ use auth_core::hashing::{Argon2Hasher, Argon2Params};
 use auth_core::ports::{Clock, Mailer, Outbox, RateLimiter, SystemClock};
 use auth_core::signing::{LinkSigner, SecretKey};
 use auth_http::{ApiConfig, Throttle};
+use auth_redis::{RedisConnection, RedisRateLimiter, RedisTokenManager};
 use auth_runtime::{BlockingHasher, MemoryRateLimiter};
-use auth_redis::{RedisConnection, RedisRateLimiter, RedisTokenManager, TokenTtl};
 use auth_smtp::{ConsoleMailer, DirMailer, Envelope, SmtpMailer, Templates};
 use auth_sql::TokenMode;
 use tokio::net::TcpListener;
@@ -90,13 +90,9 @@ impl App {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut probes: Vec<Arc<dyn backend::Probe>> = vec![Arc::new(database.clone())];
-        let lifetimes = config.credential_lifetimes();
-        let mut stores = database.stores(
-            settings.matching,
-            token_mode.clone(),
-            lifetimes,
-            clock.clone(),
-        );
+        let policy = config.credential_policy();
+        let mut stores =
+            database.stores(settings.matching, token_mode.clone(), policy, clock.clone());
         let mut limiter: Arc<dyn RateLimiter> = Arc::new(MemoryRateLimiter::new(clock.clone()));
         if let Some(url) = &config.redis_url {
             let redis = RedisConnection::connect(url, std::time::Duration::from_secs(2))
@@ -104,17 +100,12 @@ impl App {
                 .map_err(|e| {
                     StartError::Setup(format!("REDIS_URL {}: {e}", backend::redact(url)))
                 })?;
-            let ttl = TokenTtl {
-                token: lifetimes.token,
-                session: lifetimes.session,
-                sliding: config.token_sliding_expiry,
-                idle: lifetimes.idle,
-            };
             stores.tokens = Arc::new(RedisTokenManager::new(
                 redis.clone(),
                 config.redis_prefix.clone(),
                 token_mode,
-                ttl,
+                policy,
+                clock.clone(),
             ));
             // Counters in Redis hold across instances.
             limiter = Arc::new(RedisRateLimiter::new(

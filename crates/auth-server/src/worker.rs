@@ -33,6 +33,7 @@ pub(crate) async fn run(
                     report.sent + report.retrying + report.given_up >= policy.batch
                 }
                 Err(error) => {
+                    let error = auth_core::ports::report(&error);
                     tracing::error!(%error, "mail outbox unavailable");
                     false
                 }

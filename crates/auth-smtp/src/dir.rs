@@ -37,7 +37,8 @@ impl DirMailer {
 impl Mailer for DirMailer {
     async fn send(&self, notification: &Notification) -> Result<(), MailError> {
         let message = self.envelope.build(&self.templates, notification)?;
-        let io = |e: std::io::Error| MailError::Transient(format!("{}: {e}", self.dir.display()));
+        let io =
+            |e: std::io::Error| MailError::Transient(format!("{}: {e}", self.dir.display()).into());
         tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

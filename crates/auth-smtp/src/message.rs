@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use auth_core::notification::Notification;
-use auth_core::ports::{MailError, Mailer};
+use auth_core::ports::{Cause, MailError, Mailer};
 use lettre::Message;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
@@ -30,11 +30,10 @@ impl Envelope {
     ) -> Result<Message, MailError> {
         let rendered = templates
             .render(notification)
-            .map_err(|e| MailError::Permanent(e.to_string()))?;
-        let to: Mailbox = notification
-            .to
-            .parse()
-            .map_err(|e| MailError::Permanent(format!("recipient {:?}: {e}", notification.to)))?;
+            .map_err(|e| MailError::Permanent(Cause::new(e)))?;
+        let to: Mailbox = notification.to.parse().map_err(|e| {
+            MailError::Permanent(format!("recipient {:?}: {e}", notification.to).into())
+        })?;
         let builder = Message::builder()
             .from(self.from.clone())
             .reply_to(self.reply_to.clone().unwrap_or_else(|| self.from.clone()))
@@ -53,7 +52,7 @@ impl Envelope {
             ),
             None => builder.singlepart(text),
         };
-        message.map_err(|e| MailError::Permanent(e.to_string()))
+        message.map_err(|e| MailError::Permanent(Cause::new(e)))
     }
 }
 
@@ -132,6 +131,6 @@ impl Mailer for ConsoleMailer {
             notification.to
         )
         .and_then(|()| out.flush())
-        .map_err(|e| MailError::Transient(format!("console: {e}")))
+        .map_err(|e| MailError::Transient(format!("console: {e}").into()))
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use auth_core::notification::Notification;
-use auth_core::ports::{MailError, Mailer};
+use auth_core::ports::{Cause, MailError, Mailer};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
@@ -71,10 +71,10 @@ impl SmtpMailer {
             }
             SmtpSecurity::StartTls => {
                 AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.host)
-                    .map_err(|e| MailError::Permanent(e.to_string()))?
+                    .map_err(|e| MailError::Permanent(Cause::new(e)))?
             }
             SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&config.host)
-                .map_err(|e| MailError::Permanent(e.to_string()))?,
+                .map_err(|e| MailError::Permanent(Cause::new(e)))?,
         };
         let mut builder = builder.port(config.port).timeout(Some(config.timeout));
         if let Some((user, password)) = &config.credentials {
@@ -94,9 +94,9 @@ impl Mailer for SmtpMailer {
         let message = self.envelope.build(&self.templates, notification)?;
         self.transport.send(message).await.map(|_| ()).map_err(|e| {
             if e.is_permanent() {
-                MailError::Permanent(e.to_string())
+                MailError::Permanent(Cause::new(e))
             } else {
-                MailError::Transient(e.to_string())
+                MailError::Transient(Cause::new(e))
             }
         })
     }

@@ -1,25 +1,22 @@
-//! Driver errors mapped onto the ports' errors, once, at the boundary.
+//! Driver errors mapped onto the ports' errors, once, at the boundary; the
+//! driver's error stays attached as the cause.
 
-use auth_core::ports::{StoreError, TokenError, UniqueField};
+use auth_core::ports::{Cause, StoreError, TokenError};
 
-/// Maps a sqlx error to a store error; unique violations name their field.
-pub(crate) fn store_error(error: sqlx::Error) -> StoreError {
+use crate::engine::Engine;
+
+/// Maps a sqlx error to a store error; a unique violation names its field
+/// by the constraint the engine reports.
+pub(crate) fn store_error<DB: Engine>(error: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &error
         && db.is_unique_violation()
+        && let Some(field) = DB::unique_field(db.as_ref())
     {
-        // SQLite names the column in the message ("UNIQUE constraint failed: users.email_key").
-        let field = if db.message().contains("email")
-            || db.constraint().is_some_and(|c| c.contains("email"))
-        {
-            UniqueField::Email
-        } else {
-            UniqueField::Username
-        };
         return StoreError::Conflict(field);
     }
-    StoreError::Unavailable(error.to_string())
+    StoreError::Unavailable(Cause::new(error))
 }
 
 pub(crate) fn token_error(error: sqlx::Error) -> TokenError {
-    TokenError(error.to_string())
+    TokenError(Cause::new(error))
 }

@@ -1,30 +1,44 @@
 //! sqlx adapters for auth-core: the user store (with its notification
-//! outbox) and the database token manager, on SQLite (`sqlite/`, the
-//! embedded default) and PostgreSQL (`postgres/`, for several instances).
+//! outbox) and the database token manager, written once over an [`Engine`]:
+//! SQLite (the embedded default) or PostgreSQL (for several instances).
+//!
+//! Where a change goes: a statement in `queries.rs`, a column mapping in
+//! `row.rs`, a port's rules in `user_store.rs`, `token_manager.rs` or
+//! `outbox.rs`, and only what differs by engine in `sqlite.rs` /
+//! `postgres.rs` (with a migration per engine in `migrations/`).
 
+mod engine;
 mod error;
-pub mod postgres;
+mod outbox;
+mod postgres;
+mod queries;
 mod row;
-mod shared;
-pub mod sqlite;
+mod sqlite;
+mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod token_manager;
+mod user_store;
 
-pub use auth_core::credentials::TokenMode;
-pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use auth_core::credentials::{CredentialPolicy, TokenMode};
+pub use engine::Engine;
 pub use sqlx::postgres::PgPool;
 pub use sqlx::sqlite::SqlitePool;
+pub use sqlx::{Postgres, Sqlite};
+pub use store::SqlStore;
+
+/// The store on SQLite.
+pub type SqliteStore = SqlStore<Sqlite>;
+
+/// The store on PostgreSQL.
+pub type PgStore = SqlStore<Postgres>;
 
 /// A database driver error.
 pub type DbError = sqlx::Error;
 
-/// Whether a SQLite pool answers.
-pub async fn ping_sqlite(pool: &SqlitePool) -> Result<(), DbError> {
-    sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
-}
-
-/// Whether a PostgreSQL pool answers.
-pub async fn ping_postgres(pool: &PgPool) -> Result<(), DbError> {
-    sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
+/// Whether the database behind `pool` answers.
+// `Queries` is crate plumbing every `Engine` implements.
+#[allow(private_bounds)]
+pub async fn ping<DB: queries::Queries>(pool: &sqlx::Pool<DB>) -> Result<(), DbError> {
+    DB::ping(&mut *pool.acquire().await?).await
 }

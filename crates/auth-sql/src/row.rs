@@ -1,8 +1,11 @@
-//! Row types and encodings shared by every engine.
+//! Rows as stored, and how domain values become columns: the one place
+//! that knows the `users` table's layout.
 
-use auth_core::domain::{Email, PasswordHash, User, UserChange, UserGuard, UserId, Username};
+use auth_core::domain::{
+    Email, NewUser, PasswordHash, User, UserChange, UserGuard, UserId, Username,
+};
 use auth_core::notification::Notification;
-use auth_core::ports::{Matching, OutboxId, QueuedNotification, StoreError};
+use auth_core::ports::{Cause, Matching, OutboxId, QueuedNotification, StoreError};
 use time::OffsetDateTime;
 
 pub(crate) const COLUMNS: &str = "id, username, email, first_name, last_name, password_hash, verified, active, \
@@ -28,7 +31,10 @@ impl TryFrom<UserRow> for User {
 
     fn try_from(row: UserRow) -> Result<Self, StoreError> {
         let corrupt = |what: &str| {
-            StoreError::Unavailable(format!("user {}: stored {what} is invalid", row.id))
+            StoreError::Unavailable(Cause::msg(format!(
+                "user {}: stored {what} is invalid",
+                row.id
+            )))
         };
         let email = |text: Option<String>| text.map(|t| Email::parse(&t)).transpose();
         Ok(User {
@@ -54,7 +60,7 @@ fn timestamp(secs: i64) -> OffsetDateTime {
 
 /// A notification as stored in the outbox.
 pub(crate) fn payload(notification: &Notification) -> Result<String, StoreError> {
-    serde_json::to_string(notification).map_err(|e| StoreError::Unavailable(e.to_string()))
+    serde_json::to_string(notification).map_err(|e| StoreError::Unavailable(Cause::new(e)))
 }
 
 /// A stored outbox row, before its payload is read.
@@ -88,91 +94,125 @@ pub(crate) fn identifier_key(matching: Matching, value: &str) -> String {
     }
 }
 
-/// The 22 parameters of the engines' `UPDATE users` statement, in order:
-/// a "set" flag and a value per field (keys computed for the matching), the
-/// id, then the guard's kind and values.
-pub(crate) struct ChangeParams {
-    pub username: (bool, Option<String>, Option<String>),
-    pub first_name: (bool, Option<String>),
-    pub last_name: (bool, Option<String>),
-    pub email: (bool, Option<String>, Option<String>),
-    pub password_hash: (bool, Option<String>),
-    pub verified: (bool, Option<bool>),
-    pub pending_email: (bool, Option<String>),
-    pub last_login: (bool, Option<i64>),
-    pub id: i64,
-    pub guard: (i32, Option<String>, Option<bool>),
+/// A stored credential.
+#[derive(sqlx::FromRow)]
+pub struct CredentialRow {
+    pub digest: Vec<u8>,
+    pub user_id: i64,
+    pub kind: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
 }
 
-impl ChangeParams {
-    pub(crate) fn new(id: UserId, change: &UserChange, matching: Matching) -> Self {
-        let key = |v: &str| identifier_key(matching, v);
-        let email = change.email.as_ref().map(|e| e.as_ref().map(Email::as_str));
-        let pending = change
-            .pending_email
-            .as_ref()
-            .map(|e| e.as_ref().map(Email::as_str));
-        Self {
-            username: (
-                change.username.is_some(),
-                change.username.as_ref().map(|u| u.as_str().to_owned()),
-                change.username.as_ref().map(|u| key(u.as_str())),
-            ),
-            first_name: (change.first_name.is_some(), change.first_name.clone()),
-            last_name: (change.last_name.is_some(), change.last_name.clone()),
-            email: (
-                email.is_some(),
-                email.flatten().map(str::to_owned),
-                email.flatten().map(key),
-            ),
-            password_hash: (
-                change.password_hash.is_some(),
-                change.password_hash.as_ref().map(|h| h.as_str().to_owned()),
-            ),
-            verified: (change.verified.is_some(), change.verified),
-            pending_email: (pending.is_some(), pending.flatten().map(str::to_owned)),
-            last_login: (
-                change.last_login.is_some(),
-                change.last_login.map(OffsetDateTime::unix_timestamp),
-            ),
-            id: id.get(),
-            guard: match &change.guard {
-                None => (0, None, None),
-                Some(UserGuard::PasswordHash(hash)) => (1, Some(hash.as_str().to_owned()), None),
-                Some(UserGuard::PendingEmail(email)) => (2, Some(email.as_str().to_owned()), None),
-                Some(UserGuard::Verified(flag)) => (3, None, Some(*flag)),
-            },
-        }
+/// A column value to bind.
+pub enum Value {
+    /// Text, or NULL.
+    Text(Option<String>),
+    /// A flag.
+    Bool(bool),
+    /// Unix seconds, or NULL.
+    Int(Option<i64>),
+}
+
+/// A column and the value it is set to.
+pub type Assignment = (&'static str, Value);
+
+/// A column and the value it must still hold for an update to apply.
+pub type Guard = (&'static str, Value);
+
+fn text(value: &str) -> Value {
+    Value::Text(Some(value.to_owned()))
+}
+
+fn email(value: Option<&Email>) -> Value {
+    Value::Text(value.map(|e| e.as_str().to_owned()))
+}
+
+fn email_key(value: Option<&Email>, matching: Matching) -> Value {
+    Value::Text(value.map(|e| identifier_key(matching, e.as_str())))
+}
+
+/// The columns of a new user (`active` aside, which starts true).
+pub(crate) fn new_user_values(user: &NewUser, matching: Matching) -> Vec<Assignment> {
+    vec![
+        ("username", text(user.username.as_str())),
+        (
+            "username_key",
+            text(&identifier_key(matching, user.username.as_str())),
+        ),
+        ("email", email(user.email.as_ref())),
+        ("email_key", email_key(user.email.as_ref(), matching)),
+        ("first_name", text(&user.first_name)),
+        ("last_name", text(&user.last_name)),
+        ("password_hash", text(user.password_hash.as_str())),
+        ("verified", Value::Bool(user.verified)),
+        (
+            "date_joined",
+            Value::Int(Some(user.date_joined.unix_timestamp())),
+        ),
+    ]
+}
+
+/// The columns `change` sets, and only those.
+pub(crate) fn change_values(change: &UserChange, matching: Matching) -> Vec<Assignment> {
+    let mut values = Vec::new();
+    if let Some(username) = &change.username {
+        values.push(("username", text(username.as_str())));
+        let key = identifier_key(matching, username.as_str());
+        values.push(("username_key", text(&key)));
+    }
+    if let Some(first_name) = &change.first_name {
+        values.push(("first_name", text(first_name)));
+    }
+    if let Some(last_name) = &change.last_name {
+        values.push(("last_name", text(last_name)));
+    }
+    if let Some(address) = &change.email {
+        values.push(("email", email(address.as_ref())));
+        values.push(("email_key", email_key(address.as_ref(), matching)));
+    }
+    if let Some(hash) = &change.password_hash {
+        values.push(("password_hash", text(hash.as_str())));
+    }
+    if let Some(verified) = change.verified {
+        values.push(("verified", Value::Bool(verified)));
+    }
+    if let Some(pending) = &change.pending_email {
+        values.push(("pending_email", email(pending.as_ref())));
+    }
+    if let Some(at) = change.last_login {
+        values.push(("last_login", Value::Int(Some(at.unix_timestamp()))));
+    }
+    values
+}
+
+/// The compare-and-set condition of a guarded update.
+pub(crate) fn guard(guard: &UserGuard) -> Guard {
+    match guard {
+        UserGuard::PasswordHash(hash) => ("password_hash", text(hash.as_str())),
+        UserGuard::PendingEmail(address) => ("pending_email", text(address.as_str())),
+        UserGuard::Verified(flag) => ("verified", Value::Bool(*flag)),
     }
 }
 
-/// Binds [`ChangeParams`] to an engine's `UPDATE users` query, in order.
-macro_rules! bind_change {
-    ($query:expr, $p:expr) => {{
-        let p = $p;
-        $query
-            .bind(p.username.0)
-            .bind(p.username.1)
-            .bind(p.username.2)
-            .bind(p.first_name.0)
-            .bind(p.first_name.1)
-            .bind(p.last_name.0)
-            .bind(p.last_name.1)
-            .bind(p.email.0)
-            .bind(p.email.1)
-            .bind(p.email.2)
-            .bind(p.password_hash.0)
-            .bind(p.password_hash.1)
-            .bind(p.verified.0)
-            .bind(p.verified.1)
-            .bind(p.pending_email.0)
-            .bind(p.pending_email.1)
-            .bind(p.last_login.0)
-            .bind(p.last_login.1)
-            .bind(p.id)
-            .bind(p.guard.0)
-            .bind(p.guard.1)
-            .bind(p.guard.2)
-    }};
+/// A login identifier looked up by a store: its column and, under the
+/// store's own matching, its key column.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Identifier {
+    Username,
+    Email,
 }
-pub(crate) use bind_change;
+
+/// The condition finding `identifier` compared by `matching`, for a store
+/// whose key columns hold `stored` keys: the key column when they agree
+/// (indexed), else the column itself.
+pub(crate) fn lookup(identifier: Identifier, matching: Matching, stored: Matching) -> &'static str {
+    match (identifier, matching == stored, matching) {
+        (Identifier::Username, true, _) => "username_key = $1",
+        (Identifier::Email, true, _) => "email_key = $1",
+        (Identifier::Username, false, Matching::Exact) => "username = $1",
+        (Identifier::Email, false, Matching::Exact) => "email = $1",
+        (Identifier::Username, false, Matching::CaseInsensitive) => "lower(username) = $1",
+        (Identifier::Email, false, Matching::CaseInsensitive) => "lower(email) = $1",
+    }
+}

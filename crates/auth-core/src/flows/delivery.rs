@@ -86,7 +86,7 @@ pub async fn deliver_due(
                     report.given_up += 1;
                 }
                 outbox
-                    .mark_failed(queued.id, &error.to_string(), retry_at)
+                    .mark_failed(queued.id, &crate::ports::report(&error), retry_at)
                     .await?;
             }
         }

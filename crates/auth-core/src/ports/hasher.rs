@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+use super::Cause;
 use crate::domain::{Password, PasswordHash};
 
 /// The outcome of checking a password against a stored hash.
@@ -21,12 +22,12 @@ pub enum Verification {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HashError {
     /// The parameters are unusable.
-    #[error("invalid password hashing configuration: {0}")]
-    Config(String),
+    #[error("invalid password hashing configuration")]
+    Config(#[source] Cause),
     /// The hash could not be computed (e.g. no randomness for a salt, or
     /// the pool running hashes is gone).
-    #[error("password hashing failed: {0}")]
-    Failed(String),
+    #[error("password hashing failed")]
+    Failed(#[source] Cause),
 }
 
 /// Hashes and checks passwords.

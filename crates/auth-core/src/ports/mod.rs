@@ -1,6 +1,7 @@
 //! Ports: what the workflows need from the outside world, as small
 //! object-safe traits held as `Arc<dyn …>`. Adapter crates implement them.
 
+mod cause;
 mod clock;
 mod hasher;
 mod mailer;
@@ -9,6 +10,7 @@ mod rate_limiter;
 mod token_manager;
 mod user_store;
 
+pub use cause::{Cause, report};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use hasher::{HashError, PasswordHasher, Verification};
 pub use mailer::{MailError, Mailer};

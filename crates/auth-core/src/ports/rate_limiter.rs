@@ -3,6 +3,8 @@
 use async_trait::async_trait;
 use time::Duration;
 
+use super::Cause;
+
 /// At most `limit` hits per `window` for one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateRule {
@@ -29,8 +31,8 @@ pub enum Decision {
 
 /// Why the limiter could not decide.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("rate limiter unavailable: {0}")]
-pub struct RateLimitError(pub String);
+#[error("rate limiter unavailable")]
+pub struct RateLimitError(#[source] pub Cause);
 
 /// Counts hits per key (`login:ip:127.0.0.1`, `login:account:ann`, …).
 #[async_trait]

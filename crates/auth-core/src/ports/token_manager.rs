@@ -5,6 +5,7 @@ use std::fmt;
 use async_trait::async_trait;
 use zeroize::Zeroizing;
 
+use super::Cause;
 use crate::domain::UserId;
 
 /// What a credential is used as.
@@ -52,8 +53,8 @@ pub struct CredentialInfo {
 
 /// Why the credential store failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("token store unavailable: {0}")]
-pub struct TokenError(pub String);
+#[error("token store unavailable")]
+pub struct TokenError(#[source] pub Cause);
 
 /// Issues, resolves and revokes credentials. Implementations store digests,
 /// never the credentials themselves.

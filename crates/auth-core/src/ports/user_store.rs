@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::Cause;
 use crate::domain::{NewUser, User, UserChange, UserId};
 use crate::notification::Notification;
 
@@ -39,8 +40,8 @@ pub enum StoreError {
     #[error("user not found")]
     NotFound,
     /// The store could not be reached or failed.
-    #[error("user store unavailable: {0}")]
-    Unavailable(String),
+    #[error("user store unavailable")]
+    Unavailable(#[source] Cause),
 }
 
 /// Builds the notification announcing a user the store just created, once

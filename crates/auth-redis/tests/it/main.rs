@@ -3,13 +3,18 @@
 //! in parallel. An unreachable Redis skips locally and fails under `CI=true`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test binary: a failed unwrap is a failed test
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use auth_core::credentials::{TokenMode, credential_id, digest};
+use auth_core::credentials::{CredentialPolicy, TokenMode, credential_id, digest};
 use auth_core::domain::UserId;
-use auth_core::ports::{AuthToken, CredentialKind, Decision, RateLimiter, RateRule, TokenManager};
-use auth_redis::{RedisConnection, RedisRateLimiter, RedisTokenManager, TokenTtl};
+use auth_core::ports::{
+    AuthToken, CredentialKind, Decision, FixedClock, RateLimiter, RateRule, SystemClock,
+    TokenManager,
+};
+use auth_redis::{RedisConnection, RedisRateLimiter, RedisTokenManager};
+use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -63,7 +68,8 @@ async fn tokens_are_issued_resolved_and_revoked_one_by_one() {
         conn.clone(),
         &prefix,
         TokenMode::PerLogin,
-        TokenTtl::default(),
+        CredentialPolicy::default(),
+        Arc::new(SystemClock),
     );
     let user = UserId::new(7);
     let a = tokens.provide(user, CredentialKind::Token).await.unwrap();
@@ -109,7 +115,8 @@ async fn only_digests_are_stored() {
         conn.clone(),
         &prefix,
         TokenMode::PerLogin,
-        TokenTtl::default(),
+        CredentialPolicy::default(),
+        Arc::new(SystemClock),
     );
     let token = tokens
         .provide(UserId::new(1), CredentialKind::Session)
@@ -136,7 +143,13 @@ async fn only_digests_are_stored() {
 #[tokio::test]
 async fn revoke_all_walks_the_per_user_index_and_can_keep_one() {
     let (conn, prefix) = redis_or_skip!();
-    let tokens = RedisTokenManager::new(conn, &prefix, TokenMode::PerLogin, TokenTtl::default());
+    let tokens = RedisTokenManager::new(
+        conn,
+        &prefix,
+        TokenMode::PerLogin,
+        CredentialPolicy::default(),
+        Arc::new(SystemClock),
+    );
     let (ann, bob) = (UserId::new(1), UserId::new(2));
     let t1 = tokens.provide(ann, CredentialKind::Token).await.unwrap();
     let t2 = tokens.provide(ann, CredentialKind::Token).await.unwrap();
@@ -186,75 +199,77 @@ async fn revoke_all_walks_the_per_user_index_and_can_keep_one() {
     );
 }
 
+/// A clock standing at a fixed time, for expiry tests that never sleep.
+fn fixed_clock() -> Arc<FixedClock> {
+    Arc::new(FixedClock::new(
+        OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap(),
+    ))
+}
+
+async fn live(tokens: &RedisTokenManager, token: &AuthToken) -> bool {
+    tokens
+        .authenticate(token, CredentialKind::Token)
+        .await
+        .unwrap()
+        .is_some()
+}
+
 #[tokio::test]
-async fn tokens_expire_after_their_ttl_and_sliding_use_extends_it() {
+async fn tokens_expire_after_their_lifetime_by_the_clock_and_sliding_use_extends_it() {
     let (conn, prefix) = redis_or_skip!();
-    let ttl = TokenTtl {
-        token: Some(Duration::from_millis(400)),
-        session: None,
-        sliding: false,
-        idle: None,
+    let policy = CredentialPolicy {
+        token_lifetime: Some(time::Duration::seconds(400)),
+        ..CredentialPolicy::default()
     };
+    let clock = fixed_clock();
     let fixed = RedisTokenManager::new(
         conn.clone(),
         format!("{prefix}f:"),
         TokenMode::PerLogin,
-        ttl,
+        policy,
+        clock.clone(),
     );
     let token = fixed
         .provide(UserId::new(1), CredentialKind::Token)
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    assert!(
-        fixed
-            .authenticate(&token, CredentialKind::Token)
-            .await
-            .unwrap()
-            .is_some()
-    );
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    assert_eq!(
-        fixed
-            .authenticate(&token, CredentialKind::Token)
-            .await
-            .unwrap(),
-        None,
-        "fixed TTL did not expire"
-    );
+    // Redis tidies the key after the lifetime too.
+    let ttl: i64 = conn
+        .run(redis::cmd("PTTL").arg(format!("{prefix}f:t:{}", hex::encode(digest(&token)))))
+        .await
+        .unwrap();
+    assert!((1..=400_000).contains(&ttl), "PTTL {ttl}");
+    clock.advance(time::Duration::seconds(250));
+    assert!(live(&fixed, &token).await);
+    clock.advance(time::Duration::seconds(151));
+    assert!(!live(&fixed, &token).await, "the lifetime did not end it");
 
+    let clock = fixed_clock();
     let sliding = RedisTokenManager::new(
         conn,
         format!("{prefix}s:"),
         TokenMode::PerLogin,
-        TokenTtl {
+        CredentialPolicy {
             sliding: true,
-            ..ttl
+            ..policy
         },
+        clock.clone(),
     );
     let token = sliding
         .provide(UserId::new(1), CredentialKind::Token)
         .await
         .unwrap();
     for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        clock.advance(time::Duration::seconds(250));
         assert!(
-            sliding
-                .authenticate(&token, CredentialKind::Token)
-                .await
-                .unwrap()
-                .is_some(),
-            "use did not slide the TTL"
+            live(&sliding, &token).await,
+            "use did not slide the lifetime"
         );
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        sliding
-            .authenticate(&token, CredentialKind::Token)
-            .await
-            .unwrap(),
-        None,
-        "idle token did not expire"
+    clock.advance(time::Duration::seconds(401));
+    assert!(
+        !live(&sliding, &token).await,
+        "an unused token did not expire"
     );
 }
 
@@ -264,7 +279,13 @@ async fn one_token_per_user_mode_returns_the_same_token_until_revoked() {
     let mode = TokenMode::OnePerUser {
         key: Zeroizing::new(b"secret".to_vec()),
     };
-    let tokens = RedisTokenManager::new(conn, &prefix, mode, TokenTtl::default());
+    let tokens = RedisTokenManager::new(
+        conn,
+        &prefix,
+        mode,
+        CredentialPolicy::default(),
+        Arc::new(SystemClock),
+    );
     let user = UserId::new(3);
     let first = tokens.provide(user, CredentialKind::Token).await.unwrap();
     assert_eq!(
@@ -354,7 +375,13 @@ async fn rate_limit_window_ends() {
 #[tokio::test]
 async fn owners_list_their_live_credentials_and_revoke_one_by_its_public_id() {
     let (conn, prefix) = redis_or_skip!();
-    let tokens = RedisTokenManager::new(conn, &prefix, TokenMode::PerLogin, TokenTtl::default());
+    let tokens = RedisTokenManager::new(
+        conn,
+        &prefix,
+        TokenMode::PerLogin,
+        CredentialPolicy::default(),
+        Arc::new(SystemClock),
+    );
     let (ann, bob) = (UserId::new(1), UserId::new(2));
     let token = tokens.provide(ann, CredentialKind::Token).await.unwrap();
     let session = tokens.provide(ann, CredentialKind::Session).await.unwrap();
@@ -409,55 +436,31 @@ async fn owners_list_their_live_credentials_and_revoke_one_by_its_public_id() {
 #[tokio::test]
 async fn unused_tokens_die_after_the_idle_timeout_and_use_does_not_pass_the_lifetime() {
     let (conn, prefix) = redis_or_skip!();
+    let clock = fixed_clock();
     let tokens = RedisTokenManager::new(
         conn,
         &prefix,
         TokenMode::PerLogin,
-        TokenTtl {
-            token: Some(Duration::from_secs(6)),
-            session: None,
-            sliding: false,
-            idle: Some(Duration::from_secs(2)),
+        CredentialPolicy {
+            token_lifetime: Some(time::Duration::hours(6)),
+            idle_timeout: Some(time::Duration::hours(2)),
+            ..CredentialPolicy::default()
         },
+        clock.clone(),
     );
     let user = UserId::new(1);
     let idle = tokens.provide(user, CredentialKind::Token).await.unwrap();
     let busy = tokens.provide(user, CredentialKind::Token).await.unwrap();
-    // Timestamps are whole seconds: 3.5 s unused is beyond a 2 s timeout.
-    for _ in 0..7 {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        assert!(
-            tokens
-                .authenticate(&busy, CredentialKind::Token)
-                .await
-                .unwrap()
-                .is_some(),
-            "a token in use timed out"
-        );
+    for _ in 0..5 {
+        clock.advance(time::Duration::minutes(30));
+        assert!(live(&tokens, &busy).await, "a token in use timed out");
     }
-    assert_eq!(
-        tokens
-            .authenticate(&idle, CredentialKind::Token)
-            .await
-            .unwrap(),
-        None,
-        "an idle token was accepted"
-    );
+    assert!(!live(&tokens, &idle).await, "an idle token was accepted");
     assert_eq!(tokens.list(user).await.unwrap().len(), 1);
-    // Used all along, it still ends with its 6 s lifetime.
-    for _ in 0..6 {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let _ = tokens
-            .authenticate(&busy, CredentialKind::Token)
-            .await
-            .unwrap();
+    // Used all along, it still ends with its 6 h lifetime (6.5 h on).
+    for _ in 0..8 {
+        clock.advance(time::Duration::minutes(30));
+        let _ = live(&tokens, &busy).await;
     }
-    assert_eq!(
-        tokens
-            .authenticate(&busy, CredentialKind::Token)
-            .await
-            .unwrap(),
-        None,
-        "use extended the lifetime"
-    );
+    assert!(!live(&tokens, &busy).await, "use extended the lifetime");
 }

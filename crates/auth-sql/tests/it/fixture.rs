@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use auth_core::ports::{FixedClock, Matching, Outbox, TokenManager, UserStore};
 use auth_sql::testing::PgDatabase;
-use auth_sql::{PgStore, SqliteStore, TokenMode};
+use auth_sql::{CredentialPolicy, PgStore, SqliteStore, TokenMode};
 use time::OffsetDateTime;
 
 pub const NOW: i64 = 1_700_000_000;
@@ -72,6 +72,12 @@ impl Db {
         session_lifetime: Option<time::Duration>,
         idle: Option<time::Duration>,
     ) -> Option<Self> {
+        let policy = CredentialPolicy {
+            token_lifetime,
+            session_lifetime,
+            idle_timeout: idle,
+            sliding: false,
+        };
         let clock = Arc::new(FixedClock::new(
             OffsetDateTime::from_unix_timestamp(NOW).unwrap(),
         ));
@@ -82,8 +88,7 @@ impl Db {
                 let pool = SqliteStore::connect(&url).await.unwrap();
                 SqliteStore::migrate(&pool).await.unwrap();
                 let store = SqliteStore::new(pool.clone(), matching, tokens, clock.clone())
-                    .with_lifetimes(token_lifetime, session_lifetime)
-                    .with_idle_timeout(idle);
+                    .with_credential_policy(policy);
                 Some(Self::wrap(store, clock, Raw::Sqlite { pool, _dir: dir }))
             }
             Engine::Postgres => {
@@ -91,8 +96,7 @@ impl Db {
                 let pool = PgStore::connect(&database.url).await.unwrap();
                 PgStore::migrate(&pool).await.unwrap();
                 let store = PgStore::new(pool.clone(), matching, tokens, clock.clone())
-                    .with_lifetimes(token_lifetime, session_lifetime)
-                    .with_idle_timeout(idle);
+                    .with_credential_policy(policy);
                 Some(Self::wrap(
                     store,
                     clock,

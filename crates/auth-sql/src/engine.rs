@@ -1,0 +1,47 @@
+//! What differs between the database engines, and nothing else: how to
+//! connect, the migrations, the outbox claim, and how a unique violation
+//! names its constraint. Everything else is written once, in `queries.rs`.
+
+use auth_core::ports::UniqueField;
+use sqlx::error::DatabaseError;
+use sqlx::{Database, Pool};
+
+/// A database engine the stores run on: SQLite or PostgreSQL.
+pub trait Engine: Database + sealed::Sealed {
+    /// The engine's migrations, embedded at compile time.
+    fn migrator() -> &'static sqlx::migrate::Migrator;
+
+    /// Opens a pool on `url`, creating the database where the engine can.
+    fn connect(url: &str) -> impl Future<Output = Result<Pool<Self>, sqlx::Error>> + Send;
+
+    /// Leases up to `$3` due outbox rows until `$2` (`$1` is now),
+    /// returning `id, payload, attempts`. Each engine has its own way to
+    /// keep concurrent claimers apart.
+    const CLAIM_DUE: &'static str;
+
+    /// The field a unique violation is about, from the constraint it names;
+    /// `None` for a constraint no field maps to.
+    fn unique_field(error: &dyn DatabaseError) -> Option<UniqueField>;
+}
+
+/// The unique constraints of the `users` table and the field each guards,
+/// under the name the engine reports: `table.column` for SQLite, the
+/// constraint's name for PostgreSQL.
+pub(crate) fn field_of(
+    names: &[(&str, UniqueField)],
+    reported: impl IntoIterator<Item = impl AsRef<str>>,
+) -> Option<UniqueField> {
+    reported.into_iter().find_map(|name| {
+        names
+            .iter()
+            .find(|(known, _)| *known == name.as_ref())
+            .map(|(_, field)| *field)
+    })
+}
+
+mod sealed {
+    /// Only the engines this crate has migrations for.
+    pub trait Sealed {}
+    impl Sealed for sqlx::Sqlite {}
+    impl Sealed for sqlx::Postgres {}
+}

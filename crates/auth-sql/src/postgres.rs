@@ -1,0 +1,44 @@
+//! PostgreSQL: shared state for several server instances. Connections fail
+//! fast (a 503 rather than a hang while the database is down), and the
+//! outbox is claimed with `FOR UPDATE SKIP LOCKED`, so instances draining it
+//! concurrently never send a message twice.
+
+use std::time::Duration;
+
+use auth_core::ports::UniqueField;
+use sqlx::error::DatabaseError;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Pool, Postgres};
+
+use crate::engine::{Engine, field_of};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// The names PostgreSQL gave the `UNIQUE` columns' constraints.
+const UNIQUE: &[(&str, UniqueField)] = &[
+    ("users_username_key_key", UniqueField::Username),
+    ("users_email_key_key", UniqueField::Email),
+];
+
+impl Engine for Postgres {
+    fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
+    }
+
+    async fn connect(url: &str) -> Result<Pool<Self>, sqlx::Error> {
+        PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(3))
+            .connect(url)
+            .await
+    }
+
+    const CLAIM_DUE: &'static str = "UPDATE outbox SET leased_until = $2 WHERE id IN (\
+        SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \
+        AND (leased_until IS NULL OR leased_until <= $1) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+        RETURNING id, payload, CAST(attempts AS BIGINT) AS attempts";
+
+    fn unique_field(error: &dyn DatabaseError) -> Option<UniqueField> {
+        field_of(UNIQUE, error.constraint())
+    }
+}

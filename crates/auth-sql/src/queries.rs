@@ -1,0 +1,367 @@
+//! Every SQL statement of the stores, written once for both engines: the
+//! text uses `$N` placeholders (which SQLite reads too), and what truly
+//! differs comes from [`Engine`]. The bounds below say what the statements
+//! need of a driver, in one place; every [`Engine`] meets them.
+
+use async_trait::async_trait;
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, QueryBuilder, Type};
+
+use crate::engine::Engine;
+use crate::row::{Assignment, COLUMNS, CredentialRow, Guard, QueuedRow, UserRow};
+
+/// A connection of engine `DB`.
+pub(crate) type Conn<DB> = <DB as Database>::Connection;
+
+/// The statements the stores run. Implemented for every [`Engine`].
+#[async_trait]
+pub(crate) trait Queries: Engine {
+    /// The user with `id`.
+    async fn user_by_id(conn: &mut Conn<Self>, id: i64) -> Result<Option<UserRow>, sqlx::Error>;
+    /// The user for whom `condition` (a fixed `column = $1` text) holds.
+    async fn user_where(
+        conn: &mut Conn<Self>,
+        condition: &'static str,
+        value: String,
+    ) -> Result<Option<UserRow>, sqlx::Error>;
+    /// Inserts a user (active), returning the stored row.
+    async fn insert_user(
+        conn: &mut Conn<Self>,
+        values: Vec<Assignment>,
+    ) -> Result<UserRow, sqlx::Error>;
+    /// Applies `values` to user `id` if `guard` holds; `None` when no row
+    /// matched (no such user, or the guard failed).
+    async fn update_user(
+        conn: &mut Conn<Self>,
+        id: i64,
+        values: Vec<Assignment>,
+        guard: Option<Guard>,
+    ) -> Result<Option<UserRow>, sqlx::Error>;
+    /// Whether user `id` exists.
+    async fn user_exists(conn: &mut Conn<Self>, id: i64) -> Result<bool, sqlx::Error>;
+    /// Queues one notification payload, due at once.
+    async fn queue(conn: &mut Conn<Self>, payload: String, now: i64) -> Result<(), sqlx::Error>;
+
+    /// The user's token generation (one-token mode).
+    async fn generation(conn: &mut Conn<Self>, user: i64) -> Result<Option<i64>, sqlx::Error>;
+    /// Moves the user's token generation on.
+    async fn bump_generation(conn: &mut Conn<Self>, user: i64) -> Result<(), sqlx::Error>;
+    /// Stores a credential digest (nothing if already stored).
+    async fn insert_credential(
+        conn: &mut Conn<Self>,
+        digest: Vec<u8>,
+        user: i64,
+        kind: &'static str,
+        now: i64,
+    ) -> Result<(), sqlx::Error>;
+    /// The stored credential of `kind` with `digest`.
+    async fn credential(
+        conn: &mut Conn<Self>,
+        digest: Vec<u8>,
+        kind: &'static str,
+    ) -> Result<Option<CredentialRow>, sqlx::Error>;
+    /// Records a use of a credential at `now`.
+    async fn touch(conn: &mut Conn<Self>, digest: Vec<u8>, now: i64) -> Result<(), sqlx::Error>;
+    /// Deletes the credential of `kind` with `digest`, returning its owner.
+    async fn delete_credential(
+        conn: &mut Conn<Self>,
+        digest: Vec<u8>,
+        kind: &'static str,
+    ) -> Result<Option<i64>, sqlx::Error>;
+    /// A user's stored credentials, oldest first.
+    async fn credentials_of(
+        conn: &mut Conn<Self>,
+        user: i64,
+    ) -> Result<Vec<CredentialRow>, sqlx::Error>;
+    /// Deletes a user's credentials (of `kind` only, except `keep`),
+    /// returning the kinds deleted.
+    async fn delete_credentials(
+        conn: &mut Conn<Self>,
+        user: i64,
+        kind: Option<&'static str>,
+        keep: Option<Vec<u8>>,
+    ) -> Result<Vec<String>, sqlx::Error>;
+
+    /// Leases up to `limit` due outbox rows until `until`.
+    async fn claim(
+        conn: &mut Conn<Self>,
+        now: i64,
+        until: i64,
+        limit: i64,
+    ) -> Result<Vec<QueuedRow>, sqlx::Error>;
+    /// Marks an outbox row sent.
+    async fn sent(conn: &mut Conn<Self>, id: i64, at: i64) -> Result<(), sqlx::Error>;
+    /// Records a failed attempt: due again at `retry_at`, or given up at
+    /// `now` when `None`.
+    async fn failed(
+        conn: &mut Conn<Self>,
+        id: i64,
+        error: String,
+        retry_at: Option<i64>,
+        now: i64,
+    ) -> Result<(), sqlx::Error>;
+    /// Whether the database answers.
+    async fn ping(conn: &mut Conn<Self>) -> Result<(), sqlx::Error>;
+}
+
+/// Pushes a value of an assignment or guard as a bound parameter.
+fn push_value<DB>(query: &mut QueryBuilder<DB>, value: crate::row::Value)
+where
+    DB: Database,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+{
+    use crate::row::Value;
+    match value {
+        Value::Text(text) => query.push_bind(text),
+        Value::Bool(flag) => query.push_bind(flag),
+        Value::Int(number) => query.push_bind(number),
+    };
+}
+
+#[async_trait]
+impl<DB> Queries for DB
+where
+    DB: Engine,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<Vec<u8>>: Encode<'q, DB> + Type<DB>,
+    for<'r> UserRow: FromRow<'r, DB::Row>,
+    for<'r> CredentialRow: FromRow<'r, DB::Row>,
+    for<'r> QueuedRow: FromRow<'r, DB::Row>,
+    for<'r> (i64,): FromRow<'r, DB::Row>,
+    for<'r> (String,): FromRow<'r, DB::Row>,
+{
+    async fn user_by_id(conn: &mut Conn<DB>, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
+        let mut query = QueryBuilder::new(format!("SELECT {COLUMNS} FROM users WHERE id = "));
+        query.push_bind(id);
+        query.build_query_as().fetch_optional(&mut *conn).await
+    }
+
+    async fn user_where(
+        conn: &mut Conn<DB>,
+        condition: &'static str,
+        value: String,
+    ) -> Result<Option<UserRow>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE {condition}");
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(value)
+            .fetch_optional(&mut *conn)
+            .await
+    }
+
+    async fn insert_user(
+        conn: &mut Conn<DB>,
+        values: Vec<Assignment>,
+    ) -> Result<UserRow, sqlx::Error> {
+        let mut query = QueryBuilder::new("INSERT INTO users (active");
+        for (column, _) in &values {
+            query.push(", ").push(*column);
+        }
+        query.push(") VALUES (TRUE");
+        for (_, value) in values {
+            query.push(", ");
+            push_value(&mut query, value);
+        }
+        query.push(") RETURNING ").push(COLUMNS);
+        query.build_query_as().fetch_one(&mut *conn).await
+    }
+
+    async fn update_user(
+        conn: &mut Conn<DB>,
+        id: i64,
+        values: Vec<Assignment>,
+        guard: Option<Guard>,
+    ) -> Result<Option<UserRow>, sqlx::Error> {
+        // A change of nothing still checks the guard and returns the row.
+        let mut query = QueryBuilder::new("UPDATE users SET id = id");
+        for (column, value) in values {
+            query.push(", ").push(column).push(" = ");
+            push_value(&mut query, value);
+        }
+        query.push(" WHERE id = ").push_bind(id);
+        if let Some((column, value)) = guard {
+            query.push(" AND ").push(column).push(" = ");
+            push_value(&mut query, value);
+        }
+        query.push(" RETURNING ").push(COLUMNS);
+        query.build_query_as().fetch_optional(&mut *conn).await
+    }
+
+    async fn user_exists(conn: &mut Conn<DB>, id: i64) -> Result<bool, sqlx::Error> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    async fn queue(conn: &mut Conn<DB>, payload: String, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO outbox (payload, created_at, next_attempt_at) VALUES ($1, $2, $2)")
+            .bind(payload)
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map(drop)
+    }
+
+    async fn generation(conn: &mut Conn<DB>, user: i64) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar("SELECT generation FROM token_generations WHERE user_id = $1")
+            .bind(user)
+            .fetch_optional(&mut *conn)
+            .await
+    }
+
+    async fn bump_generation(conn: &mut Conn<DB>, user: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO token_generations (user_id, generation) VALUES ($1, 1) \
+             ON CONFLICT (user_id) DO UPDATE SET generation = token_generations.generation + 1",
+        )
+        .bind(user)
+        .execute(&mut *conn)
+        .await
+        .map(drop)
+    }
+
+    async fn insert_credential(
+        conn: &mut Conn<DB>,
+        digest: Vec<u8>,
+        user: i64,
+        kind: &'static str,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO auth_tokens (digest, user_id, kind, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(digest)
+        .bind(user)
+        .bind(kind.to_owned())
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map(drop)
+    }
+
+    async fn credential(
+        conn: &mut Conn<DB>,
+        digest: Vec<u8>,
+        kind: &'static str,
+    ) -> Result<Option<CredentialRow>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT digest, user_id, kind, created_at, last_used_at FROM auth_tokens \
+             WHERE digest = $1 AND kind = $2",
+        )
+        .bind(digest)
+        .bind(kind.to_owned())
+        .fetch_optional(&mut *conn)
+        .await
+    }
+
+    async fn touch(conn: &mut Conn<DB>, digest: Vec<u8>, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE auth_tokens SET last_used_at = $2 WHERE digest = $1")
+            .bind(digest)
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map(drop)
+    }
+
+    async fn delete_credential(
+        conn: &mut Conn<DB>,
+        digest: Vec<u8>,
+        kind: &'static str,
+    ) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar(
+            "DELETE FROM auth_tokens WHERE digest = $1 AND kind = $2 RETURNING user_id",
+        )
+        .bind(digest)
+        .bind(kind.to_owned())
+        .fetch_optional(&mut *conn)
+        .await
+    }
+
+    async fn credentials_of(
+        conn: &mut Conn<DB>,
+        user: i64,
+    ) -> Result<Vec<CredentialRow>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT digest, user_id, kind, created_at, last_used_at FROM auth_tokens \
+             WHERE user_id = $1 ORDER BY created_at, digest",
+        )
+        .bind(user)
+        .fetch_all(&mut *conn)
+        .await
+    }
+
+    async fn delete_credentials(
+        conn: &mut Conn<DB>,
+        user: i64,
+        kind: Option<&'static str>,
+        keep: Option<Vec<u8>>,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let mut query = QueryBuilder::new("DELETE FROM auth_tokens WHERE user_id = ");
+        query.push_bind(user);
+        if let Some(kind) = kind {
+            query.push(" AND kind = ").push_bind(kind.to_owned());
+        }
+        if let Some(keep) = keep {
+            query.push(" AND digest <> ").push_bind(keep);
+        }
+        query.push(" RETURNING kind");
+        let kinds: Vec<(String,)> = query.build_query_as().fetch_all(&mut *conn).await?;
+        Ok(kinds.into_iter().map(|(kind,)| kind).collect())
+    }
+
+    async fn claim(
+        conn: &mut Conn<DB>,
+        now: i64,
+        until: i64,
+        limit: i64,
+    ) -> Result<Vec<QueuedRow>, sqlx::Error> {
+        sqlx::query_as(DB::CLAIM_DUE)
+            .bind(now)
+            .bind(until)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await
+    }
+
+    async fn sent(conn: &mut Conn<DB>, id: i64, at: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE outbox SET sent_at = $1, leased_until = NULL WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map(drop)
+    }
+
+    async fn failed(
+        conn: &mut Conn<DB>,
+        id: i64,
+        error: String,
+        retry_at: Option<i64>,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        let mut query = QueryBuilder::new(
+            "UPDATE outbox SET attempts = attempts + 1, leased_until = NULL, last_error = ",
+        );
+        query.push_bind(error);
+        match retry_at {
+            Some(at) => query.push(", next_attempt_at = ").push_bind(at),
+            None => query.push(", failed_at = ").push_bind(now),
+        };
+        query.push(" WHERE id = ").push_bind(id);
+        query.build().execute(&mut *conn).await.map(drop)
+    }
+
+    async fn ping(conn: &mut Conn<DB>) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&mut *conn).await.map(drop)
+    }
+}

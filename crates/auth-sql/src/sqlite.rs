@@ -1,0 +1,54 @@
+//! SQLite: the embedded default. One file, WAL journal, one writer at a
+//! time (so a plain `UPDATE … RETURNING` claims outbox rows safely).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use auth_core::ports::UniqueField;
+use sqlx::error::DatabaseError;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{Pool, Sqlite};
+
+use crate::engine::{Engine, field_of};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// SQLite names the columns of a failed unique constraint, not the
+/// constraint: "UNIQUE constraint failed: users.email_key".
+const UNIQUE: &[(&str, UniqueField)] = &[
+    ("users.username_key", UniqueField::Username),
+    ("users.email_key", UniqueField::Email),
+];
+
+impl Engine for Sqlite {
+    fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
+    }
+
+    async fn connect(url: &str) -> Result<Pool<Self>, sqlx::Error> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(5));
+        // An in-memory database exists per connection: keep exactly one.
+        let max = if url.contains(":memory:") { 1 } else { 8 };
+        SqlitePoolOptions::new()
+            .max_connections(max)
+            .connect_with(options)
+            .await
+    }
+
+    const CLAIM_DUE: &'static str = "UPDATE outbox SET leased_until = $2 WHERE id IN (\
+        SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \
+        AND (leased_until IS NULL OR leased_until <= $1) ORDER BY id LIMIT $3) \
+        RETURNING id, payload, attempts";
+
+    fn unique_field(error: &dyn DatabaseError) -> Option<UniqueField> {
+        let columns = error
+            .message()
+            .strip_prefix("UNIQUE constraint failed: ")?
+            .split(", ");
+        field_of(UNIQUE, columns)
+    }
+}

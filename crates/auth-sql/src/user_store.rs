@@ -1,0 +1,123 @@
+//! `UserStore`, with the outbox written in the same transactions.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use auth_core::domain::{NewUser, User, UserChange, UserId};
+use auth_core::notification::Notification;
+use auth_core::ports::{Announce, Matching, StoreError, UserStore};
+
+use crate::error::store_error;
+use crate::queries::{Conn, Queries};
+use crate::row::{self, Identifier, UserRow, payload};
+use crate::store::SqlStore;
+
+// `Queries` is crate plumbing that every `Engine` implements; callers only
+// ever see `SqliteStore` and `PgStore`.
+#[allow(private_bounds)]
+impl<DB: Queries> SqlStore<DB> {
+    async fn find(
+        &self,
+        identifier: Identifier,
+        value: &str,
+        matching: Matching,
+    ) -> Result<Option<User>, StoreError> {
+        let condition = row::lookup(identifier, matching, self.matching);
+        let mut conn = self.conn().await.map_err(store_error::<DB>)?;
+        DB::user_where(&mut conn, condition, row::identifier_key(matching, value))
+            .await
+            .map_err(store_error::<DB>)?
+            .map(User::try_from)
+            .transpose()
+    }
+
+    /// Queues notifications on a connection inside an open transaction.
+    async fn queue(&self, conn: &mut Conn<DB>, notify: &[Notification]) -> Result<(), StoreError> {
+        for notification in notify {
+            DB::queue(conn, payload(notification)?, self.now())
+                .await
+                .map_err(store_error::<DB>)?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<DB: Queries> UserStore for SqlStore<DB> {
+    async fn get(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        let mut conn = self.conn().await.map_err(store_error::<DB>)?;
+        DB::user_by_id(&mut conn, id.get())
+            .await
+            .map_err(store_error::<DB>)?
+            .map(User::try_from)
+            .transpose()
+    }
+
+    async fn find_by_username(
+        &self,
+        username: &str,
+        matching: Matching,
+    ) -> Result<Option<User>, StoreError> {
+        self.find(Identifier::Username, username, matching).await
+    }
+
+    async fn find_by_email(
+        &self,
+        email: &str,
+        matching: Matching,
+    ) -> Result<Option<User>, StoreError> {
+        self.find(Identifier::Email, email, matching).await
+    }
+
+    async fn create(
+        &self,
+        user: NewUser,
+        announce: Option<Arc<dyn Announce>>,
+    ) -> Result<User, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error::<DB>)?;
+        let row: UserRow = DB::insert_user(&mut tx, row::new_user_values(&user, self.matching))
+            .await
+            .map_err(store_error::<DB>)?;
+        let created = User::try_from(row)?;
+        let notify: Vec<Notification> = announce
+            .and_then(|a| a.announce(&created))
+            .into_iter()
+            .collect();
+        self.queue(&mut tx, &notify).await?;
+        tx.commit().await.map_err(store_error::<DB>)?;
+        Ok(created)
+    }
+
+    async fn update(
+        &self,
+        id: UserId,
+        change: UserChange,
+        notify: Vec<Notification>,
+    ) -> Result<User, StoreError> {
+        let values = row::change_values(&change, self.matching);
+        let guard = change.guard.as_ref().map(row::guard);
+        let mut tx = self.pool.begin().await.map_err(store_error::<DB>)?;
+        let updated = DB::update_user(&mut tx, id.get(), values, guard)
+            .await
+            .map_err(store_error::<DB>)?;
+        let Some(row) = updated else {
+            let exists = DB::user_exists(&mut tx, id.get())
+                .await
+                .map_err(store_error::<DB>)?;
+            return Err(if exists {
+                StoreError::GuardFailed
+            } else {
+                StoreError::NotFound
+            });
+        };
+        self.queue(&mut tx, &notify).await?;
+        tx.commit().await.map_err(store_error::<DB>)?;
+        User::try_from(row)
+    }
+
+    async fn enqueue(&self, notify: Vec<Notification>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error::<DB>)?;
+        self.queue(&mut tx, &notify).await?;
+        tx.commit().await.map_err(store_error::<DB>)
+    }
+}
