@@ -1,6 +1,13 @@
-//! `auth-server check`: Django-style system checks of a configuration.
+//! `auth-server check`: Django-style system checks of a configuration, and
+//! the [`Plan`] start-up uses — one run of every rule serves both.
+
+use std::sync::Arc;
+
+use auth_core::flows::RetryPolicy;
+use secrecy::ExposeSecret;
 
 use crate::config::Config;
+use crate::plan::{KeySource, Plan};
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,45 +29,67 @@ pub struct Finding {
     pub message: String,
 }
 
-/// Every finding for `config`; any `Error` means the server should not start.
-pub fn run(config: &Config) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    let mut error = |id, message: String| {
-        findings.push(Finding {
+/// The outcome of the checks: every finding, and the plan when there is
+/// no error.
+pub struct Report {
+    /// Errors and warnings, in the order found.
+    pub findings: Vec<Finding>,
+    /// What the server runs with; `None` when any finding is an error.
+    pub plan: Option<Plan>,
+}
+
+impl Report {
+    /// The errors among the findings.
+    pub fn errors(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.level == Level::Error)
+    }
+}
+
+#[derive(Default)]
+struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn error(&mut self, id: &'static str, message: String) {
+        self.0.push(Finding {
             level: Level::Error,
             id,
             message,
-        })
-    };
-    let settings = match config.settings() {
-        Ok(settings) => Some(settings),
-        Err(e) => {
-            error("auth.E001", e.to_string());
-            None
-        }
-    };
-    if let Err(e) = crate::mail_url::parse(&config.mail_url) {
-        error("auth.E002", format!("AUTH_MAIL_URL: {e}"));
+        });
     }
-    if config
-        .verification_from_email
-        .parse::<auth_smtp::Mailbox>()
-        .is_err()
-    {
-        error(
-            "E003",
-            format!(
-                "VERIFICATION_FROM_EMAIL {:?} is not an e-mail address",
-                config.verification_from_email
-            ),
-        );
+
+    fn warn(&mut self, id: &'static str, message: String) {
+        self.0.push(Finding {
+            level: Level::Warning,
+            id,
+            message,
+        });
     }
+
+    /// The value, or `None` with the error recorded under `id`.
+    fn need<T, E: std::fmt::Display>(
+        &mut self,
+        id: &'static str,
+        result: Result<T, E>,
+    ) -> Option<T> {
+        result.map_err(|e| self.error(id, e.to_string())).ok()
+    }
+}
+
+/// Checks `config` and, when nothing is wrong, plans the server.
+pub fn run(config: &Config) -> Report {
+    let mut f = Findings::default();
+    let settings = f.need("auth.E001", config.settings());
+    let mail = f.need(
+        "auth.E002",
+        crate::mail_url::parse(&config.mail_url).map_err(|e| format!("AUTH_MAIL_URL: {e}")),
+    );
+    let envelope = f.need("E003", envelope(config));
     let url = &config.database_url;
     if !(url.starts_with("sqlite:")
         || url.starts_with("postgres://")
         || url.starts_with("postgresql://"))
     {
-        error(
+        f.error(
             "auth.E004",
             format!(
                 "AUTH_DATABASE_URL {:?}: use sqlite://PATH or postgres://…",
@@ -68,49 +97,36 @@ pub fn run(config: &Config) -> Vec<Finding> {
             ),
         );
     }
-    if let Err(e) = config.trusted_proxy_ips() {
-        error("auth.E006", e.to_string());
-    }
-    if let Err(e) = auth_smtp::Templates::load(config.templates_dir.as_deref()) {
-        error("E009", format!("templates: {e}"));
-    }
-    let params = auth_core::hashing::Argon2Params {
-        m_cost: config.password_hash_memory_kib,
-        t_cost: config.password_hash_iterations,
-        p_cost: config.password_hash_parallelism,
-    };
-    if params.is_below_owasp_minimum() && !config.password_hash_allow_weak {
-        error(
-            "auth.E005",
-            "argon2id parameters are below OWASP's minimum (m=19456 KiB, t=2, p=1); set AUTH_PASSWORD_HASH_ALLOW_WEAK=1 to accept them".into(),
-        );
-    }
-    let mut warn = |id, message: String| {
-        findings.push(Finding {
-            level: Level::Warning,
-            id,
-            message,
-        })
-    };
+    let hashing = f.need("auth.E005", config.hash_params());
+    let limits = f.need("auth.E006", config.limits());
+    let passwords = f.need("auth.E007", config.password_policy_rules());
+    let templates = f.need(
+        "E009",
+        auth_smtp::Templates::load(config.templates_dir.as_deref())
+            .map_err(|e| format!("templates: {e}")),
+    );
     match (&config.secret_key, &config.secret_key_file) {
-        (None, None) => warn(
+        (None, None) => f.warn(
             "auth.W010",
             "no AUTH_SECRET_KEY: a generated key saved beside the database is used; set one explicitly in production".into(),
         ),
-        (Some(key), None) if key.chars().count() < 32 => warn(
+        (Some(key), None) if key.expose_secret().chars().count() < 32 => f.warn(
             "auth.W011",
-            format!("AUTH_SECRET_KEY has {} characters; use at least 32 random ones", key.chars().count()),
+            format!(
+                "AUTH_SECRET_KEY has {} characters; use at least 32 random ones",
+                key.expose_secret().chars().count()
+            ),
         ),
         _ => {}
     }
-    if let Some(s) = settings {
+    if let Some(s) = &settings {
         if s.register.auto_login && !s.register.one_time_use {
-            warn(
+            f.warn(
                 "W001",
                 "REGISTER_VERIFICATION_AUTO_LOGIN without REGISTER_VERIFICATION_ONE_TIME_USE: a leaked link logs in for its whole period".into(),
             );
         }
-        let defaults = [
+        let links = [
             (
                 "REGISTER_VERIFICATION_URL",
                 &config.register_verification_url,
@@ -127,16 +143,109 @@ pub fn run(config: &Config) -> Vec<Finding> {
                 s.register_email.verification_enabled,
             ),
         ];
-        for (key, value, enabled) in defaults {
+        for (key, value, enabled) in links {
             if enabled && value.is_none() {
-                warn(
+                f.warn(
                     "auth.W012",
                     format!("{key} is not set: links point at the placeholder on localhost"),
                 );
             }
         }
     }
-    findings
+    let plan = match (
+        settings, mail, envelope, hashing, limits, passwords, templates,
+    ) {
+        (
+            Some(settings),
+            Some(mail),
+            Some(envelope),
+            Some(hashing),
+            Some(limits),
+            Some(passwords),
+            Some(templates),
+        ) if f.0.iter().all(|finding| finding.level == Level::Warning) => Some(plan(
+            config, settings, mail, envelope, hashing, limits, passwords, templates,
+        )),
+        _ => None,
+    };
+    Report {
+        findings: f.0,
+        plan,
+    }
+}
+
+fn envelope(config: &Config) -> Result<auth_smtp::Envelope, String> {
+    let mailbox = |key: &str, value: &str| {
+        value
+            .parse()
+            .map_err(|_| format!("{key} {value:?} is not an e-mail address"))
+    };
+    Ok(auth_smtp::Envelope {
+        from: mailbox("VERIFICATION_FROM_EMAIL", &config.verification_from_email)?,
+        reply_to: config
+            .verification_reply_to_email
+            .as_deref()
+            .map(|v| mailbox("VERIFICATION_REPLY_TO_EMAIL", v))
+            .transpose()?,
+    })
+}
+
+#[allow(clippy::too_many_arguments)] // the checked parts, each once
+fn plan(
+    config: &Config,
+    settings: auth_core::settings::Settings,
+    mail: crate::mail_url::MailTarget,
+    envelope: auth_smtp::Envelope,
+    hashing: auth_core::hashing::Argon2Params,
+    limits: auth_http::Limits,
+    passwords: auth_core::policy::PasswordPolicy,
+    templates: auth_smtp::Templates,
+) -> Plan {
+    let api = auth_http::ApiConfig {
+        prefix: config.api_prefix.trim_end_matches('/').to_owned(),
+        non_field_errors_key: config.use_non_field_errors_key_from_drf_settings(),
+        secure_cookies: config.secure_cookies_effective(),
+        session_max_age: std::time::Duration::from_secs(config.session_ttl),
+        body_limit: config.body_limit,
+        trusted_origins: config.csrf_trusted_origins.clone(),
+        enumeration_floor: config.enumeration_floor(),
+        ..auth_http::ApiConfig::default()
+    };
+    Plan {
+        bind: config.bind.clone(),
+        settings,
+        passwords,
+        hashing,
+        hash_workers: config.password_hash_workers.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(2)
+        }),
+        credentials: config.credential_policy(),
+        one_token_per_user: config.one_token_per_user(),
+        database_url: config.database_url.clone(),
+        redis: config
+            .redis_url
+            .clone()
+            .map(|url| (url, config.redis_prefix.clone())),
+        keys: KeySource {
+            file: config.secret_key_file.clone(),
+            key: config.secret_key.clone(),
+            fallbacks: config.secret_key_fallbacks.clone(),
+        },
+        mail,
+        envelope,
+        templates: Arc::new(templates),
+        api,
+        throttle: config.rate_limits().then_some(limits),
+        mail_poll: std::time::Duration::from_millis(config.mail_poll_interval_ms.max(10)),
+        mail_retry: RetryPolicy {
+            first_delay: time::Duration::seconds(
+                i64::try_from(config.mail_retry_delay.max(1)).unwrap_or(30),
+            ),
+            ..RetryPolicy::default()
+        },
+    }
 }
 
 #[cfg(test)]
@@ -144,17 +253,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_defaults_have_warnings_but_no_errors() {
-        let findings = run(&Config::default());
-        assert!(
-            findings.iter().all(|f| f.level == Level::Warning),
-            "{findings:?}"
-        );
-        assert!(findings.iter().any(|f| f.id == "auth.W010"));
+    fn the_defaults_have_warnings_but_no_errors_and_a_plan() {
+        let report = run(&Config::default());
+        assert_eq!(report.errors().count(), 0, "{:?}", report.findings);
+        assert!(report.findings.iter().any(|f| f.id == "auth.W010"));
+        assert!(report.plan.is_some());
     }
 
     #[test]
-    fn bad_values_are_errors_naming_the_setting() {
+    fn bad_values_are_errors_naming_the_setting_and_no_plan() {
         let config = Config {
             mail_url: "http://nope".into(),
             password_hash_memory_kib: 1024,
@@ -162,17 +269,15 @@ mod tests {
             secret_key: Some("short".into()),
             ..Config::default()
         };
-        let findings = run(&config);
-        let errors: Vec<_> = findings
-            .iter()
-            .filter(|f| f.level == Level::Error)
-            .map(|f| f.id)
-            .collect();
+        let report = run(&config);
+        let errors: Vec<_> = report.errors().map(|f| f.id).collect();
         assert_eq!(
             errors,
             ["auth.E001", "auth.E002", "auth.E005"],
-            "{findings:?}"
+            "{:?}",
+            report.findings
         );
-        assert!(findings.iter().any(|f| f.id == "auth.W011"));
+        assert!(report.findings.iter().any(|f| f.id == "auth.W011"));
+        assert!(report.plan.is_none());
     }
 }

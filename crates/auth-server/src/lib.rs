@@ -6,16 +6,17 @@ mod backend;
 pub mod check;
 pub mod config;
 pub mod mail_url;
+pub mod plan;
 mod worker;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use auth_core::flows::{Accounts, Ports, RetryPolicy};
-use auth_core::hashing::{Argon2Hasher, Argon2Params};
+use auth_core::hashing::Argon2Hasher;
 use auth_core::ports::{Clock, Mailer, Outbox, RateLimiter, SystemClock};
 use auth_core::signing::{LinkSigner, SecretKey};
-use auth_http::{ApiConfig, Throttle};
+use auth_http::Throttle;
 use auth_redis::{RedisConnection, RedisRateLimiter, RedisTokenManager};
 use auth_runtime::{BlockingHasher, MemoryRateLimiter};
 use auth_smtp::{ConsoleMailer, DirMailer, Envelope, SmtpMailer, Templates};
@@ -27,6 +28,8 @@ use zeroize::Zeroizing;
 pub use backend::{Database, open_database};
 pub use config::{Compat, Config, ConfigError};
 use mail_url::MailTarget;
+pub use plan::{KeySource, Plan};
+use secrecy::ExposeSecret;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,9 @@ pub enum StartError {
     /// The configuration is unusable.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A check failed (`auth-server check` lists them all).
+    #[error("configuration error {}", .0.as_ref().map(|f| format!("{}: {}", f.id, f.message)).unwrap_or_default())]
+    Check(Option<check::Finding>),
     /// The database could not be opened or migrated.
     #[error("database {url}: {message}")]
     Database {
@@ -66,14 +72,28 @@ pub struct App {
 }
 
 impl App {
-    /// Opens the database (migrating it), loads keys and templates, and
-    /// builds the router.
+    /// Checks `config` (as `auth-server check` does) and builds from its
+    /// plan; the first error found stops it.
     pub async fn build(config: &Config) -> Result<Self, StartError> {
-        let settings = config.settings()?;
+        let report = check::run(config);
+        match report.plan {
+            Some(plan) => Self::from_plan(plan).await,
+            None => Err(StartError::Check(
+                report
+                    .findings
+                    .into_iter()
+                    .find(|f| f.level == check::Level::Error),
+            )),
+        }
+    }
+
+    /// Opens the database (migrating it), reads the keys and wires the
+    /// router from a checked plan.
+    pub async fn from_plan(plan: Plan) -> Result<Self, StartError> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let database = open_database(&config.database_url).await?;
-        let keys = key_texts(config)?;
-        let token_mode = if config.one_token_per_user() {
+        let database = open_database(&plan.database_url).await?;
+        let keys = key_texts(&plan.keys, &plan.database_url)?;
+        let token_mode = if plan.one_token_per_user {
             // The derivation's message prefix ("drr-token:") keeps these
             // tokens apart from link signatures made with the same key.
             TokenMode::OnePerUser {
@@ -90,11 +110,14 @@ impl App {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut probes: Vec<Arc<dyn backend::Probe>> = vec![Arc::new(database.clone())];
-        let policy = config.credential_policy();
-        let mut stores =
-            database.stores(settings.matching, token_mode.clone(), policy, clock.clone());
+        let mut stores = database.stores(
+            plan.settings.matching,
+            token_mode.clone(),
+            plan.credentials,
+            clock.clone(),
+        );
         let mut limiter: Arc<dyn RateLimiter> = Arc::new(MemoryRateLimiter::new(clock.clone()));
-        if let Some(url) = &config.redis_url {
+        if let Some((url, prefix)) = &plan.redis {
             let redis = RedisConnection::connect(url, std::time::Duration::from_secs(2))
                 .await
                 .map_err(|e| {
@@ -102,64 +125,34 @@ impl App {
                 })?;
             stores.tokens = Arc::new(RedisTokenManager::new(
                 redis.clone(),
-                config.redis_prefix.clone(),
+                prefix.clone(),
                 token_mode,
-                policy,
+                plan.credentials,
                 clock.clone(),
             ));
             // Counters in Redis hold across instances.
-            limiter = Arc::new(RedisRateLimiter::new(
-                redis.clone(),
-                config.redis_prefix.clone(),
-            ));
+            limiter = Arc::new(RedisRateLimiter::new(redis.clone(), prefix.clone()));
             probes.push(Arc::new(redis));
         }
-        let hasher = Argon2Hasher::new(hash_params(config)?)
-            .map_err(|e| StartError::Setup(e.to_string()))?;
-        let workers = config.password_hash_workers.unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(usize::from)
-                .unwrap_or(2)
-        });
+        let hasher =
+            Argon2Hasher::new(plan.hashing).map_err(|e| StartError::Setup(e.to_string()))?;
         let signer = LinkSigner::new(keys).map_err(|e| StartError::Setup(e.to_string()))?;
         let ports = Ports {
             store: stores.users,
             tokens: stores.tokens,
-            hasher: Arc::new(BlockingHasher::new(hasher, workers)),
+            hasher: Arc::new(BlockingHasher::new(hasher, plan.hash_workers)),
             clock: clock.clone(),
         };
-        let accounts = Accounts::new(ports, signer, config.password_policy()?, settings);
-        let api = ApiConfig {
-            prefix: config.api_prefix.trim_end_matches('/').to_owned(),
-            non_field_errors_key: config
-                .use_non_field_errors_key_from_drf_settings
-                .unwrap_or(false),
-            secure_cookies: config.secure_cookies_effective(),
-            session_max_age: std::time::Duration::from_secs(
-                config.session_ttl.unwrap_or(14 * 24 * 3600),
-            ),
-            body_limit: config.body_limit,
-            trusted_origins: config.csrf_trusted_origins.clone(),
-            enumeration_floor: config.enumeration_floor(),
-            ..ApiConfig::default()
-        };
-        let limits = config.limits()?;
-        let throttle = config
-            .rate_limited()
-            .then_some(Throttle { limits, limiter });
+        let accounts = Accounts::new(ports, signer, plan.passwords, plan.settings);
+        let throttle = plan.throttle.map(|limits| Throttle { limits, limiter });
         Ok(Self {
-            router: auth_http::router(accounts, api, throttle)
+            router: auth_http::router(accounts, plan.api, throttle)
                 .merge(backend::health_routes(probes)),
             outbox: stores.outbox,
-            mailer: mailer(config)?,
+            mailer: mailer(plan.mail, plan.templates, plan.envelope)?,
             clock,
-            poll: std::time::Duration::from_millis(config.mail_poll_interval_ms.max(10)),
-            retry: RetryPolicy {
-                first_delay: time::Duration::seconds(
-                    i64::try_from(config.mail_retry_delay.max(1)).unwrap_or(30),
-                ),
-                ..RetryPolicy::default()
-            },
+            poll: plan.mail_poll,
+            retry: plan.mail_retry,
         })
     }
 
@@ -199,34 +192,18 @@ impl App {
     }
 }
 
-fn hash_params(config: &Config) -> Result<Argon2Params, StartError> {
-    let params = Argon2Params {
-        m_cost: config.password_hash_memory_kib,
-        t_cost: config.password_hash_iterations,
-        p_cost: config.password_hash_parallelism,
-    };
-    if params.is_below_owasp_minimum() && !config.password_hash_allow_weak {
-        return Err(StartError::Setup(format!(
-            "argon2id parameters m={} KiB, t={}, p={} are below OWASP's minimum (m=19456, t=2, p=1); \
-             raise them or set AUTH_PASSWORD_HASH_ALLOW_WEAK=1",
-            params.m_cost, params.t_cost, params.p_cost
-        )));
-    }
-    Ok(params)
-}
-
 /// The signing keys, newest first: the configured key (or the generated
 /// one), then the fallbacks.
-fn key_texts(config: &Config) -> Result<Vec<Zeroizing<String>>, StartError> {
-    let primary = match (&config.secret_key_file, &config.secret_key) {
+fn key_texts(keys: &KeySource, database_url: &str) -> Result<Vec<Zeroizing<String>>, StartError> {
+    let primary = match (&keys.file, &keys.key) {
         (Some(path), _) => std::fs::read_to_string(path)
             .map(|k| k.trim().to_owned())
             .map_err(|e| StartError::Setup(format!("SECRET_KEY_FILE {}: {e}", path.display())))?,
-        (None, Some(key)) => key.clone(),
-        (None, None) => generated_key(&config.database_url)?,
+        (None, Some(key)) => key.expose_secret().to_owned(),
+        (None, None) => generated_key(database_url)?,
     };
     Ok(std::iter::once(primary)
-        .chain(config.secret_key_fallbacks.iter().cloned())
+        .chain(keys.fallbacks.iter().map(|k| k.expose_secret().to_owned()))
         .map(Zeroizing::new)
         .collect())
 }
@@ -273,26 +250,11 @@ fn key_path(database_url: &str) -> PathBuf {
     }
 }
 
-fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, StartError> {
-    let templates = Arc::new(
-        Templates::load(config.templates_dir.as_deref())
-            .map_err(|e| StartError::Setup(e.to_string()))?,
-    );
-    let mailbox = |key: &str, value: &str| {
-        value.parse().map_err(|e| {
-            StartError::Setup(format!("{key} {value:?} is not an e-mail address: {e}"))
-        })
-    };
-    let envelope = Envelope {
-        from: mailbox("VERIFICATION_FROM_EMAIL", &config.verification_from_email)?,
-        reply_to: config
-            .verification_reply_to_email
-            .as_deref()
-            .map(|v| mailbox("VERIFICATION_REPLY_TO_EMAIL", v))
-            .transpose()?,
-    };
-    let target = mail_url::parse(&config.mail_url)
-        .map_err(|e| StartError::Setup(format!("MAIL_URL: {e}")))?;
+fn mailer(
+    target: MailTarget,
+    templates: Arc<Templates>,
+    envelope: Envelope,
+) -> Result<Arc<dyn Mailer>, StartError> {
     Ok(match target {
         MailTarget::Console => Arc::new(ConsoleMailer::new(templates, envelope)),
         MailTarget::Dir(dir) => Arc::new(DirMailer::new(dir, templates, envelope)),
@@ -303,7 +265,7 @@ fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, StartError> {
     })
 }
 
-/// Binds `config.bind`.
+/// Binds the configured listen address.
 pub async fn bind(config: &Config) -> Result<TcpListener, StartError> {
     TcpListener::bind(&config.bind)
         .await

@@ -61,8 +61,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref()).context("configuration")?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Check => {
-            let findings = auth_server::check::run(&config);
-            for f in &findings {
+            let report = auth_server::check::run(&config);
+            for f in &report.findings {
                 let level = if f.level == Level::Error {
                     "ERROR"
                 } else {
@@ -70,10 +70,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 };
                 println!("{level} {}: {}", f.id, f.message);
             }
-            let errors = findings.iter().filter(|f| f.level == Level::Error).count();
+            let errors = report.errors().count();
             println!(
                 "System check identified {} issue(s) ({errors} error(s)).",
-                findings.len()
+                report.findings.len()
             );
             Ok(if errors == 0 {
                 ExitCode::SUCCESS
@@ -87,23 +87,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve => {
-            let errors: Vec<_> = auth_server::check::run(&config)
-                .into_iter()
-                .inspect(|f| {
-                    if f.level == Level::Warning {
-                        tracing::warn!(id = f.id, "{}", f.message);
-                    }
-                })
-                .filter(|f| f.level == Level::Error)
-                .collect();
-            if let Some(first) = errors.first() {
+            let report = auth_server::check::run(&config);
+            for f in report.findings.iter().filter(|f| f.level == Level::Warning) {
+                tracing::warn!(id = f.id, "{}", f.message);
+            }
+            if let Some(first) = report.errors().next() {
                 anyhow::bail!(
                     "configuration error {}: {} (run `auth-server check`)",
                     first.id,
                     first.message
                 );
             }
-            let app = App::build(&config).await?;
+            let plan = report.plan.context("no plan although no check failed")?;
+            let app = App::from_plan(plan).await?;
             let listener = auth_server::bind(&config).await?;
             let addr = listener.local_addr()?;
             tracing::info!(%addr, prefix = %config.api_prefix, compat = ?config.compat, "serving");

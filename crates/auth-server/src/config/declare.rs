@@ -1,0 +1,315 @@
+//! The `settings!` macro: one declaration per setting, from which the
+//! [`Config`](super::Config) struct, its defaults, the profile defaults,
+//! the mapping onto auth-core's `Settings` and the documentation table all
+//! follow.
+//!
+//! Each entry is a doc line, a `#[setting(...)]` attribute (its section,
+//! aliases, and the text shown as its default where a value cannot show
+//! it), optional serde attributes, then one of:
+//! - `fixed NAME: T = default;` — the same default in every profile;
+//! - `optional NAME: T;` — unset by default (`None`);
+//! - `profile NAME: T = |p| …;` — unset means the profile's value, read
+//!   through the accessor method of the same name;
+//! - `core NAME: T => path.in.settings;` — a workflow setting of
+//!   auth-core's `Settings`: its default is the profile's `Settings`, and
+//!   [`Config::apply`](super::Config) writes it back, converted by [`Core`].
+
+use auth_core::ports::Matching;
+use auth_core::settings::{CredentialsEnded, LoginField};
+use time::Duration;
+
+/// Where a setting is documented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// The server's own settings.
+    Server,
+    /// django-rest-registration's settings, under DRR's names.
+    Drr,
+    /// Behaviours DRR has no setting for (what `COMPAT=drr` switches).
+    Behaviour,
+}
+
+/// A setting's default as the documentation shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shown {
+    /// The same in every profile.
+    Same(String),
+    /// Per profile.
+    Profile {
+        /// The safe profile's.
+        safe: String,
+        /// `COMPAT=drr`'s.
+        drr: String,
+    },
+}
+
+/// One declared setting.
+#[derive(Debug, Clone)]
+pub struct Declared {
+    /// Its name, lower case (`AUTH_` + upper case in the environment).
+    pub field: &'static str,
+    /// Other names it is read under.
+    pub aliases: &'static [&'static str],
+    /// Where it is documented.
+    pub section: Section,
+    /// One line of documentation.
+    pub doc: &'static str,
+    /// Its default.
+    pub default: Shown,
+}
+
+impl Declared {
+    /// The name as written in `auth.toml`.
+    pub fn name(&self) -> String {
+        self.field.to_ascii_uppercase()
+    }
+}
+
+/// How a setting's value reads in the documentation.
+pub trait Show {
+    /// The value, as text.
+    fn show(&self) -> String;
+}
+
+macro_rules! show_display {
+    ($($ty:ty),*) => {$(
+        impl Show for $ty {
+            fn show(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+show_display!(u32, u64, i64, usize);
+
+impl Show for bool {
+    fn show(&self) -> String {
+        if *self { "on" } else { "off" }.into()
+    }
+}
+
+impl Show for String {
+    fn show(&self) -> String {
+        if self.is_empty() {
+            "—".into()
+        } else {
+            format!("`{self}`")
+        }
+    }
+}
+
+impl Show for Vec<String> {
+    fn show(&self) -> String {
+        self.join(",").show()
+    }
+}
+
+/// A config value that stands for a field of auth-core's `Settings`.
+pub trait Core<T>: Sized {
+    /// The value the profile's `Settings` hold, as configured.
+    fn from_core(value: &T) -> Self;
+    /// The `Settings` value, or why this one means nothing.
+    fn to_core(self) -> Result<T, String>;
+}
+
+impl<T: Clone> Core<T> for T {
+    fn from_core(value: &T) -> Self {
+        value.clone()
+    }
+    fn to_core(self) -> Result<T, String> {
+        Ok(self)
+    }
+}
+
+/// Periods are whole seconds, and positive.
+impl Core<Duration> for i64 {
+    fn from_core(value: &Duration) -> Self {
+        value.whole_seconds()
+    }
+    fn to_core(self) -> Result<Duration, String> {
+        if self <= 0 {
+            return Err(format!("must be a positive number of seconds, not {self}"));
+        }
+        Ok(Duration::seconds(self))
+    }
+}
+
+impl Core<Matching> for bool {
+    fn from_core(value: &Matching) -> Self {
+        *value == Matching::CaseInsensitive
+    }
+    fn to_core(self) -> Result<Matching, String> {
+        Ok(if self {
+            Matching::CaseInsensitive
+        } else {
+            Matching::Exact
+        })
+    }
+}
+
+const ENDS: [(&str, CredentialsEnded); 3] = [
+    ("sessions", CredentialsEnded::Sessions),
+    ("all_but_caller", CredentialsEnded::AllButCaller),
+    ("all", CredentialsEnded::All),
+];
+
+impl Core<CredentialsEnded> for String {
+    fn from_core(value: &CredentialsEnded) -> Self {
+        ENDS.iter()
+            .find(|(_, ends)| ends == value)
+            .map_or("", |(name, _)| name)
+            .into()
+    }
+    fn to_core(self) -> Result<CredentialsEnded, String> {
+        ENDS.iter()
+            .find(|(name, _)| *name == self)
+            .map(|(_, ends)| *ends)
+            .ok_or_else(|| format!("{self:?} is not one of sessions, all_but_caller, all"))
+    }
+}
+
+const LOGIN_FIELDS: [(&str, LoginField); 2] = [
+    ("username", LoginField::Username),
+    ("email", LoginField::Email),
+];
+
+impl Core<Vec<LoginField>> for Vec<String> {
+    fn from_core(value: &Vec<LoginField>) -> Self {
+        value
+            .iter()
+            .filter_map(|f| LOGIN_FIELDS.iter().find(|(_, k)| k == f))
+            .map(|(name, _)| (*name).to_owned())
+            .collect()
+    }
+    fn to_core(self) -> Result<Vec<LoginField>, String> {
+        if self.is_empty() {
+            return Err("at least one field is required".into());
+        }
+        self.iter()
+            .map(|name| {
+                LOGIN_FIELDS
+                    .iter()
+                    .find(|(known, _)| known == name)
+                    .map(|(_, field)| *field)
+                    .ok_or_else(|| format!("unknown field {name:?} (username, email)"))
+            })
+            .collect()
+    }
+}
+
+/// Declares every setting once; see the module documentation.
+macro_rules! settings {
+    ($(
+        $(#[doc = $doc:literal])+
+        #[setting($section:ident $(, alias = $alias:literal)* $(, shown = $shown:literal)?)]
+        $(#[serde($($serde:tt)*)])*
+        $kind:ident $field:ident : $ty:ty $(= $default:expr)? $(=> $($path:ident).+)?;
+    )*) => {
+        /// Everything the server reads, as configured: optional settings
+        /// left unset take their profile's value through the accessor of
+        /// the same name (see `docs/configuration.md`).
+        #[derive(Debug, Clone, serde::Deserialize)]
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE", default)]
+        pub struct Config {
+            $(
+                $(#[doc = $doc])+
+                $(#[serde($($serde)*)])*
+                $(#[serde(alias = $alias)])*
+                pub $field: settings!(@type $kind $ty),
+            )*
+        }
+
+        impl Default for Config {
+            fn default() -> Self {
+                Self { $( $field: settings!(@default $kind $($default)?), )* }
+            }
+        }
+
+        impl Config {
+            $( settings!(@accessor $kind $field $ty $(, $default)? $(=> $($path).+)?); )*
+
+            /// Writes every workflow setting into `s`, the profile's
+            /// `Settings`.
+            pub(crate) fn apply(&self, s: &mut auth_core::settings::Settings) -> Result<(), ConfigError> {
+                $( settings!(@apply self s $kind $field $(=> $($path).+)?); )*
+                Ok(())
+            }
+        }
+
+        /// Every setting, in declaration order.
+        pub fn declarations() -> Vec<Declared> {
+            vec![$(
+                Declared {
+                    field: stringify!($field),
+                    aliases: &[$($alias),*],
+                    section: Section::$section,
+                    doc: concat!($($doc),+),
+                    default: settings!(@shown $kind $field $ty $(; shown $shown)? $(, $default)? $(=> $($path).+)?),
+                },
+            )*]
+        }
+    };
+
+    (@type fixed $ty:ty) => { $ty };
+    (@type $other:ident $ty:ty) => { Option<$ty> };
+
+    (@default fixed $default:expr) => { $default };
+    (@default $other:ident $($default:expr)?) => { None };
+
+    (@accessor profile $field:ident $ty:ty, $default:expr) => {
+        #[doc = concat!("`", stringify!($field), "`, or the profile's value when unset.")]
+        pub fn $field(&self) -> $ty {
+            let default: fn(&Profile) -> $ty = $default;
+            self.$field.clone().unwrap_or_else(|| default(&Profile::of(self.compat)))
+        }
+    };
+    (@accessor core $field:ident $ty:ty => $($path:ident).+) => {
+        #[doc = concat!("`", stringify!($field), "`, or the profile's value when unset.")]
+        pub fn $field(&self) -> $ty {
+            self.$field.clone().unwrap_or_else(|| {
+                Core::from_core(&Profile::of(self.compat).settings.$($path).+)
+            })
+        }
+    };
+    (@accessor $kind:ident $field:ident $ty:ty $(, $default:expr)?) => {};
+
+    (@apply $self:ident $s:ident core $field:ident => $($path:ident).+) => {
+        $s.$($path).+ = Core::to_core($self.$field()).map_err(|message| ConfigError::Invalid {
+            key: stringify!($field).to_ascii_uppercase(),
+            message,
+        })?;
+    };
+    (@apply $self:ident $s:ident $kind:ident $field:ident) => {};
+
+    (@shown $kind:ident $field:ident $ty:ty; shown $shown:literal $($rest:tt)*) => {
+        Shown::Same($shown.into())
+    };
+    (@shown fixed $field:ident $ty:ty, $default:expr) => {
+        Shown::Same(Show::show(&{ let value: $ty = $default; value }))
+    };
+    (@shown optional $field:ident $ty:ty) => { Shown::Same("—".into()) };
+    (@shown profile $field:ident $ty:ty, $default:expr) => {{
+        let default: fn(&Profile) -> $ty = $default;
+        Shown::per_profile(|p| Show::show(&default(p)))
+    }};
+    (@shown core $field:ident $ty:ty => $($path:ident).+) => {
+        Shown::per_profile(|p| {
+            let value: $ty = Core::from_core(&p.settings.$($path).+);
+            Show::show(&value)
+        })
+    };
+}
+pub(crate) use settings;
+
+impl Shown {
+    /// The default of each profile, collapsed when they agree.
+    pub(crate) fn per_profile(show: impl Fn(&super::Profile) -> String) -> Self {
+        let safe = show(&super::Profile::of(super::Compat::Safe));
+        let drr = show(&super::Profile::of(super::Compat::Drr));
+        if safe == drr {
+            Self::Same(safe)
+        } else {
+            Self::Profile { safe, drr }
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! Configuration: compiled defaults, then a TOML file, then `AUTH_*`
+//! environment variables. Every setting is declared once, below; every
+//! django-rest-registration setting keeps its name
+//! (`RESET_PASSWORD_VERIFICATION_ONE_TIME_USE` in the file,
+//! `AUTH_RESET_PASSWORD_VERIFICATION_ONE_TIME_USE` in the environment).
+//!
+//! A new setting is one entry in the `settings!` list (see `declare.rs`
+//! for the forms); `cargo test -p auth-server` then names the table of
+//! `docs/configuration.md` to regenerate (`UPDATE_DOCS=1`).
+
+mod declare;
+#[cfg(test)]
+mod docs;
+mod load;
+mod rules;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use auth_core::settings::Settings;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use declare::{Core, Show, settings};
+pub use declare::{Declared, Section, Shown};
+pub use load::ConfigError;
+use load::{flag, list, opt_bool, opt_list, secret, secret_list};
+
+const DAY: u64 = 24 * 3600;
+
+/// Which behaviour profile the settings start from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Compat {
+    /// Our safe defaults.
+    #[default]
+    Safe,
+    /// Every client-visible DRR behaviour, including those DRR has no
+    /// setting for (one token per user, token kept on logout, exact
+    /// identifiers, …).
+    Drr,
+}
+
+impl Show for Compat {
+    fn show(&self) -> String {
+        match self {
+            Self::Safe => "`safe`",
+            Self::Drr => "`drr`",
+        }
+        .into()
+    }
+}
+
+/// A profile's defaults: what unset settings take.
+pub struct Profile {
+    /// Which profile.
+    pub compat: Compat,
+    /// Its workflow settings (auth-core's, where the workflow defaults live).
+    pub settings: Settings,
+}
+
+impl Profile {
+    /// The defaults of `compat`.
+    pub fn of(compat: Compat) -> Self {
+        let settings = match compat {
+            Compat::Safe => Settings::default(),
+            Compat::Drr => Settings::drr(),
+        };
+        Self { compat, settings }
+    }
+
+    fn safe(&self) -> bool {
+        self.compat == Compat::Safe
+    }
+}
+
+settings! {
+    /// Listen address.
+    #[setting(Server)]
+    fixed bind: String = "127.0.0.1:8000".into();
+    /// SQLite file, created and migrated at start (`sqlite::memory:` for throwaway runs), or `postgres://user[:password]@host[:port]/database` for several instances.
+    #[setting(Server)]
+    fixed database_url: String = "sqlite://auth.sqlite3".into();
+    /// Tokens and sessions in Redis, shared by every instance; several comma-separated URLs mean Redis Cluster.
+    #[setting(Server)]
+    optional redis_url: String;
+    /// Key prefix in Redis.
+    #[setting(Server)]
+    fixed redis_prefix: String = "auth:".into();
+    /// API token lifetime in seconds from issue; use does not extend it; `0`: no expiry (DRR).
+    #[setting(Server)]
+    profile token_ttl: u64 = |p| if p.safe() { 30 * DAY } else { 0 };
+    /// Seconds a token or session may go unused before it is refused (uses are recorded at most every minute, or every quarter of the timeout); `0`: none.
+    #[setting(Server)]
+    profile credential_idle_timeout: u64 = |p| if p.safe() { 7 * DAY } else { 0 };
+    /// Session lifetime in seconds from issue, enforced by the server (the cookie's Max-Age follows it); `0`: none.
+    #[setting(Server)]
+    fixed session_ttl: u64 = 14 * DAY;
+    /// Each use restarts the lifetime, so there is no absolute cap; kept for existing deployments — prefer `CREDENTIAL_IDLE_TIMEOUT`.
+    #[setting(Server)]
+    #[serde(deserialize_with = "flag")]
+    fixed token_sliding_expiry: bool = false;
+    /// Signs links (Django's `SECRET_KEY`: a DRR site's key keeps its links valid).
+    #[setting(Server, shown = "generated on first run, saved beside the database as `<file>.secret-key`, with a warning")]
+    #[serde(deserialize_with = "secret")]
+    optional secret_key: SecretString;
+    /// Read the key from a file (wins over `SECRET_KEY`).
+    #[setting(Server)]
+    optional secret_key_file: PathBuf;
+    /// Older keys that still verify links, newest first (Django's name; DRR itself ignores it).
+    #[setting(Server, shown = "—")]
+    #[serde(deserialize_with = "secret_list")]
+    fixed secret_key_fallbacks: Vec<SecretString> = Vec::new();
+    /// `console`, `dir:PATH` (one `.eml` per mail), `smtp://[user:pass@]host[:port]` (no TLS, for a local relay), `smtp+starttls://…`, `smtps://…`.
+    #[setting(Server)]
+    fixed mail_url: String = "console".into();
+    /// Sender of every mail (DRR's name).
+    #[setting(Server, alias = "MAIL_FROM")]
+    fixed verification_from_email: String = "no-reply@localhost".into();
+    /// Reply-To of every mail.
+    #[setting(Server, shown = "the sender")]
+    optional verification_reply_to_email: String;
+    /// Folder overriding mail templates, file by file.
+    #[setting(Server)]
+    optional templates_dir: PathBuf;
+    /// How often, in milliseconds, the outbox worker looks for due mail.
+    #[setting(Server)]
+    fixed mail_poll_interval_ms: u64 = 250;
+    /// Seconds before a failed mail's first retry (doubling, capped at one hour, about 30 attempts).
+    #[setting(Server)]
+    fixed mail_retry_delay: u64 = 30;
+    /// Path prefix of the endpoints.
+    #[setting(Server)]
+    fixed api_prefix: String = "/api/v1/accounts".into();
+    /// Largest request body in bytes (larger: 413).
+    #[setting(Server)]
+    fixed body_limit: usize = 64 * 1024;
+    /// Mark session and CSRF cookies `Secure` (HTTPS only); set `false` only for plain-HTTP development beyond loopback.
+    #[setting(Server, shown = "on unless `BIND` is a loopback address")]
+    #[serde(deserialize_with = "opt_bool")]
+    optional secure_cookies: bool;
+    /// Origins allowed to make session-authenticated unsafe requests besides the server's host (Django's name).
+    #[setting(Server)]
+    #[serde(deserialize_with = "list")]
+    fixed csrf_trusted_origins: Vec<String> = Vec::new();
+    /// Per-action limits by client IP and by target account; counters in process, or in Redis when `REDIS_URL` is set (DRR throttles nothing).
+    #[setting(Server)]
+    #[serde(deserialize_with = "opt_bool")]
+    profile rate_limits: bool = |p| p.safe();
+    /// Overrides by action: `{login="50/300,8/300"}` is 50 per 300 s per client IP and 8 per 300 s per account (actions below).
+    #[setting(Server, shown = "(the table below)")]
+    fixed rate_limit_rules: BTreeMap<String, String> = BTreeMap::new();
+    /// IP addresses of proxies whose `X-Forwarded-For` names the client; any other peer is keyed by its own address.
+    #[setting(Server)]
+    #[serde(deserialize_with = "list")]
+    fixed trusted_proxies: Vec<String> = Vec::new();
+    /// The least milliseconds the answers of `register/`, `send-reset-password-link/`, `resend-verification/` and `register-email/` take, so finding an account does not show in their timing.
+    #[setting(Server)]
+    profile enumeration_floor_ms: u64 = |p| if p.safe() { 200 } else { 0 };
+    /// argon2id memory in KiB (OWASP's minimum; lower values refuse to start).
+    #[setting(Server)]
+    fixed password_hash_memory_kib: u32 = 19_456;
+    /// argon2id iterations.
+    #[setting(Server)]
+    fixed password_hash_iterations: u32 = 2;
+    /// argon2id lanes.
+    #[setting(Server)]
+    fixed password_hash_parallelism: u32 = 1;
+    /// Accept argon2id parameters below OWASP's minimum.
+    #[setting(Server)]
+    #[serde(deserialize_with = "flag")]
+    fixed password_hash_allow_weak: bool = false;
+    /// Concurrent password hashes (hashing runs off the async executor).
+    #[setting(Server, shown = "CPU count")]
+    optional password_hash_workers: usize;
+    /// `safe` or `drr`: the profile every setting left unset takes its value from.
+    #[setting(Server)]
+    fixed compat: Compat = Compat::Safe;
+
+    /// Fields `login` is matched against, in order (`username`, `email`).
+    #[setting(Drr)]
+    #[serde(deserialize_with = "opt_list")]
+    core user_login_fields: Vec<String> => login_fields;
+    /// Off: `register/` is 404.
+    #[setting(Drr)]
+    #[serde(deserialize_with = "opt_bool")]
+    core register_flow_enabled: bool => register.enabled;
+    /// `password_confirm` required on register.
+    #[setting(Drr)]
+    #[serde(deserialize_with = "opt_bool")]
+    core register_serializer_password_confirm: bool => register.password_confirm;
+    /// New users unverified and mailed a link; off: verified at once, `verify-registration/` 404.
+    #[setting(Drr)]
+    #[serde(deserialize_with = "opt_bool")]
+    core register_verification_enabled: bool => register.verification_enabled;
+    /// Base of the registration link (the front end's page).
+    #[setting(Drr)]
+    core register_verification_url: String => register.verification_url;
+    /// Registration link validity, seconds.
+    #[setting(Drr)]
+    core register_verification_period: i64 => register.verification_period;
+    /// The link dies once the user is verified.
+    #[setting(Drr)]
+    #[serde(deserialize_with = "opt_bool")]
+    core register_verification_one_time_use: bool => register.one_time_use;
+    /// Verification logs in and returns `token`.
+    #[setting(Drr)]
+    #[serde(deserialize_with = "opt_bool")]
+    core register_verification_auto_login: bool => register.auto_login;
+    /// Login returns `token`.
+    #[setting(Drr)]
+    #[serde(deserialize_with = "opt_bool")]
+    core login_retrieve_token: bool => login.retrieve_token;
+    /// Login starts a session (cookies).
+    #[setting(Drr)]
+    #[serde(deserialize_with = "opt_bool")]
+    core login_authenticate_session: bool => login.authenticate_session;
+    /// Off: both reset endpoints 404.
+    #[setting(Drr)]
+    #[serde(deserialize_with = "opt_bool")]
+    core reset_password_verification_enabled: bool => reset_password.enabled;
+    /// Base of the reset link.
+    #[setting(Drr)]
+    core reset_password_verification_url: String => reset_password.verification_url;
+    /// Reset link validity, seconds.
+    #[setting(Drr)]
+    core reset_password_verification_period: i64 => reset_password.verification_period;
+    /// The link dies with any password change.
+    #[setting(Drr)]
+    #[serde(deserialize_with = "opt_bool")]
+    core reset_password_verification_one_time_use: bool => reset_password.one_time_use;
+    /// Unknown user: 400 "User not found" (on) or the same 200 as for a known one (off).
+    #[setting(Drr)]
+    #[serde(deserialize_with = "opt_bool")]
+    core reset_password_fail_when_user_not_found: bool => reset_password.fail_when_user_not_found;
+    /// `password_confirm` required on reset.
+    #[setting(Drr)]
+    #[serde(deserialize_with = "opt_bool")]
+    core reset_password_serializer_password_confirm: bool => reset_password.password_confirm;
+    /// Field `email` instead of `login` on `send-reset-password-link/`.
+    #[setting(Drr)]
+    #[serde(deserialize_with = "opt_bool")]
+    core send_reset_password_link_serializer_use_email: bool => reset_password.use_email;
+    /// Off: `register-email/` changes the address at once; `verify-email/` 404.
+    #[setting(Drr)]
+    #[serde(deserialize_with = "opt_bool")]
+    core register_email_verification_enabled: bool => register_email.verification_enabled;
+    /// Base of the e-mail change link.
+    #[setting(Drr)]
+    core register_email_verification_url: String => register_email.verification_url;
+    /// E-mail change link validity, seconds.
+    #[setting(Drr)]
+    core register_email_verification_period: i64 => register_email.verification_period;
+    /// `password_confirm` required on change-password.
+    #[setting(Drr)]
+    #[serde(deserialize_with = "opt_bool")]
+    core change_password_serializer_password_confirm: bool => change_password_confirm;
+    /// DRR's errors as `{"non_field_errors": [msg]}` instead of `{"detail": msg}`.
+    #[setting(Drr)]
+    #[serde(deserialize_with = "opt_bool")]
+    profile use_non_field_errors_key_from_drf_settings: bool = |_| false;
+
+    /// Usernames and e-mails match, and are unique, ignoring case.
+    #[setting(Behaviour)]
+    #[serde(deserialize_with = "opt_bool")]
+    core identifiers_case_insensitive: bool => matching;
+    /// A new 256-bit token per login (off: DRR's one token per user, returned by every login until revoked).
+    #[setting(Behaviour)]
+    #[serde(deserialize_with = "opt_bool")]
+    profile token_per_login: bool = |p| p.safe();
+    /// Logout revokes the token that made the request, even without `revoke_token`.
+    #[setting(Behaviour)]
+    #[serde(deserialize_with = "opt_bool")]
+    core logout_revokes_token: bool => login.logout_revokes_token;
+    /// What a password change ends: `sessions` (every session; tokens survive), `all_but_caller`, `all`.
+    #[setting(Behaviour)]
+    core change_password_ends: String => change_password_ends;
+    /// What a password reset ends (`sessions`, `all_but_caller`, `all`).
+    #[setting(Behaviour)]
+    core reset_password_ends: String => reset_password.ends;
+    /// Check the reset link before the new password (DRR checks the password first, so a caller without a link can probe).
+    #[setting(Behaviour)]
+    #[serde(deserialize_with = "opt_bool")]
+    core reset_password_signature_first: bool => reset_password.signature_first;
+    /// Only the newest e-mail change request can be confirmed.
+    #[setting(Behaviour)]
+    #[serde(deserialize_with = "opt_bool")]
+    core register_email_newest_only: bool => register_email.newest_only;
+    /// Registering a taken address is a field error (DRR); off, it gets a new account's answer and the owner a notice (needs verification on).
+    #[setting(Behaviour)]
+    #[serde(deserialize_with = "opt_bool")]
+    core register_fail_when_email_taken: bool => register.fail_when_email_taken;
+    /// `register-email/` needs the current `password` too, so a stolen session cannot move the recovery address.
+    #[setting(Behaviour)]
+    #[serde(deserialize_with = "opt_bool")]
+    core register_email_requires_password: bool => register_email.requires_password;
+    /// `django` (Django's four validators) or `safe` (no all-digit rule, plus the user's names and `PASSWORD_CONTEXT_WORDS`).
+    #[setting(Behaviour)]
+    profile password_policy: String = |p| if p.safe() { "safe" } else { "django" }.into();
+    /// Words no password may contain (the service's name, …), comma-separated; `safe` policy only.
+    #[setting(Behaviour)]
+    #[serde(deserialize_with = "list")]
+    fixed password_context_words: Vec<String> = Vec::new();
+    /// Mail the account when its password or address changes.
+    #[setting(Behaviour)]
+    #[serde(deserialize_with = "opt_bool")]
+    core notify_changes: bool => notify_changes;
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,253 @@
+// figment::Jail's closure signature is figment's, large error and all.
+#![allow(clippy::result_large_err)]
+
+use auth_core::ports::{Matching, RateRule};
+use auth_core::settings::LoginField;
+use auth_http::{Action, Limits};
+use time::Duration;
+
+use super::*;
+
+/// Values to try, as TOML and as environment text, until one loads: each
+/// setting takes at least one of them.
+const SAMPLES: [(&str, &str); 6] = [
+    ("true", "1"),
+    ("7", "7"),
+    ("\"x@example.org\"", "x@example.org"),
+    ("[\"email\"]", "email"),
+    ("{login=\"1/1,1/1\"}", "{login=\"1/1,1/1\"}"),
+    ("\"drr\"", "drr"),
+];
+
+/// Whether `set` (writing one sample) makes some sample load into a
+/// configuration different from the defaults.
+fn some_sample_loads(
+    jail: &mut figment::Jail,
+    mut set: impl FnMut(&mut figment::Jail, (&str, &str)),
+) -> bool {
+    let defaults = format!("{:?}", Config::default());
+    SAMPLES.iter().any(|sample| {
+        set(jail, *sample);
+        Config::load(None).is_ok_and(|config| format!("{config:?}") != defaults)
+    })
+}
+
+#[test]
+fn every_declared_name_and_alias_is_read_from_the_file_and_from_the_environment() {
+    for setting in declarations() {
+        let names =
+            std::iter::once(setting.name()).chain(setting.aliases.iter().map(|a| (*a).to_owned()));
+        for name in names {
+            figment::Jail::expect_with(|jail| {
+                let from_file = some_sample_loads(jail, |jail, (toml, _)| {
+                    jail.create_file("auth.toml", &format!("{name} = {toml}\n"))
+                        .unwrap();
+                });
+                jail.create_file("auth.toml", "")?;
+                let from_env = some_sample_loads(jail, |jail, (_, text)| {
+                    jail.set_env(format!("AUTH_{name}"), text);
+                });
+                assert!(from_file, "{name} is not read from auth.toml");
+                assert!(from_env, "AUTH_{name} is not read from the environment");
+                Ok(())
+            });
+        }
+    }
+}
+
+#[test]
+fn the_alias_and_the_name_set_the_same_setting() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("AUTH_MAIL_FROM", "ops@example.org");
+        assert_eq!(
+            Config::load(None)
+                .map_err(|e| e.to_string())?
+                .verification_from_email,
+            "ops@example.org"
+        );
+        jail.set_env("AUTH_VERIFICATION_FROM_EMAIL", "other@example.org");
+        let err = Config::load(None).expect_err("both set").to_string();
+        assert!(
+            err.contains("AUTH_VERIFICATION_FROM_EMAIL") && err.contains("twice"),
+            "{err}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn unknown_keys_stop_loading_and_name_the_closest_known_one() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env(
+            "AUTH_REGISTER_VERIFICATON_URL",
+            "https://front.test/verify/",
+        );
+        let err = Config::load(None).expect_err("a typo").to_string();
+        assert!(
+            err.contains("AUTH_REGISTER_VERIFICATON_URL")
+                && err.contains("did you mean AUTH_REGISTER_VERIFICATION_URL?"),
+            "{err}"
+        );
+        Ok(())
+    });
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("AUTH_USER_HIDDEN_FIELDS", "is_staff");
+        let err = Config::load(None)
+            .expect_err("a DRR setting we lack")
+            .to_string();
+        assert!(
+            err.contains("unknown setting AUTH_USER_HIDDEN_FIELDS"),
+            "{err}"
+        );
+        Ok(())
+    });
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("auth.toml", "RATE_LIMIT = false\n")?;
+        let err = Config::load(None)
+            .expect_err("a typo in the file")
+            .to_string();
+        assert!(
+            err.contains("unknown setting RATE_LIMIT in")
+                && err.contains("auth.toml")
+                && err.contains("did you mean RATE_LIMITS?"),
+            "{err}"
+        );
+        Ok(())
+    });
+    figment::Jail::expect_with(|jail| {
+        // Read by the binary itself, not settings.
+        jail.set_env("AUTH_LOG", "debug");
+        jail.set_env("AUTH_CONFIG", "auth.toml");
+        Config::load(None).map_err(|e| e.to_string())?;
+        Ok(())
+    });
+}
+
+#[test]
+fn unset_settings_take_the_profile_defaults_of_auth_core() {
+    let drr = Config {
+        compat: Compat::Drr,
+        ..Config::default()
+    };
+    assert_eq!(drr.settings().unwrap(), Settings::drr());
+    assert_eq!(Config::default().settings().unwrap(), Settings::default());
+    assert!(drr.one_token_per_user() && !drr.rate_limits());
+    assert_eq!(drr.credential_policy().token_lifetime, None);
+    assert_eq!(
+        Config::default().credential_policy().token_lifetime,
+        Some(Duration::days(30))
+    );
+}
+
+#[test]
+fn secrets_never_show_in_debug_output() {
+    let config = Config {
+        secret_key: Some("a very secret signing key".into()),
+        secret_key_fallbacks: vec!["an older secret signing key".into()],
+        ..Config::default()
+    };
+    let shown = format!("{config:?}");
+    assert!(!shown.contains("secret signing key"), "{shown}");
+}
+
+#[test]
+fn rate_limit_rules_override_one_action_and_bad_ones_are_named() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("AUTH_RATE_LIMIT_RULES", "{login=\"5/60,3/2\"}");
+        let config = Config::load(None).map_err(|e| e.to_string())?;
+        let limits = config.limits().map_err(|e| e.to_string())?;
+        let rule = |limit, seconds| RateRule {
+            limit,
+            window: Duration::seconds(seconds),
+        };
+        assert_eq!(limits.rules(Action::Login), Some((rule(5, 60), rule(3, 2))));
+        assert_eq!(
+            limits.rules(Action::Register),
+            Limits::default().rules(Action::Register)
+        );
+        jail.set_env("AUTH_RATE_LIMIT_RULES", "{login=\"5 per minute\"}");
+        let config = Config::load(None).map_err(|e| e.to_string())?;
+        assert!(
+            config
+                .limits()
+                .is_err_and(|e| e.to_string().contains("RATE_LIMIT_RULES"))
+        );
+        jail.set_env("AUTH_RATE_LIMIT_RULES", "{logon=\"5/60,3/2\"}");
+        let config = Config::load(None).map_err(|e| e.to_string())?;
+        assert!(
+            config
+                .limits()
+                .is_err_and(|e| e.to_string().contains("logon"))
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn file_then_environment_override_defaults_with_drr_names() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "auth.toml",
+            "BIND = \"127.0.0.1:9000\"\nRESET_PASSWORD_VERIFICATION_ONE_TIME_USE = false\nUSER_LOGIN_FIELDS = [\"email\"]\n",
+        )?;
+        jail.set_env("AUTH_BIND", "127.0.0.1:9001");
+        jail.set_env("AUTH_COMPAT", "drr");
+        jail.set_env("AUTH_REGISTER_VERIFICATION_ONE_TIME_USE", "1");
+        jail.set_env("AUTH_REGISTER_VERIFICATION_PERIOD", "60");
+        jail.set_env("AUTH_SERVER_BIN", "/ignored");
+        let config = Config::load(None).map_err(|e| e.to_string())?;
+        assert_eq!(config.bind, "127.0.0.1:9001");
+        assert_eq!(config.compat, Compat::Drr);
+        let settings = config.settings().map_err(|e| e.to_string())?;
+        assert!(settings.register.one_time_use);
+        assert!(!settings.reset_password.one_time_use);
+        assert_eq!(settings.register.verification_period, Duration::seconds(60));
+        assert_eq!(settings.login_fields, [LoginField::Email]);
+        assert_eq!(settings.matching, Matching::Exact);
+        assert!(config.one_token_per_user());
+        Ok(())
+    });
+}
+
+#[test]
+fn cookies_are_secure_by_default_beyond_loopback() {
+    let at = |bind: &str| {
+        Config {
+            bind: bind.into(),
+            ..Config::default()
+        }
+        .secure_cookies_effective()
+    };
+    assert!(!at("127.0.0.1:8000") && !at("localhost:8000") && !at("[::1]:8000"));
+    assert!(at("0.0.0.0:8000") && at("10.1.2.3:443") && at("[::]:8000"));
+    let forced = Config {
+        bind: "0.0.0.0:80".into(),
+        secure_cookies: Some(false),
+        ..Config::default()
+    };
+    assert!(!forced.secure_cookies_effective());
+}
+
+#[test]
+fn bad_values_name_their_setting() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("AUTH_LOGIN_RETRIEVE_TOKEN", "maybe");
+        let err = Config::load(None)
+            .expect_err("maybe is no boolean")
+            .to_string();
+        assert!(
+            err.contains("LOGIN_RETRIEVE_TOKEN") && err.contains("maybe"),
+            "{err}"
+        );
+        Ok(())
+    });
+    let config = Config {
+        reset_password_verification_period: Some(0),
+        ..Config::default()
+    };
+    let err = config.settings().expect_err("zero period").to_string();
+    assert!(
+        err.starts_with("RESET_PASSWORD_VERIFICATION_PERIOD"),
+        "{err}"
+    );
+}
