@@ -9,7 +9,7 @@ use sqlx::{Database, Pool};
 /// A database engine the stores run on: SQLite or PostgreSQL.
 pub trait Engine: Database + sealed::Sealed {
     /// The engine's migrations, embedded at compile time.
-    fn migrator() -> &'static sqlx::migrate::Migrator;
+    const MIGRATOR: &'static sqlx::migrate::Migrator;
 
     /// Opens a pool on `url`, creating the database where the engine can.
     fn connect(url: &str) -> impl Future<Output = Result<Pool<Self>, sqlx::Error>> + Send;
@@ -24,19 +24,19 @@ pub trait Engine: Database + sealed::Sealed {
     fn unique_field(error: &dyn DatabaseError) -> Option<UniqueField>;
 }
 
-/// The unique constraints of the `users` table and the field each guards,
-/// under the name the engine reports: `table.column` for SQLite, the
-/// constraint's name for PostgreSQL.
-pub(crate) fn field_of(
-    names: &[(&str, UniqueField)],
-    reported: impl IntoIterator<Item = impl AsRef<str>>,
-) -> Option<UniqueField> {
-    reported.into_iter().find_map(|name| {
-        names
-            .iter()
-            .find(|(known, _)| *known == name.as_ref())
-            .map(|(_, field)| *field)
-    })
+/// The unique columns of `users` and the field each keeps unique.
+const UNIQUE: [(&str, UniqueField); 2] = [
+    ("username_key", UniqueField::Username),
+    ("email_key", UniqueField::Email),
+];
+
+/// The field whose constraint the engine reported as `reported`, where
+/// `name` gives the engine's name for the constraint on a column.
+pub(crate) fn field_of(reported: &str, name: impl Fn(&str) -> String) -> Option<UniqueField> {
+    UNIQUE
+        .iter()
+        .find(|(column, _)| name(column) == reported)
+        .map(|(_, field)| *field)
 }
 
 mod sealed {

@@ -14,16 +14,8 @@ use crate::engine::{Engine, field_of};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
-/// The names PostgreSQL gave the `UNIQUE` columns' constraints.
-const UNIQUE: &[(&str, UniqueField)] = &[
-    ("users_username_key_key", UniqueField::Username),
-    ("users_email_key_key", UniqueField::Email),
-];
-
 impl Engine for Postgres {
-    fn migrator() -> &'static sqlx::migrate::Migrator {
-        &MIGRATOR
-    }
+    const MIGRATOR: &'static sqlx::migrate::Migrator = &MIGRATOR;
 
     async fn connect(url: &str) -> Result<Pool<Self>, sqlx::Error> {
         PgPoolOptions::new()
@@ -38,7 +30,8 @@ impl Engine for Postgres {
         AND (leased_until IS NULL OR leased_until <= $1) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
         RETURNING id, payload, CAST(attempts AS BIGINT) AS attempts";
 
+    /// The names PostgreSQL gave the `UNIQUE` columns' constraints.
     fn unique_field(error: &dyn DatabaseError) -> Option<UniqueField> {
-        field_of(UNIQUE, error.constraint())
+        field_of(error.constraint()?, |column| format!("users_{column}_key"))
     }
 }

@@ -13,17 +13,8 @@ use crate::engine::{Engine, field_of};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
-/// SQLite names the columns of a failed unique constraint, not the
-/// constraint: "UNIQUE constraint failed: users.email_key".
-const UNIQUE: &[(&str, UniqueField)] = &[
-    ("users.username_key", UniqueField::Username),
-    ("users.email_key", UniqueField::Email),
-];
-
 impl Engine for Sqlite {
-    fn migrator() -> &'static sqlx::migrate::Migrator {
-        &MIGRATOR
-    }
+    const MIGRATOR: &'static sqlx::migrate::Migrator = &MIGRATOR;
 
     async fn connect(url: &str) -> Result<Pool<Self>, sqlx::Error> {
         let options = SqliteConnectOptions::from_str(url)?
@@ -44,11 +35,10 @@ impl Engine for Sqlite {
         AND (leased_until IS NULL OR leased_until <= $1) ORDER BY id LIMIT $3) \
         RETURNING id, payload, attempts";
 
+    /// SQLite reports the constraint's columns, not its name:
+    /// "UNIQUE constraint failed: users.email_key".
     fn unique_field(error: &dyn DatabaseError) -> Option<UniqueField> {
-        let columns = error
-            .message()
-            .strip_prefix("UNIQUE constraint failed: ")?
-            .split(", ");
-        field_of(UNIQUE, columns)
+        let columns = error.message().strip_prefix("UNIQUE constraint failed: ")?;
+        field_of(columns, |column| format!("users.{column}"))
     }
 }

@@ -46,7 +46,7 @@ impl<DB: Engine> SqlStore<DB> {
     where
         DB::Connection: sqlx::migrate::Migrate,
     {
-        DB::migrator().run(pool).await
+        DB::MIGRATOR.run(pool).await
     }
 
     /// A store over a migrated pool. `matching` decides how usernames and
