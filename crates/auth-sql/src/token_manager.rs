@@ -11,7 +11,7 @@ use auth_core::ports::{AuthToken, CredentialInfo, CredentialKind, TokenError, To
 use time::OffsetDateTime;
 
 use crate::error::token_error;
-use crate::queries::Queries;
+use crate::queries::{Conn, Queries};
 use crate::row::CredentialRow;
 use crate::store::SqlStore;
 
@@ -54,17 +54,16 @@ impl<DB: Queries> SqlStore<DB> {
             .await
             .map_err(token_error)?;
         if let (Some(user), CredentialKind::Token) = (owner, kind) {
-            self.forget_derived(user).await?;
+            self.forget_derived(&mut conn, user).await?;
         }
         Ok(owner.is_some())
     }
 
-    async fn forget_derived(&self, user: i64) -> Result<(), TokenError> {
+    /// Runs on the caller's connection: the embedded in-memory database
+    /// has only one, so waiting for a second would wait forever.
+    async fn forget_derived(&self, conn: &mut Conn<DB>, user: i64) -> Result<(), TokenError> {
         if matches!(*self.tokens, TokenMode::OnePerUser { .. }) {
-            let mut conn = self.conn().await.map_err(token_error)?;
-            DB::bump_generation(&mut conn, user)
-                .await
-                .map_err(token_error)?;
+            DB::bump_generation(conn, user).await.map_err(token_error)?;
         }
         Ok(())
     }
@@ -138,9 +137,8 @@ impl<DB: Queries> TokenManager for SqlStore<DB> {
         )
         .await
         .map_err(token_error)?;
-        drop(conn);
         if kinds.iter().any(|k| k == kind_name(CredentialKind::Token)) {
-            self.forget_derived(user.get()).await?;
+            self.forget_derived(&mut conn, user.get()).await?;
         }
         Ok(kinds.len() as u64)
     }

@@ -45,3 +45,40 @@ on_both_engines!(
     owners_list_their_live_credentials_and_revoke_one_by_its_public_id,
     credentials_unused_for_the_idle_timeout_are_refused_and_use_cannot_pass_the_lifetime,
 );
+
+/// The embedded in-memory database has a single connection: a store
+/// operation must never wait for a second one while holding the first.
+#[tokio::test]
+async fn an_in_memory_database_revokes_one_per_user_tokens_on_its_single_connection() {
+    use auth_core::domain::UserId;
+    use auth_core::ports::{CredentialKind, FixedClock, Matching, TokenManager};
+    use auth_sql::{SqliteStore, TokenMode};
+
+    let pool = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    SqliteStore::migrate(&pool).await.unwrap();
+    sqlx::query("INSERT INTO users (username, username_key, password_hash, verified, date_joined) VALUES ('ann', 'ann', 'x', 1, 0)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mode = TokenMode::OnePerUser {
+        key: zeroize::Zeroizing::new(b"secret".to_vec()),
+    };
+    let clock = std::sync::Arc::new(FixedClock::new(time::OffsetDateTime::UNIX_EPOCH));
+    let store = SqliteStore::new(pool, Matching::Exact, mode, clock);
+    let user = UserId::new(1);
+    let token = store.provide(user, CredentialKind::Token).await.unwrap();
+    let revoked = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        store.revoke(&token, CredentialKind::Token),
+    )
+    .await
+    .expect("revoke waited for a second connection");
+    assert!(revoked.unwrap());
+    let all = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        store.revoke_all(user, None, None),
+    )
+    .await
+    .expect("revoke_all waited for a second connection");
+    assert_eq!(all.unwrap(), 0);
+}
