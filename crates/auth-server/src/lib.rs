@@ -37,9 +37,9 @@ pub enum StartError {
     /// The configuration is unusable.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// A check failed (`auth-server check` lists them all).
-    #[error("configuration error {}", .0.as_ref().map(|f| format!("{}: {}", f.id, f.message)).unwrap_or_default())]
-    Check(Option<check::Finding>),
+    /// Checks failed: the errors, as `auth-server check` lists them.
+    #[error("configuration errors: {}", .0.iter().map(|f| format!("{}: {}", f.id, f.message)).collect::<Vec<_>>().join("; "))]
+    Check(Vec<check::Finding>),
     /// The database could not be opened or migrated.
     #[error("database {url}: {message}")]
     Database {
@@ -73,17 +73,12 @@ pub struct App {
 
 impl App {
     /// Checks `config` (as `auth-server check` does) and builds from its
-    /// plan; the first error found stops it.
+    /// plan; any error stops it.
     pub async fn build(config: &Config) -> Result<Self, StartError> {
         let report = check::run(config);
         match report.plan {
             Some(plan) => Self::from_plan(plan).await,
-            None => Err(StartError::Check(
-                report
-                    .findings
-                    .into_iter()
-                    .find(|f| f.level == check::Level::Error),
-            )),
+            None => Err(StartError::Check(report.errors().cloned().collect())),
         }
     }
 

@@ -11,8 +11,9 @@
 //! - `profile NAME: T = |p| …;` — unset means the profile's value, read
 //!   through the accessor method of the same name;
 //! - `core NAME: T => path.in.settings;` — a workflow setting of
-//!   auth-core's `Settings`: its default is the profile's `Settings`, and
-//!   [`Config::apply`](super::Config) writes it back, converted by [`Core`].
+//!   auth-core's `Settings`: unset, it keeps the profile's value there;
+//!   set, `Config::apply` writes it in, converted by [`Core`] (which also
+//!   shows the profile's value in the docs).
 
 use auth_core::ports::Matching;
 use auth_core::settings::{CredentialsEnded, LoginField};
@@ -205,9 +206,10 @@ macro_rules! settings {
         $(#[serde($($serde:tt)*)])*
         $kind:ident $field:ident : $ty:ty $(= $default:expr)? $(=> $($path:ident).+)?;
     )*) => {
-        /// Everything the server reads, as configured: optional settings
-        /// left unset take their profile's value through the accessor of
-        /// the same name (see `docs/configuration.md`).
+        /// Everything the server reads, as configured. Unset, a workflow
+        /// setting keeps its profile's value in [`Config::settings`], and
+        /// any other profile-dependent one reads it through the accessor
+        /// of the same name (see `docs/configuration.md`).
         #[derive(Debug, Clone, serde::Deserialize)]
         #[serde(rename_all = "SCREAMING_SNAKE_CASE", default)]
         pub struct Config {
@@ -228,8 +230,8 @@ macro_rules! settings {
         impl Config {
             $( settings!(@accessor $kind $field $ty $(, $default)? $(=> $($path).+)?); )*
 
-            /// Writes every workflow setting into `s`, the profile's
-            /// `Settings`.
+            /// Writes every configured workflow setting into `s`, the
+            /// profile's `Settings`.
             pub(crate) fn apply(&self, s: &mut auth_core::settings::Settings) -> Result<(), ConfigError> {
                 $( settings!(@apply self s $kind $field $(=> $($path).+)?); )*
                 Ok(())
@@ -263,21 +265,15 @@ macro_rules! settings {
             self.$field.clone().unwrap_or_else(|| default(&Profile::of(self.compat)))
         }
     };
-    (@accessor core $field:ident $ty:ty => $($path:ident).+) => {
-        #[doc = concat!("`", stringify!($field), "`, or the profile's value when unset.")]
-        pub fn $field(&self) -> $ty {
-            self.$field.clone().unwrap_or_else(|| {
-                Core::from_core(&Profile::of(self.compat).settings.$($path).+)
-            })
-        }
-    };
-    (@accessor $kind:ident $field:ident $ty:ty $(, $default:expr)?) => {};
+    (@accessor $kind:ident $field:ident $ty:ty $(, $default:expr)? $(=> $($path:ident).+)?) => {};
 
     (@apply $self:ident $s:ident core $field:ident => $($path:ident).+) => {
-        $s.$($path).+ = Core::to_core($self.$field()).map_err(|message| ConfigError::Invalid {
-            key: stringify!($field).to_ascii_uppercase(),
-            message,
-        })?;
+        if let Some(value) = $self.$field.clone() {
+            $s.$($path).+ = Core::to_core(value).map_err(|message| ConfigError::Invalid {
+                key: stringify!($field).to_ascii_uppercase(),
+                message,
+            })?;
+        }
     };
     (@apply $self:ident $s:ident $kind:ident $field:ident) => {};
 

@@ -12,7 +12,7 @@ use auth_core::settings::Settings;
 use auth_http::{Action, Limits};
 use time::Duration;
 
-use super::{Compat, Config, ConfigError, Profile};
+use super::{Config, ConfigError, Profile};
 
 fn invalid(key: &str, message: String) -> ConfigError {
     ConfigError::Invalid {
@@ -141,10 +141,5 @@ impl Config {
             ));
         }
         Ok(params)
-    }
-
-    /// Whether this is the safe profile.
-    pub fn is_safe(&self) -> bool {
-        self.compat == Compat::Safe
     }
 }
