@@ -285,6 +285,7 @@ impl TokenManager for RedisTokenManager {
     }
 
     async fn list(&self, user: UserId) -> Result<Vec<CredentialInfo>, TokenError> {
+        let now = self.now();
         let mut live = Vec::new();
         for (member, kind, hex_digest) in self.index(user).await? {
             let key = format!("{}t:{hex_digest}", self.prefix);
@@ -304,7 +305,7 @@ impl TokenManager for RedisTokenManager {
             let Some(entry) = Entry::parse(&value) else {
                 continue;
             };
-            if !self.policy.is_live(kind, entry.stamps, self.now()) {
+            if !self.policy.is_live(kind, entry.stamps, now) {
                 continue;
             }
             let Ok(digest) = hex::decode(&hex_digest) else {

@@ -139,9 +139,11 @@ where
     for<'r> (String,): FromRow<'r, DB::Row>,
 {
     async fn user_by_id(conn: &mut Conn<DB>, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
-        let mut query = QueryBuilder::new(format!("SELECT {COLUMNS} FROM users WHERE id = "));
-        query.push_bind(id);
-        query.build_query_as().fetch_optional(&mut *conn).await
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
     }
 
     async fn user_where(
