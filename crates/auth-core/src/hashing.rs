@@ -12,6 +12,8 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use hmac::EagerHash;
+use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use unicode_normalization::UnicodeNormalization;
@@ -56,8 +58,60 @@ impl Default for Argon2Params {
     }
 }
 
-/// Hashes with argon2id and verifies argon2id, Django `pbkdf2_sha256`,
-/// Django `argon2` and Django `bcrypt_sha256` hashes.
+/// A stored hash's format: ours, or one of the hashers of Django's
+/// `PASSWORD_HASHERS` (its default list plus plain bcrypt).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashFormat {
+    /// Ours: PHC `$argon2…` (argon2id is what we make), over the NFKC form
+    /// of the password.
+    Argon2id,
+    /// Django `argon2$argon2id$…`.
+    DjangoArgon2,
+    /// Django `pbkdf2_sha256$…` (its default).
+    DjangoPbkdf2Sha256,
+    /// Django `pbkdf2_sha1$…`.
+    DjangoPbkdf2Sha1,
+    /// Django `bcrypt_sha256$…` (bcrypt over the SHA-256 of the password).
+    DjangoBcryptSha256,
+    /// Django `bcrypt$…` (bcrypt over the first 72 bytes of the password).
+    DjangoBcrypt,
+    /// Django `scrypt$…`.
+    DjangoScrypt,
+    /// Django's unusable password (`!` and random text): never matches.
+    Unusable,
+}
+
+impl HashFormat {
+    /// The format of `encoded`, or `None` for one we cannot verify (such as
+    /// Django's legacy `md5$…` or `sha1$…`, which Django itself no longer
+    /// enables).
+    pub fn of(encoded: &str) -> Option<Self> {
+        if encoded.starts_with('!') {
+            return Some(Self::Unusable);
+        }
+        if encoded.starts_with("$argon2") {
+            return Some(Self::Argon2id);
+        }
+        let (name, _) = encoded.split_once('$')?;
+        Some(match name {
+            "argon2" => Self::DjangoArgon2,
+            "pbkdf2_sha256" => Self::DjangoPbkdf2Sha256,
+            "pbkdf2_sha1" => Self::DjangoPbkdf2Sha1,
+            "bcrypt_sha256" => Self::DjangoBcryptSha256,
+            "bcrypt" => Self::DjangoBcrypt,
+            "scrypt" => Self::DjangoScrypt,
+            _ => return None,
+        })
+    }
+
+    /// Whether this is our own format, made by this server (a password set
+    /// or upgraded here).
+    pub fn is_native(self) -> bool {
+        self == Self::Argon2id
+    }
+}
+
+/// Hashes with argon2id and verifies every [`HashFormat`].
 #[derive(Debug, Clone)]
 pub struct Argon2Hasher {
     params: Argon2Params,
@@ -93,7 +147,7 @@ impl Argon2Hasher {
         hash_with(&self.argon2, password)
     }
 
-    /// Checks `password` against a stored hash of any supported format. A
+    /// Checks `password` against a stored hash of any [`HashFormat`]. A
     /// hash in an unknown or malformed format never matches (as Django's
     /// unusable passwords).
     ///
@@ -103,16 +157,25 @@ impl Argon2Hasher {
     pub fn verify_sync(&self, password: &Password, hash: &PasswordHash) -> Verification {
         let pw = password.expose().as_bytes();
         let encoded = hash.as_str();
-        let matched = if encoded.starts_with("$argon2") {
-            verify_phc(normalized(password).as_bytes(), encoded)
-        } else if let Some(rest) = encoded.strip_prefix("argon2$") {
-            verify_phc(pw, &format!("${rest}"))
-        } else if let Some(rest) = encoded.strip_prefix("pbkdf2_sha256$") {
-            verify_django_pbkdf2(pw, rest)
-        } else if let Some(rest) = encoded.strip_prefix("bcrypt_sha256$") {
-            verify_django_bcrypt_sha256(pw, rest)
-        } else {
-            false
+        let matched = match HashFormat::of(encoded) {
+            Some(HashFormat::Argon2id) => verify_phc(normalized(password).as_bytes(), encoded),
+            Some(HashFormat::DjangoArgon2) => {
+                verify_phc(pw, &format!("${}", &encoded["argon2$".len()..]))
+            }
+            Some(HashFormat::DjangoPbkdf2Sha256) => {
+                verify_django_pbkdf2::<Sha256>(pw, after_dollar(encoded))
+            }
+            Some(HashFormat::DjangoPbkdf2Sha1) => {
+                verify_django_pbkdf2::<Sha1>(pw, after_dollar(encoded))
+            }
+            Some(HashFormat::DjangoBcryptSha256) => {
+                verify_django_bcrypt_sha256(pw, after_dollar(encoded))
+            }
+            Some(HashFormat::DjangoBcrypt) => {
+                bcrypt::verify(pw, after_dollar(encoded)).unwrap_or(false)
+            }
+            Some(HashFormat::DjangoScrypt) => verify_django_scrypt(pw, after_dollar(encoded)),
+            Some(HashFormat::Unusable) | None => false,
         };
         if matched {
             Verification::Match {
@@ -168,8 +231,14 @@ fn verify_phc(password: &[u8], encoded: &str) -> bool {
     Argon2::default().verify_password(password, &phc).is_ok()
 }
 
-/// `pbkdf2_sha256$<iterations>$<salt>$<base64 of the 32-byte key>`.
-fn verify_django_pbkdf2(password: &[u8], rest: &str) -> bool {
+/// What follows the algorithm name of a Django hash (`name$rest`).
+fn after_dollar(encoded: &str) -> &str {
+    encoded.split_once('$').map_or("", |(_, rest)| rest)
+}
+
+/// `pbkdf2_<digest>$<iterations>$<salt>$<base64 of the key>`, the key as
+/// long as the digest's output (Django's default `dklen`).
+fn verify_django_pbkdf2<D: EagerHash>(password: &[u8], rest: &str) -> bool {
     let mut parts = rest.splitn(3, '$');
     let (Some(iterations), Some(salt), Some(expected)) = (parts.next(), parts.next(), parts.next())
     else {
@@ -181,13 +250,71 @@ fn verify_django_pbkdf2(password: &[u8], rest: &str) -> bool {
     if iterations == 0 {
         return false;
     }
-    let mut key = [0u8; 32];
-    pbkdf2::pbkdf2_hmac::<Sha256>(password, salt.as_bytes(), iterations, &mut key);
+    let mut key = vec![0u8; <D as Digest>::output_size()];
+    pbkdf2::pbkdf2_hmac::<D>(password, salt.as_bytes(), iterations, &mut key);
     STANDARD
         .encode(key)
         .as_bytes()
         .ct_eq(expected.as_bytes())
         .into()
+}
+
+/// Largest scrypt cost an imported hash may ask for: Django's default is
+/// n = 2^14, r = 8 (16 MiB); a row asking for more than 1 GiB is refused
+/// rather than allowed to exhaust the server's memory at login.
+const SCRYPT_MAX_MEMORY: u64 = 1 << 30;
+
+/// `scrypt$<n>$<salt>$<r>$<p>$<base64 of the 64-byte key>`.
+fn verify_django_scrypt(password: &[u8], rest: &str) -> bool {
+    let Some(hash) = DjangoScrypt::parse(rest) else {
+        return false;
+    };
+    let Ok(params) = scrypt::Params::new(hash.log_n, hash.r, hash.p) else {
+        return false;
+    };
+    let mut key = [0u8; 64];
+    if scrypt::scrypt(password, hash.salt.as_bytes(), &params, &mut key).is_err() {
+        return false;
+    }
+    STANDARD
+        .encode(key)
+        .as_bytes()
+        .ct_eq(hash.expected.as_bytes())
+        .into()
+}
+
+/// The fields of a Django scrypt hash, within the cost we accept.
+struct DjangoScrypt<'a> {
+    log_n: u8,
+    salt: &'a str,
+    r: u32,
+    p: u32,
+    expected: &'a str,
+}
+
+impl<'a> DjangoScrypt<'a> {
+    fn parse(rest: &'a str) -> Option<Self> {
+        let mut parts = rest.splitn(5, '$');
+        let n: u64 = parts.next()?.parse().ok()?;
+        let salt = parts.next()?;
+        let r: u32 = parts.next()?.parse().ok()?;
+        let p: u32 = parts.next()?.parse().ok()?;
+        let expected = parts.next()?;
+        if !n.is_power_of_two() || n < 2 || r == 0 || p == 0 {
+            return None;
+        }
+        let memory = 128u64.saturating_mul(u64::from(r)).saturating_mul(n);
+        if memory > SCRYPT_MAX_MEMORY || p > 16 {
+            return None;
+        }
+        Some(Self {
+            log_n: u8::try_from(n.trailing_zeros()).ok()?,
+            salt,
+            r,
+            p,
+            expected,
+        })
+    }
 }
 
 /// `bcrypt_sha256$$2b$<cost>$<salt+hash>`: bcrypt over the hex SHA-256 of
@@ -269,6 +396,11 @@ mod tests {
     const DJANGO_BCRYPT_SHA256: &str =
         "bcrypt_sha256$$2b$04$AjMVKiRfBLfPt7oWnQZE1ODiaHzG0Skag/KoA4mh61BlY3nR.Yx7O";
 
+    const DJANGO_PBKDF2_SHA1: &str = "pbkdf2_sha1$1000$c2FsdHNhbHQ$izXkhNHFfyZC0zoulmYB0tCXvkI=";
+    const DJANGO_BCRYPT: &str =
+        "bcrypt$$2b$04$N1ro/14iIDqVC23477wkTOlIVfBb7A5PFyX8GDr4eYDZk5kf5BFny";
+    const DJANGO_SCRYPT: &str = "scrypt$1024$c2FsdHNhbHQ$8$1$SFOY2SApdveiOAHkO3eNpdTHKl+Ht9UL7tNZA7dDZxOQZXmz84UIs+aza3W8NC3K+lGq9qsog043gkosfMhQIA==";
+
     fn assert_imported(encoded: &str, right: &str, wrong: &str) {
         let hash = PasswordHash::new(encoded);
         assert_eq!(
@@ -320,6 +452,59 @@ mod tests {
     }
 
     #[test]
+    fn django_pbkdf2_sha1_hash_verifies_and_needs_rehash() {
+        assert_imported(DJANGO_PBKDF2_SHA1, "sha1 pass", "sha1 Pass");
+    }
+
+    #[test]
+    fn django_bcrypt_hash_verifies_and_needs_rehash() {
+        assert_imported(DJANGO_BCRYPT, "plain bcrypt", "plain bcrypT");
+    }
+
+    #[test]
+    fn django_scrypt_hash_verifies_and_needs_rehash() {
+        assert_imported(DJANGO_SCRYPT, "scrypt pass", "scrypt pas");
+    }
+
+    #[test]
+    fn formats_are_recognised_by_their_prefix() {
+        let cases = [
+            (DJANGO_PBKDF2, Some(HashFormat::DjangoPbkdf2Sha256)),
+            (DJANGO_PBKDF2_SHA1, Some(HashFormat::DjangoPbkdf2Sha1)),
+            (DJANGO_ARGON2, Some(HashFormat::DjangoArgon2)),
+            (DJANGO_BCRYPT_SHA256, Some(HashFormat::DjangoBcryptSha256)),
+            (DJANGO_BCRYPT, Some(HashFormat::DjangoBcrypt)),
+            (DJANGO_SCRYPT, Some(HashFormat::DjangoScrypt)),
+            (
+                "!X5dAkDh2Ud0CJ9HKmAPNwNwGbhaT7Yx9Q8UEo9Rf",
+                Some(HashFormat::Unusable),
+            ),
+            (
+                "$argon2id$v=19$m=256,t=1,p=1$c2FsdA$aGFzaA",
+                Some(HashFormat::Argon2id),
+            ),
+            ("md5$salt$0123", None),
+            ("sha1$salt$0123", None),
+            ("plain text", None),
+        ];
+        for (encoded, format) in cases {
+            assert_eq!(HashFormat::of(encoded), format, "{encoded}");
+        }
+        assert!(HashFormat::Argon2id.is_native());
+        assert!(!HashFormat::DjangoArgon2.is_native());
+    }
+
+    #[test]
+    fn scrypt_costs_beyond_the_memory_cap_never_match() {
+        // n = 2^20, r = 16: 2 GiB, refused before any memory is taken.
+        let greedy = "scrypt$1048576$c2FsdHNhbHQ$16$1$SFOY2SApdveiOAHkO3eNpdTHKl+Ht9UL7tNZA7dDZxOQZXmz84UIs+aza3W8NC3K+lGq9qsog043gkosfMhQIA==";
+        assert_eq!(
+            fast().verify_sync(&Password::new("scrypt pass"), &PasswordHash::new(greedy)),
+            Verification::Mismatch
+        );
+    }
+
+    #[test]
     fn unknown_and_malformed_hashes_never_match() {
         for bad in [
             "",
@@ -328,6 +513,9 @@ mod tests {
             "pbkdf2_sha256$abc$s$h",
             "pbkdf2_sha256$0$s$h",
             "$argon2id$junk",
+            "scrypt$1000$salt$8$1$x",
+            "scrypt$1024$salt$0$1$x",
+            "bcrypt$$2b$04$short",
         ] {
             assert_eq!(
                 fast().verify_sync(&Password::new(""), &PasswordHash::new(bad)),

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod flows;
 pub mod form;
 pub mod hashing;
+pub mod import;
 pub mod notification;
 pub mod policy;
 pub mod ports;

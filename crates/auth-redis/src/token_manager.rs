@@ -19,7 +19,7 @@ use auth_core::credentials::{
 };
 use auth_core::domain::UserId;
 use auth_core::ports::{
-    AuthToken, Cause, Clock, CredentialInfo, CredentialKind, TokenError, TokenManager,
+    Adopted, AuthToken, Cause, Clock, CredentialInfo, CredentialKind, TokenError, TokenManager,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -79,6 +79,15 @@ impl<'a> Entry<'a> {
     }
 }
 
+/// Whether a write may replace a stored credential.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Write {
+    /// A login: the credential (re)starts now.
+    Replace,
+    /// An adopted credential: one already stored is kept as it is.
+    IfAbsent,
+}
+
 fn fail(error: redis::RedisError) -> TokenError {
     TokenError(Cause::new(error))
 }
@@ -123,6 +132,42 @@ impl RedisTokenManager {
         format!("{}g:{{{}}}", self.prefix, user.get())
     }
 
+    /// Stores `token` for `user`, issued at `issued`, its Redis TTL what is
+    /// left of its lifetime; true when it was written.
+    async fn store(
+        &self,
+        user: UserId,
+        token: &AuthToken,
+        kind: CredentialKind,
+        issued: OffsetDateTime,
+        write: Write,
+    ) -> Result<bool, TokenError> {
+        let member = format!("{}:{}", kind_name(kind), hex::encode(digest(token)));
+        // Index first: a failure between the two leaves a harmless dangling
+        // index entry, never a live token that revoke-all cannot find.
+        self.conn
+            .run::<i64>(redis::cmd("SADD").arg(self.index_key(user)).arg(&member))
+            .await
+            .map_err(fail)?;
+        let mut set = redis::cmd("SET");
+        set.arg(self.token_key(token)).arg(Entry::format(
+            &user.get().to_string(),
+            kind_name(kind),
+            None,
+            Some(issued.unix_timestamp()),
+        ));
+        if let Some(lifetime) = self.policy.lifetime(kind) {
+            let left = lifetime - (self.now() - issued);
+            set.arg("PX").arg(millis(left).max(1));
+        }
+        if write == Write::IfAbsent {
+            set.arg("NX");
+        }
+        // SET answers OK, or nil when NX found the key taken.
+        let written: Option<String> = self.conn.run(&set).await.map_err(fail)?;
+        Ok(written.is_some())
+    }
+
     async fn bump_generation(&self, user: UserId) -> Result<(), TokenError> {
         if matches!(*self.mode, TokenMode::OnePerUser { .. }) {
             self.conn
@@ -148,26 +193,32 @@ impl TokenManager for RedisTokenManager {
             }
             _ => random_token(),
         };
-        let member = format!("{}:{}", kind_name(kind), hex::encode(digest(&token)));
-        // Index first: a failure between the two leaves a harmless dangling
-        // index entry, never a live token that revoke-all cannot find.
-        self.conn
-            .run::<i64>(redis::cmd("SADD").arg(self.index_key(user)).arg(&member))
-            .await
-            .map_err(fail)?;
-        let mut set = redis::cmd("SET");
-        let issued = self.now().unix_timestamp();
-        set.arg(self.token_key(&token)).arg(Entry::format(
-            &user.get().to_string(),
-            kind_name(kind),
-            None,
-            Some(issued),
-        ));
-        if let Some(lifetime) = self.policy.lifetime(kind) {
-            set.arg("PX").arg(millis(lifetime));
-        }
-        self.conn.run::<()>(&set).await.map_err(fail)?;
+        self.store(user, &token, kind, self.now(), Write::Replace)
+            .await?;
         Ok(token)
+    }
+
+    async fn adopt(
+        &self,
+        user: UserId,
+        token: &AuthToken,
+        kind: CredentialKind,
+        issued: OffsetDateTime,
+    ) -> Result<Adopted, TokenError> {
+        let stamps = Stamps::from_unix(Some(issued.unix_timestamp()), None);
+        if !self.policy.is_live(kind, stamps, self.now()) {
+            return Ok(Adopted::Expired);
+        }
+        Ok(
+            if self
+                .store(user, token, kind, issued, Write::IfAbsent)
+                .await?
+            {
+                Adopted::Stored
+            } else {
+                Adopted::AlreadyStored
+            },
+        )
     }
 
     async fn authenticate(

@@ -19,6 +19,11 @@ pub trait Engine: Database + sealed::Sealed {
     /// keep concurrent claimers apart.
     const CLAIM_DUE: &'static str;
 
+    /// Run after a user is written under an id of its own, so ids the
+    /// engine assigns later stay above it; `None` where the engine sees to
+    /// that itself (SQLite's `AUTOINCREMENT` follows the largest id).
+    const AFTER_EXPLICIT_ID: Option<&'static str>;
+
     /// The field a unique violation is about, from the constraint it names;
     /// `None` for a constraint no field maps to.
     fn unique_field(error: &dyn DatabaseError) -> Option<UniqueField>;

@@ -30,6 +30,9 @@ impl Engine for Postgres {
         AND (leased_until IS NULL OR leased_until <= $1) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
         RETURNING id, payload, CAST(attempts AS BIGINT) AS attempts";
 
+    const AFTER_EXPLICIT_ID: Option<&'static str> =
+        Some("SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT MAX(id) FROM users))");
+
     /// The names PostgreSQL gave the `UNIQUE` columns' constraints.
     fn unique_field(error: &dyn DatabaseError) -> Option<UniqueField> {
         field_of(error.constraint()?, |column| format!("users_{column}_key"))

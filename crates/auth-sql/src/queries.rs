@@ -38,6 +38,8 @@ pub(crate) trait Queries: Engine {
     ) -> Result<Option<UserRow>, sqlx::Error>;
     /// Whether user `id` exists.
     async fn user_exists(conn: &mut Conn<Self>, id: i64) -> Result<bool, sqlx::Error>;
+    /// Inserts a user with its id, or replaces the row with that id.
+    async fn put_user(conn: &mut Conn<Self>, values: Vec<Assignment>) -> Result<(), sqlx::Error>;
     /// Queues one notification payload, due at once.
     async fn queue(conn: &mut Conn<Self>, payload: String, now: i64) -> Result<(), sqlx::Error>;
 
@@ -45,14 +47,14 @@ pub(crate) trait Queries: Engine {
     async fn generation(conn: &mut Conn<Self>, user: i64) -> Result<Option<i64>, sqlx::Error>;
     /// Moves the user's token generation on.
     async fn bump_generation(conn: &mut Conn<Self>, user: i64) -> Result<(), sqlx::Error>;
-    /// Stores a credential digest (nothing if already stored).
+    /// Stores a credential digest; false if it was already stored.
     async fn insert_credential(
         conn: &mut Conn<Self>,
         digest: Vec<u8>,
         user: i64,
         kind: &'static str,
         now: i64,
-    ) -> Result<(), sqlx::Error>;
+    ) -> Result<bool, sqlx::Error>;
     /// The stored credential of `kind` with `digest`.
     async fn credential(
         conn: &mut Conn<Self>,
@@ -196,6 +198,30 @@ where
         query.build_query_as().fetch_optional(&mut *conn).await
     }
 
+    async fn put_user(conn: &mut Conn<DB>, values: Vec<Assignment>) -> Result<(), sqlx::Error> {
+        let columns: Vec<&'static str> = values.iter().map(|(column, _)| *column).collect();
+        let mut query = QueryBuilder::new("INSERT INTO users (");
+        query.push(columns.join(", ")).push(") VALUES (");
+        for (n, (_, value)) in values.into_iter().enumerate() {
+            if n > 0 {
+                query.push(", ");
+            }
+            push_value(&mut query, value);
+        }
+        query.push(") ON CONFLICT (id) DO UPDATE SET ");
+        let updates: Vec<String> = columns
+            .iter()
+            .filter(|column| **column != "id")
+            .map(|column| format!("{column} = excluded.{column}"))
+            .collect();
+        query.push(updates.join(", "));
+        query.build().execute(&mut *conn).await?;
+        if let Some(sync) = DB::AFTER_EXPLICIT_ID {
+            sqlx::query(sync).execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
     async fn user_exists(conn: &mut Conn<DB>, id: i64) -> Result<bool, sqlx::Error> {
         let found: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
             .bind(id)
@@ -237,18 +263,18 @@ where
         user: i64,
         kind: &'static str,
         now: i64,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(
+    ) -> Result<bool, sqlx::Error> {
+        let stored: Option<(i64,)> = sqlx::query_as(
             "INSERT INTO auth_tokens (digest, user_id, kind, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (digest) DO NOTHING",
+             ON CONFLICT (digest) DO NOTHING RETURNING user_id",
         )
         .bind(digest)
         .bind(user)
         .bind(kind.to_owned())
         .bind(now)
-        .execute(&mut *conn)
-        .await
-        .map(drop)
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(stored.is_some())
     }
 
     async fn credential(

@@ -88,10 +88,7 @@ impl QueuedRow {
 
 /// The text a uniqueness key holds for `value` under `matching`.
 pub(crate) fn identifier_key(matching: Matching, value: &str) -> String {
-    match matching {
-        Matching::Exact => value.to_owned(),
-        Matching::CaseInsensitive => value.to_lowercase(),
-    }
+    matching.key(value)
 }
 
 /// A stored credential.
@@ -149,6 +146,34 @@ pub(crate) fn new_user_values(user: &NewUser, matching: Matching) -> Vec<Assignm
         (
             "date_joined",
             Value::Int(Some(user.date_joined.unix_timestamp())),
+        ),
+    ]
+}
+
+/// Every column of `user`, its id included (a user written under its own id).
+pub(crate) fn user_values(user: &User, matching: Matching) -> Vec<Assignment> {
+    vec![
+        ("id", Value::Int(Some(user.id.get()))),
+        ("username", text(user.username.as_str())),
+        (
+            "username_key",
+            text(&identifier_key(matching, user.username.as_str())),
+        ),
+        ("email", email(user.email.as_ref())),
+        ("email_key", email_key(user.email.as_ref(), matching)),
+        ("first_name", text(&user.first_name)),
+        ("last_name", text(&user.last_name)),
+        ("password_hash", text(user.password_hash.as_str())),
+        ("verified", Value::Bool(user.verified)),
+        ("active", Value::Bool(user.active)),
+        ("pending_email", email(user.pending_email.as_ref())),
+        (
+            "date_joined",
+            Value::Int(Some(user.date_joined.unix_timestamp())),
+        ),
+        (
+            "last_login",
+            Value::Int(user.last_login.map(OffsetDateTime::unix_timestamp)),
         ),
     ]
 }

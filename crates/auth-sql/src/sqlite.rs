@@ -35,6 +35,8 @@ impl Engine for Sqlite {
         AND (leased_until IS NULL OR leased_until <= $1) ORDER BY id LIMIT $3) \
         RETURNING id, payload, attempts";
 
+    const AFTER_EXPLICIT_ID: Option<&'static str> = None;
+
     /// SQLite reports the constraint's columns, not its name:
     /// "UNIQUE constraint failed: users.email_key".
     fn unique_field(error: &dyn DatabaseError) -> Option<UniqueField> {

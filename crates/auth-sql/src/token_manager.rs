@@ -7,7 +7,9 @@ use auth_core::credentials::{
     random_token,
 };
 use auth_core::domain::UserId;
-use auth_core::ports::{AuthToken, CredentialInfo, CredentialKind, TokenError, TokenManager};
+use auth_core::ports::{
+    Adopted, AuthToken, CredentialInfo, CredentialKind, TokenError, TokenManager,
+};
 use time::OffsetDateTime;
 
 use crate::error::token_error;
@@ -116,6 +118,37 @@ impl<DB: Queries> TokenManager for SqlStore<DB> {
                 .map_err(token_error)?;
         }
         Ok(Some(UserId::new(row.user_id)))
+    }
+
+    async fn adopt(
+        &self,
+        user: UserId,
+        token: &AuthToken,
+        kind: CredentialKind,
+        issued: OffsetDateTime,
+    ) -> Result<Adopted, TokenError> {
+        let issued = issued.unix_timestamp();
+        if !self
+            .policy
+            .is_live(kind, Stamps::from_unix(Some(issued), None), self.at())
+        {
+            return Ok(Adopted::Expired);
+        }
+        let mut conn = self.conn().await.map_err(token_error)?;
+        let stored = DB::insert_credential(
+            &mut conn,
+            digest(token),
+            user.get(),
+            kind_name(kind),
+            issued,
+        )
+        .await
+        .map_err(token_error)?;
+        Ok(if stored {
+            Adopted::Stored
+        } else {
+            Adopted::AlreadyStored
+        })
     }
 
     async fn revoke(&self, token: &AuthToken, kind: CredentialKind) -> Result<bool, TokenError> {

@@ -115,6 +115,14 @@ impl<DB: Queries> UserStore for SqlStore<DB> {
         User::try_from(row)
     }
 
+    async fn put(&self, user: &User) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error::<DB>)?;
+        DB::put_user(&mut tx, row::user_values(user, self.matching))
+            .await
+            .map_err(store_error::<DB>)?;
+        tx.commit().await.map_err(store_error::<DB>)
+    }
+
     async fn enqueue(&self, notify: Vec<Notification>) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(store_error::<DB>)?;
         self.queue(&mut tx, &notify).await?;

@@ -19,7 +19,7 @@ mod reset_password;
 mod verify_registration;
 
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 
 use std::sync::Arc;
 

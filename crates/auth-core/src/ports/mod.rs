@@ -16,7 +16,9 @@ pub use hasher::{HashError, PasswordHasher, Verification};
 pub use mailer::{MailError, Mailer};
 pub use outbox::{Outbox, OutboxId, QueuedNotification};
 pub use rate_limiter::{Decision, RateLimitError, RateLimiter, RateRule};
-pub use token_manager::{AuthToken, CredentialInfo, CredentialKind, TokenError, TokenManager};
+pub use token_manager::{
+    Adopted, AuthToken, CredentialInfo, CredentialKind, TokenError, TokenManager,
+};
 pub use user_store::{Announce, Matching, StoreError, UniqueField, UserStore};
 
 #[cfg(test)]

@@ -51,6 +51,17 @@ pub struct CredentialInfo {
     pub created_at: Option<time::OffsetDateTime>,
 }
 
+/// What became of an adopted credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adopted {
+    /// Stored: it authenticates from now on.
+    Stored,
+    /// It was stored already (an earlier import); left as it is.
+    AlreadyStored,
+    /// Past its lifetime under the configured policy: not stored.
+    Expired,
+}
+
 /// Why the credential store failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("token store unavailable")]
@@ -72,6 +83,17 @@ pub trait TokenManager: Send + Sync {
         token: &AuthToken,
         kind: CredentialKind,
     ) -> Result<Option<UserId>, TokenError>;
+
+    /// Stores an existing credential of `user`, issued at `issued` by the
+    /// system a site moved from (a DRF token key), so it authenticates as
+    /// if issued here, under the same lifetime rules.
+    async fn adopt(
+        &self,
+        user: UserId,
+        token: &AuthToken,
+        kind: CredentialKind,
+        issued: time::OffsetDateTime,
+    ) -> Result<Adopted, TokenError>;
 
     /// Revokes one credential; false if it was not live.
     async fn revoke(&self, token: &AuthToken, kind: CredentialKind) -> Result<bool, TokenError>;

@@ -17,6 +17,17 @@ pub enum Matching {
     CaseInsensitive,
 }
 
+impl Matching {
+    /// The text two identifiers share exactly when they match: the
+    /// identifier itself, or its lower case.
+    pub fn key(self, value: &str) -> String {
+        match self {
+            Self::Exact => value.to_owned(),
+            Self::CaseInsensitive => value.to_lowercase(),
+        }
+    }
+}
+
 /// A field the store keeps unique.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UniqueField {
@@ -93,4 +104,11 @@ pub trait UserStore: Send + Sync {
 
     /// Queues notifications that go with no change.
     async fn enqueue(&self, notify: Vec<Notification>) -> Result<(), StoreError>;
+
+    /// Writes `user` under its own id, every field as given: inserts it, or
+    /// replaces the row that has that id. For accounts moved from another
+    /// system, whose ids links and clients already hold; new users come
+    /// from [`create`](Self::create). Later ids the store assigns itself
+    /// stay above every id written here.
+    async fn put(&self, user: &User) -> Result<(), StoreError>;
 }

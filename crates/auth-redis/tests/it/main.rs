@@ -10,8 +10,8 @@ use std::time::Duration;
 use auth_core::credentials::{CredentialPolicy, TokenMode, credential_id, digest};
 use auth_core::domain::UserId;
 use auth_core::ports::{
-    AuthToken, CredentialKind, Decision, FixedClock, RateLimiter, RateRule, SystemClock,
-    TokenManager,
+    Adopted, AuthToken, Clock, CredentialKind, Decision, FixedClock, RateLimiter, RateRule,
+    SystemClock, TokenManager,
 };
 use auth_redis::{RedisConnection, RedisRateLimiter, RedisTokenManager};
 use time::OffsetDateTime;
@@ -463,4 +463,56 @@ async fn unused_tokens_die_after_the_idle_timeout_and_use_does_not_pass_the_life
         let _ = live(&tokens, &busy).await;
     }
     assert!(!live(&tokens, &busy).await, "use extended the lifetime");
+}
+
+#[tokio::test]
+async fn an_adopted_token_keeps_its_issue_time_and_is_adopted_once() {
+    let (conn, prefix) = redis_or_skip!();
+    let clock = fixed_clock();
+    let tokens = RedisTokenManager::new(
+        conn.clone(),
+        prefix.clone(),
+        TokenMode::OnePerUser {
+            key: Zeroizing::new(b"key".to_vec()),
+        },
+        CredentialPolicy {
+            token_lifetime: Some(time::Duration::seconds(400)),
+            ..CredentialPolicy::default()
+        },
+        clock.clone(),
+    );
+    let user = UserId::new(7);
+    let key = AuthToken::new("9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b");
+    let issued = clock.now() - time::Duration::seconds(300);
+    let adopt = |token: AuthToken, issued| {
+        let tokens = tokens.clone();
+        async move {
+            tokens
+                .adopt(user, &token, CredentialKind::Token, issued)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(adopt(key.clone(), issued).await, Adopted::Stored);
+    assert_eq!(adopt(key.clone(), issued).await, Adopted::AlreadyStored);
+    assert!(live(&tokens, &key).await);
+    // Redis keeps it only for what is left of the lifetime.
+    let ttl: i64 = conn
+        .run(redis::cmd("PTTL").arg(format!("{prefix}t:{}", hex::encode(digest(&key)))))
+        .await
+        .unwrap();
+    assert!((1..=100_000).contains(&ttl), "PTTL {ttl}");
+    assert_eq!(tokens.list(user).await.unwrap().len(), 1);
+    clock.advance(time::Duration::seconds(101));
+    assert!(
+        !live(&tokens, &key).await,
+        "the old site's issue time was not kept"
+    );
+
+    let stale = AuthToken::new("0000b09199c62bcf9418ad846dd0e4bbdfc6ee4b");
+    assert_eq!(
+        adopt(stale.clone(), clock.now() - time::Duration::seconds(401)).await,
+        Adopted::Expired
+    );
+    assert!(!live(&tokens, &stale).await);
 }

@@ -44,6 +44,8 @@ on_both_engines!(
     credentials_are_refused_after_their_lifetime,
     owners_list_their_live_credentials_and_revoke_one_by_its_public_id,
     credentials_unused_for_the_idle_timeout_are_refused_and_use_cannot_pass_the_lifetime,
+    put_writes_a_user_under_its_own_id_and_replaces_it_on_a_rerun,
+    an_adopted_token_authenticates_its_user_and_is_adopted_once,
 );
 
 /// The embedded in-memory database has a single connection: a store

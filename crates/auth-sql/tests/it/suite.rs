@@ -7,7 +7,7 @@ use auth_core::domain::{
 };
 use auth_core::notification::{Notification, NotificationKind, Recipient};
 use auth_core::ports::{
-    Announce, AuthToken, Clock, CredentialKind, Matching, StoreError, UniqueField,
+    Adopted, Announce, AuthToken, Clock, CredentialKind, Matching, StoreError, UniqueField,
 };
 use auth_sql::TokenMode;
 use time::{Duration, OffsetDateTime};
@@ -751,4 +751,121 @@ pub async fn credentials_unused_for_the_idle_timeout_are_refused_and_use_cannot_
         assert_eq!(alive, elapsed <= Duration::days(30), "after {elapsed}");
     }
     assert!(!live(busy).await, "use extended the lifetime");
+}
+
+fn moved_user(id: i64, name: &str, email: &str) -> User {
+    User {
+        id: UserId::new(id),
+        username: Username::parse(name).unwrap(),
+        email: Some(Email::parse(email).unwrap()),
+        first_name: "Moved".into(),
+        last_name: "In".into(),
+        password_hash: PasswordHash::new("pbkdf2_sha256$1000$salt$hash"),
+        verified: false,
+        active: true,
+        pending_email: None,
+        date_joined: at(-86_400),
+        last_login: Some(at(-60)),
+    }
+}
+
+pub async fn put_writes_a_user_under_its_own_id_and_replaces_it_on_a_rerun(engine: Engine) {
+    let db = open_or_skip!(engine);
+    let moved = moved_user(500, "ada", "ada@example.org");
+    db.users.put(&moved).await.unwrap();
+    assert_eq!(db.users.get(moved.id).await.unwrap(), Some(moved.clone()));
+
+    let mut changed = moved.clone();
+    changed.first_name = "Augusta".into();
+    changed.verified = true;
+    changed.active = false;
+    changed.last_login = None;
+    db.users.put(&changed).await.unwrap();
+    assert_eq!(db.users.get(moved.id).await.unwrap(), Some(changed));
+
+    // Ids the store assigns itself stay above the written ones.
+    let native = db
+        .users
+        .create(new_user("native", Some("native@example.org")), None)
+        .await
+        .unwrap();
+    assert!(native.id.get() > 500, "{:?}", native.id);
+
+    // Uniqueness holds against every other row.
+    let clash = moved_user(900, "other", "ADA@example.org");
+    assert_eq!(
+        db.users.put(&clash).await,
+        Err(StoreError::Conflict(UniqueField::Email))
+    );
+    assert_eq!(db.users.get(UserId::new(900)).await.unwrap(), None);
+}
+
+pub async fn an_adopted_token_authenticates_its_user_and_is_adopted_once(engine: Engine) {
+    let Some(db) = Db::open_with_lifetimes(
+        engine,
+        Matching::CaseInsensitive,
+        TokenMode::OnePerUser {
+            key: Zeroizing::new(b"key".to_vec()),
+        },
+        Some(Duration::days(30)),
+        None,
+        None,
+    )
+    .await
+    else {
+        return;
+    };
+    let moved = moved_user(7, "ada", "ada@example.org");
+    db.users.put(&moved).await.unwrap();
+    let key = AuthToken::new("9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b");
+    assert_eq!(
+        db.tokens
+            .adopt(moved.id, &key, CredentialKind::Token, at(-86_400))
+            .await
+            .unwrap(),
+        Adopted::Stored
+    );
+    assert_eq!(
+        db.tokens
+            .authenticate(&key, CredentialKind::Token)
+            .await
+            .unwrap(),
+        Some(moved.id)
+    );
+    assert_eq!(
+        db.tokens
+            .adopt(moved.id, &key, CredentialKind::Token, at(-86_400))
+            .await
+            .unwrap(),
+        Adopted::AlreadyStored
+    );
+    let listed = db.tokens.list(moved.id).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].created_at, Some(at(-86_400)));
+
+    // Its lifetime counts from when the old site issued it.
+    let stale = AuthToken::new("0000b09199c62bcf9418ad846dd0e4bbdfc6ee4b");
+    assert_eq!(
+        db.tokens
+            .adopt(moved.id, &stale, CredentialKind::Token, at(-31 * 86_400))
+            .await
+            .unwrap(),
+        Adopted::Expired
+    );
+    assert_eq!(
+        db.tokens
+            .authenticate(&stale, CredentialKind::Token)
+            .await
+            .unwrap(),
+        None
+    );
+    // Revoking it works like revoking a token issued here.
+    assert!(db.tokens.revoke(&key, CredentialKind::Token).await.unwrap());
+    assert_eq!(
+        db.tokens
+            .authenticate(&key, CredentialKind::Token)
+            .await
+            .unwrap(),
+        None
+    );
 }

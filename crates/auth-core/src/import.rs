@@ -1,0 +1,374 @@
+//! Moving a Django site's accounts in: its users, with their password
+//! hashes exactly as Django stored them, and Django REST framework's token
+//! keys, so every user logs in with the old password (upgraded to argon2id
+//! at that login) and every client stays logged in.
+//!
+//! Rows come from a reader of the site's database (`auth_sql::django`);
+//! each is checked, merged with what an earlier run wrote, and written
+//! through the [`UserStore`] and [`TokenManager`] ports under its Django
+//! id, which the site's mailed links sign. Running again updates and never
+//! duplicates. A row that cannot be imported is [skipped](Skip) with the
+//! reason, never aborting the run; only a store failure does, and a rerun
+//! picks up from the rows already written.
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use crate::domain::{Email, PasswordHash, User, UserId, Username};
+use crate::hashing::HashFormat;
+use crate::ports::{
+    Adopted, AuthToken, CredentialKind, Matching, StoreError, TokenError, TokenManager,
+    UniqueField, UserStore,
+};
+
+/// A user row as the Django site stored it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceUser {
+    /// Primary key; kept, since the site's links sign it.
+    pub id: i64,
+    /// `username` (or the mapped column).
+    pub username: String,
+    /// `email`; Django stores a missing address as `""`.
+    pub email: String,
+    /// `first_name`.
+    pub first_name: String,
+    /// `last_name`.
+    pub last_name: String,
+    /// `is_active`: see [`InactiveMeans`].
+    pub is_active: bool,
+    /// `date_joined`.
+    pub date_joined: OffsetDateTime,
+    /// `last_login`.
+    pub last_login: Option<OffsetDateTime>,
+    /// `password`, e.g. `pbkdf2_sha256$…`.
+    pub password: String,
+}
+
+/// A row of DRF's `authtoken_token`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SourceToken {
+    /// The key clients send (`Authorization: Token <key>`).
+    pub key: AuthToken,
+    /// Its owner.
+    pub user_id: i64,
+    /// When DRF created it.
+    pub created: OffsetDateTime,
+}
+
+impl std::fmt::Debug for SourceToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceToken")
+            .field("user_id", &self.user_id)
+            .field("created", &self.created)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What Django's single `is_active` flag becomes, given our two
+/// ([`User::verified`] and [`User::active`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum InactiveMeans {
+    /// DRR's meaning (its `USER_VERIFICATION_FLAG_FIELD` is `is_active`):
+    /// an inactive user has not followed the registration link yet, so
+    /// the link DRR mailed still verifies the account here.
+    #[default]
+    Unverified,
+    /// An administrator disabled the account; every user counts as
+    /// verified.
+    Disabled,
+}
+
+/// How rows are imported.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportOptions {
+    /// The meaning of `is_active = false`.
+    pub inactive: InactiveMeans,
+    /// How the store compares usernames and addresses (duplicates within
+    /// the source are found the same way).
+    pub matching: Matching,
+    /// Check and compare every row, write nothing.
+    pub dry_run: bool,
+}
+
+/// What became of a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Not in the store before (with `dry_run`: would be created).
+    Created,
+    /// In the store, and changed.
+    Updated,
+    /// In the store already, exactly so.
+    Unchanged,
+    /// A token past the configured lifetime: not imported.
+    Expired,
+    /// Not imported, for this reason.
+    Skipped(Skip),
+}
+
+/// Why a row was not imported.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Skip {
+    /// The username breaks our username rules.
+    #[error("username {0:?} is not valid: {1}")]
+    Username(String, String),
+    /// The address is not one we accept.
+    #[error("e-mail {0:?} is not valid: {1}")]
+    Email(String, String),
+    /// A hasher we cannot verify (Django's legacy `md5`, `sha1`, `crypt`…).
+    #[error("password hash of unknown format {0:?} (only its algorithm is shown)")]
+    UnknownHash(String),
+    /// Another row of this import has the same username.
+    #[error("username {0:?} is also user {1}'s")]
+    DuplicateUsername(String, i64),
+    /// Another row of this import, or another user already in the store,
+    /// has the same address.
+    #[error("e-mail {0:?} is also user {1}'s")]
+    DuplicateEmail(String, i64),
+    /// A user already in the store, not from this import, holds the value.
+    #[error("{0} is taken by another user already in the store")]
+    Taken(&'static str),
+    /// The store holds a user of its own under this id (neither username
+    /// nor address match): import into an empty store, or one only earlier
+    /// imports of this site filled.
+    #[error("the store already holds another user, {0:?}, under this id")]
+    IdTaken(String),
+    /// The token's owner was not imported.
+    #[error("token of user {0}, who was not imported")]
+    NoSuchUser(i64),
+}
+
+/// Why the run stopped: the store failed (rows written so far stay, and a
+/// rerun picks up from them).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The user store.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The credential store.
+    #[error(transparent)]
+    Tokens(#[from] TokenError),
+}
+
+/// Imports rows one at a time, remembering what it saw so duplicates
+/// within the source are found in a dry run too.
+pub struct Importer {
+    store: Arc<dyn UserStore>,
+    tokens: Arc<dyn TokenManager>,
+    options: ImportOptions,
+    usernames: HashMap<String, i64>,
+    emails: HashMap<String, i64>,
+    imported: HashSet<i64>,
+}
+
+impl Importer {
+    /// An importer writing into `store` and `tokens`.
+    pub fn new(
+        store: Arc<dyn UserStore>,
+        tokens: Arc<dyn TokenManager>,
+        options: ImportOptions,
+    ) -> Self {
+        Self {
+            store,
+            tokens,
+            options,
+            usernames: HashMap::new(),
+            emails: HashMap::new(),
+            imported: HashSet::new(),
+        }
+    }
+
+    /// Imports one user row.
+    pub async fn user(&mut self, row: SourceUser) -> Result<Outcome, ImportError> {
+        let incoming = match self.check(&row) {
+            Ok(user) => user,
+            Err(skip) => return Ok(Outcome::Skipped(skip)),
+        };
+        let existing = self.store.get(incoming.id).await?;
+        if let Some(stored) = &existing
+            && !same_person(stored, &incoming, self.options.matching)
+        {
+            return Ok(Outcome::Skipped(Skip::IdTaken(
+                stored.username.as_str().to_owned(),
+            )));
+        }
+        let merged = merge(existing.as_ref(), incoming, self.options.inactive, &row);
+        let outcome = match &existing {
+            None => Outcome::Created,
+            Some(stored) if *stored == merged => Outcome::Unchanged,
+            Some(_) => Outcome::Updated,
+        };
+        if self.options.dry_run {
+            if let Some(skip) = self.taken_in_store(&merged).await? {
+                return Ok(Outcome::Skipped(skip));
+            }
+        } else if outcome != Outcome::Unchanged {
+            match self.store.put(&merged).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict(field)) => {
+                    return Ok(Outcome::Skipped(self.holder(&merged, field).await?));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.imported.insert(row.id);
+        Ok(outcome)
+    }
+
+    /// Imports one token row, after its owner's user row.
+    pub async fn token(&mut self, row: SourceToken) -> Result<Outcome, ImportError> {
+        if !self.imported.contains(&row.user_id) {
+            return Ok(Outcome::Skipped(Skip::NoSuchUser(row.user_id)));
+        }
+        if self.options.dry_run {
+            return Ok(Outcome::Created);
+        }
+        let adopted = self
+            .tokens
+            .adopt(
+                UserId::new(row.user_id),
+                &row.key,
+                CredentialKind::Token,
+                row.created,
+            )
+            .await?;
+        Ok(match adopted {
+            Adopted::Stored => Outcome::Created,
+            Adopted::AlreadyStored => Outcome::Unchanged,
+            Adopted::Expired => Outcome::Expired,
+        })
+    }
+
+    /// The row as our user, or why it cannot be one; duplicates within the
+    /// source are found here, so the first row keeps the value.
+    fn check(&mut self, row: &SourceUser) -> Result<User, Skip> {
+        let username = Username::parse(&row.username)
+            .map_err(|e| Skip::Username(row.username.clone(), e.to_string()))?;
+        let email = match row.email.trim() {
+            "" => None,
+            text => {
+                Some(Email::parse(text).map_err(|e| Skip::Email(text.to_owned(), e.to_string()))?)
+            }
+        };
+        if HashFormat::of(&row.password).is_none() {
+            let algorithm = row.password.split('$').next().unwrap_or_default();
+            return Err(Skip::UnknownHash(algorithm.to_owned()));
+        }
+        let matching = self.options.matching;
+        let username_key = matching.key(username.as_str());
+        if let Some(&other) = self.usernames.get(&username_key)
+            && other != row.id
+        {
+            return Err(Skip::DuplicateUsername(row.username.clone(), other));
+        }
+        let email_key = email.as_ref().map(|e| matching.key(e.as_str()));
+        if let Some(key) = &email_key
+            && let Some(&other) = self.emails.get(key)
+            && other != row.id
+        {
+            return Err(Skip::DuplicateEmail(row.email.clone(), other));
+        }
+        self.usernames.insert(username_key, row.id);
+        if let Some(key) = email_key {
+            self.emails.insert(key, row.id);
+        }
+        Ok(User {
+            id: UserId::new(row.id),
+            username,
+            email,
+            first_name: row.first_name.clone(),
+            last_name: row.last_name.clone(),
+            password_hash: PasswordHash::new(row.password.clone()),
+            verified: true,
+            active: true,
+            pending_email: None,
+            date_joined: row.date_joined,
+            last_login: row.last_login,
+        })
+    }
+
+    /// In a dry run, what the store's uniqueness rules would refuse.
+    async fn taken_in_store(&self, user: &User) -> Result<Option<Skip>, StoreError> {
+        let matching = self.options.matching;
+        if let Some(other) = self
+            .store
+            .find_by_username(user.username.as_str(), matching)
+            .await?
+            && other.id != user.id
+        {
+            return Ok(Some(Skip::Taken("username")));
+        }
+        if let Some(email) = &user.email
+            && let Some(other) = self.store.find_by_email(email.as_str(), matching).await?
+            && other.id != user.id
+        {
+            return Ok(Some(Skip::DuplicateEmail(
+                email.as_str().to_owned(),
+                other.id.get(),
+            )));
+        }
+        Ok(None)
+    }
+
+    /// The skip for a write the store refused as a conflict on `field`,
+    /// naming the holder where it can be found.
+    async fn holder(&self, user: &User, field: UniqueField) -> Result<Skip, StoreError> {
+        let matching = self.options.matching;
+        Ok(match (field, &user.email) {
+            (UniqueField::Email, Some(email)) => {
+                match self.store.find_by_email(email.as_str(), matching).await? {
+                    Some(other) => Skip::DuplicateEmail(email.as_str().to_owned(), other.id.get()),
+                    None => Skip::Taken("e-mail"),
+                }
+            }
+            (UniqueField::Email, None) => Skip::Taken("e-mail"),
+            (UniqueField::Username, _) => Skip::Taken("username"),
+        })
+    }
+}
+
+/// Whether a stored user is the same account as an incoming row with its
+/// id: one of username or address still matches (the site may have changed
+/// either between two runs, rarely both).
+fn same_person(stored: &User, incoming: &User, matching: Matching) -> bool {
+    let key = |text: &str| matching.key(text);
+    key(stored.username.as_str()) == key(incoming.username.as_str())
+        || match (&stored.email, &incoming.email) {
+            (Some(a), Some(b)) => key(a.as_str()) == key(b.as_str()),
+            _ => false,
+        }
+}
+
+/// The user to store: the source row, except what happened here since an
+/// earlier run — a password set or upgraded here (our own hash format), a
+/// later login, a verification, an e-mail change awaiting confirmation.
+fn merge(
+    existing: Option<&User>,
+    mut incoming: User,
+    inactive: InactiveMeans,
+    row: &SourceUser,
+) -> User {
+    let verified_here = existing.is_some_and(|u| u.verified);
+    match inactive {
+        InactiveMeans::Unverified => {
+            incoming.verified = row.is_active || verified_here;
+            incoming.active = existing.is_none_or(|u| u.active);
+        }
+        InactiveMeans::Disabled => {
+            incoming.verified = true;
+            incoming.active = row.is_active;
+        }
+    }
+    if let Some(stored) = existing {
+        if HashFormat::of(stored.password_hash.as_str()).is_some_and(HashFormat::is_native) {
+            incoming.password_hash = stored.password_hash.clone();
+        }
+        incoming.last_login = incoming.last_login.max(stored.last_login);
+        incoming.pending_email = stored.pending_email.clone();
+    }
+    incoming
+}

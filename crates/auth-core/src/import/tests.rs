@@ -1,0 +1,342 @@
+use std::sync::Arc;
+
+use mockall::predicate::eq;
+use time::OffsetDateTime;
+
+use super::*;
+use crate::flows::testkit::{NOW, block_on, hash, token, uid, user};
+use crate::ports::{MockTokenManager, MockUserStore};
+
+const DJANGO_HASH: &str =
+    "pbkdf2_sha256$1000$c2FsdHNhbHQ$HgGtz23nfY68BYPHybbu8UlRLZeUGYirGuG5uf5fmDg=";
+
+fn at(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(secs).unwrap()
+}
+
+fn row(id: i64, name: &str) -> SourceUser {
+    SourceUser {
+        id,
+        username: name.into(),
+        email: format!("{name}@example.org"),
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+        is_active: true,
+        date_joined: at(NOW - 86_400),
+        last_login: Some(at(NOW - 3_600)),
+        password: DJANGO_HASH.into(),
+    }
+}
+
+fn options() -> ImportOptions {
+    ImportOptions {
+        inactive: InactiveMeans::Unverified,
+        matching: Matching::Exact,
+        dry_run: false,
+    }
+}
+
+fn importer(store: MockUserStore, tokens: MockTokenManager, options: ImportOptions) -> Importer {
+    Importer::new(Arc::new(store), Arc::new(tokens), options)
+}
+
+/// A store that has none of the rows and accepts every write, keeping
+/// what it was given.
+fn empty_store(written: Arc<std::sync::Mutex<Vec<User>>>) -> MockUserStore {
+    let mut store = MockUserStore::new();
+    store.expect_get().returning(|_| Ok(None));
+    store.expect_put().returning(move |user| {
+        written.lock().unwrap().push(user.clone());
+        Ok(())
+    });
+    store
+}
+
+#[test]
+fn a_new_row_is_written_under_its_django_id_with_its_hash_as_stored() {
+    let written = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut import = importer(
+        empty_store(written.clone()),
+        MockTokenManager::new(),
+        options(),
+    );
+    assert_eq!(
+        block_on(import.user(row(42, "ada"))).unwrap(),
+        Outcome::Created
+    );
+    let users = written.lock().unwrap();
+    let user = &users[0];
+    assert_eq!(user.id, uid(42));
+    assert_eq!(user.username.as_str(), "ada");
+    assert_eq!(user.password_hash.as_str(), DJANGO_HASH);
+    assert_eq!(
+        (user.first_name.as_str(), user.last_name.as_str()),
+        ("Ada", "Lovelace")
+    );
+    assert_eq!(user.last_login, Some(at(NOW - 3_600)));
+    assert!(user.verified && user.active);
+}
+
+#[test]
+fn inactive_means_unverified_by_default_and_disabled_when_asked() {
+    for (inactive, verified, active) in [
+        (InactiveMeans::Unverified, false, true),
+        (InactiveMeans::Disabled, true, false),
+    ] {
+        let written = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut import = importer(
+            empty_store(written.clone()),
+            MockTokenManager::new(),
+            ImportOptions {
+                inactive,
+                ..options()
+            },
+        );
+        let mut inactive_row = row(1, "ada");
+        inactive_row.is_active = false;
+        block_on(import.user(inactive_row)).unwrap();
+        let user = &written.lock().unwrap()[0];
+        assert_eq!(
+            (user.verified, user.active),
+            (verified, active),
+            "{inactive:?}"
+        );
+    }
+}
+
+#[test]
+fn an_empty_address_is_no_address_and_unusable_passwords_are_kept() {
+    let written = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut import = importer(
+        empty_store(written.clone()),
+        MockTokenManager::new(),
+        options(),
+    );
+    let mut no_mail = row(1, "ada");
+    no_mail.email = String::new();
+    no_mail.password = "!X5dAkDh2Ud0CJ9HKmAPNwNwGbhaT7Yx9Q8UEo9Rf".into();
+    assert_eq!(block_on(import.user(no_mail)).unwrap(), Outcome::Created);
+    let user = &written.lock().unwrap()[0];
+    assert_eq!(user.email, None);
+    assert!(user.password_hash.as_str().starts_with('!'));
+}
+
+#[test]
+fn bad_rows_are_skipped_with_their_reason_and_no_write() {
+    let mut store = MockUserStore::new();
+    store.expect_put().never();
+    let mut import = importer(store, MockTokenManager::new(), options());
+    let mut legacy = row(1, "ada");
+    legacy.password = "md5$salt$0123456789abcdef".into();
+    assert_eq!(
+        block_on(import.user(legacy)).unwrap(),
+        Outcome::Skipped(Skip::UnknownHash("md5".into()))
+    );
+    let mut bad_name = row(2, "ada");
+    bad_name.username = "has space".into();
+    assert!(matches!(
+        block_on(import.user(bad_name)).unwrap(),
+        Outcome::Skipped(Skip::Username(name, _)) if name == "has space"
+    ));
+    let mut bad_mail = row(3, "bob");
+    bad_mail.email = "not-an-address".into();
+    assert!(matches!(
+        block_on(import.user(bad_mail)).unwrap(),
+        Outcome::Skipped(Skip::Email(..))
+    ));
+}
+
+#[test]
+fn a_duplicate_within_the_source_is_skipped_naming_the_first_row() {
+    let written = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut import = importer(
+        empty_store(written.clone()),
+        MockTokenManager::new(),
+        ImportOptions {
+            matching: Matching::CaseInsensitive,
+            ..options()
+        },
+    );
+    assert_eq!(
+        block_on(import.user(row(1, "ada"))).unwrap(),
+        Outcome::Created
+    );
+    let mut same_mail = row(2, "bob");
+    same_mail.email = "ADA@example.org".into();
+    assert_eq!(
+        block_on(import.user(same_mail)).unwrap(),
+        Outcome::Skipped(Skip::DuplicateEmail("ADA@example.org".into(), 1))
+    );
+    assert_eq!(
+        block_on(import.user(row(3, "ADA"))).unwrap(),
+        Outcome::Skipped(Skip::DuplicateUsername("ADA".into(), 1))
+    );
+    assert_eq!(written.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn a_second_run_writes_nothing_when_nothing_changed() {
+    let first = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut import = importer(
+        empty_store(first.clone()),
+        MockTokenManager::new(),
+        options(),
+    );
+    block_on(import.user(row(7, "ada"))).unwrap();
+    let stored = first.lock().unwrap()[0].clone();
+
+    let mut store = MockUserStore::new();
+    store
+        .expect_get()
+        .with(eq(uid(7)))
+        .returning(move |_| Ok(Some(stored.clone())));
+    store.expect_put().never();
+    let mut again = importer(store, MockTokenManager::new(), options());
+    assert_eq!(
+        block_on(again.user(row(7, "ada"))).unwrap(),
+        Outcome::Unchanged
+    );
+}
+
+#[test]
+fn a_rerun_keeps_what_happened_here_and_takes_the_rest_from_the_site() {
+    let mut here = user(7, "ada");
+    here.password_hash = hash("upgraded at first login");
+    here.last_login = Some(at(NOW));
+    here.pending_email = Some(crate::domain::Email::parse("new@example.org").unwrap());
+    let mut store = MockUserStore::new();
+    store
+        .expect_get()
+        .returning(move |_| Ok(Some(here.clone())));
+    let written = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = written.clone();
+    store.expect_put().returning(move |user| {
+        sink.lock().unwrap().push(user.clone());
+        Ok(())
+    });
+    let mut import = importer(store, MockTokenManager::new(), options());
+    let mut renamed = row(7, "ada");
+    renamed.first_name = "Augusta".into();
+    assert_eq!(block_on(import.user(renamed)).unwrap(), Outcome::Updated);
+    let user = &written.lock().unwrap()[0];
+    assert_eq!(user.first_name, "Augusta");
+    assert_eq!(user.password_hash, hash("upgraded at first login"));
+    assert_eq!(user.last_login, Some(at(NOW)));
+    assert_eq!(
+        user.pending_email.as_ref().map(|e| e.as_str()),
+        Some("new@example.org")
+    );
+}
+
+#[test]
+fn an_id_held_by_another_account_is_never_overwritten() {
+    let mut store = MockUserStore::new();
+    store
+        .expect_get()
+        .returning(|_| Ok(Some(user(7, "someone"))));
+    store.expect_put().never();
+    let mut import = importer(store, MockTokenManager::new(), options());
+    assert_eq!(
+        block_on(import.user(row(7, "ada"))).unwrap(),
+        Outcome::Skipped(Skip::IdTaken("someone".into()))
+    );
+}
+
+#[test]
+fn a_store_conflict_skips_the_row_naming_the_holder() {
+    let mut store = MockUserStore::new();
+    store.expect_get().returning(|_| Ok(None));
+    store
+        .expect_put()
+        .returning(|_| Err(StoreError::Conflict(UniqueField::Email)));
+    store
+        .expect_find_by_email()
+        .returning(|_, _| Ok(Some(user(99, "native"))));
+    let mut import = importer(store, MockTokenManager::new(), options());
+    assert_eq!(
+        block_on(import.user(row(1, "ada"))).unwrap(),
+        Outcome::Skipped(Skip::DuplicateEmail("ada@example.org".into(), 99))
+    );
+}
+
+#[test]
+fn a_dry_run_compares_and_checks_but_writes_nothing() {
+    let mut store = MockUserStore::new();
+    store.expect_get().returning(|_| Ok(None));
+    store.expect_put().never();
+    store.expect_find_by_username().returning(|_, _| Ok(None));
+    store
+        .expect_find_by_email()
+        .returning(|email, _| Ok((email == "bob@example.org").then(|| user(99, "bob"))));
+    let mut tokens = MockTokenManager::new();
+    tokens.expect_adopt().never();
+    let mut import = importer(
+        store,
+        tokens,
+        ImportOptions {
+            dry_run: true,
+            ..options()
+        },
+    );
+    assert_eq!(
+        block_on(import.user(row(1, "ada"))).unwrap(),
+        Outcome::Created
+    );
+    assert_eq!(
+        block_on(import.user(row(2, "bob"))).unwrap(),
+        Outcome::Skipped(Skip::DuplicateEmail("bob@example.org".into(), 99))
+    );
+    let key = SourceToken {
+        key: token("9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"),
+        user_id: 1,
+        created: at(NOW),
+    };
+    assert_eq!(block_on(import.token(key)).unwrap(), Outcome::Created);
+}
+
+#[test]
+fn tokens_are_adopted_for_imported_users_only() {
+    let written = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut tokens = MockTokenManager::new();
+    let key = token("9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b");
+    tokens
+        .expect_adopt()
+        .with(
+            eq(uid(1)),
+            eq(key.clone()),
+            eq(CredentialKind::Token),
+            eq(at(NOW - 60)),
+        )
+        .times(1)
+        .returning(|_, _, _, _| Ok(Adopted::Stored));
+    let mut import = importer(empty_store(written), tokens, options());
+    block_on(import.user(row(1, "ada"))).unwrap();
+    let adopted = SourceToken {
+        key: key.clone(),
+        user_id: 1,
+        created: at(NOW - 60),
+    };
+    assert_eq!(block_on(import.token(adopted)).unwrap(), Outcome::Created);
+    let orphan = SourceToken {
+        key,
+        user_id: 2,
+        created: at(NOW),
+    };
+    assert_eq!(
+        block_on(import.token(orphan)).unwrap(),
+        Outcome::Skipped(Skip::NoSuchUser(2))
+    );
+}
+
+#[test]
+fn a_store_failure_stops_the_run() {
+    let mut store = MockUserStore::new();
+    store
+        .expect_get()
+        .returning(|_| Err(crate::flows::testkit::down()));
+    let mut import = importer(store, MockTokenManager::new(), options());
+    assert!(matches!(
+        block_on(import.user(row(1, "ada"))),
+        Err(ImportError::Store(StoreError::Unavailable(_)))
+    ));
+}
