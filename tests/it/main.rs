@@ -6,6 +6,7 @@
 
 mod change_password;
 mod checklist;
+mod django;
 mod faults;
 mod harness;
 mod http;
@@ -19,4 +20,5 @@ mod register;
 mod register_email;
 mod reset_password;
 mod scale;
+mod venv;
 mod verify_registration;

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+use crate::credentials::{credential_id, digest};
 use crate::domain::{Email, PasswordHash, User, UserId, Username};
 use crate::hashing::HashFormat;
 use crate::ports::{
@@ -138,7 +139,7 @@ pub enum Skip {
     #[error("the store already holds another user, {0:?}, under this id")]
     IdTaken(String),
     /// The token's owner was not imported.
-    #[error("token of user {0}, who was not imported")]
+    #[error("its user, {0}, was not imported")]
     NoSuchUser(i64),
 }
 
@@ -163,6 +164,7 @@ pub struct Importer {
     usernames: HashMap<String, i64>,
     emails: HashMap<String, i64>,
     imported: HashSet<i64>,
+    highest_id: Option<i64>,
 }
 
 impl Importer {
@@ -179,11 +181,13 @@ impl Importer {
             usernames: HashMap::new(),
             emails: HashMap::new(),
             imported: HashSet::new(),
+            highest_id: None,
         }
     }
 
     /// Imports one user row.
     pub async fn user(&mut self, row: SourceUser) -> Result<Outcome, ImportError> {
+        self.highest_id = self.highest_id.max(Some(row.id));
         let incoming = match self.check(&row) {
             Ok(user) => user,
             Err(skip) => return Ok(Outcome::Skipped(skip)),
@@ -219,22 +223,36 @@ impl Importer {
         Ok(outcome)
     }
 
+    /// Ends the user rows: new users get ids above every id the site used
+    /// (skipped rows included), so no link the site mailed names them.
+    pub async fn finish_users(&self) -> Result<(), ImportError> {
+        match self.highest_id {
+            Some(id) if !self.options.dry_run => {
+                Ok(self.store.reserve_ids(UserId::new(id)).await?)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Imports one token row, after its owner's user row.
     pub async fn token(&mut self, row: SourceToken) -> Result<Outcome, ImportError> {
         if !self.imported.contains(&row.user_id) {
             return Ok(Outcome::Skipped(Skip::NoSuchUser(row.user_id)));
         }
+        let user = UserId::new(row.user_id);
         if self.options.dry_run {
-            return Ok(Outcome::Created);
+            // Listing reads without recording a use, as a dry run must.
+            let id = credential_id(&digest(&row.key));
+            let stored = self.tokens.list(user).await?.iter().any(|c| c.id == id);
+            return Ok(if stored {
+                Outcome::Unchanged
+            } else {
+                Outcome::Created
+            });
         }
         let adopted = self
             .tokens
-            .adopt(
-                UserId::new(row.user_id),
-                &row.key,
-                CredentialKind::Token,
-                row.created,
-            )
+            .adopt(user, &row.key, CredentialKind::Token, row.created)
             .await?;
         Ok(match adopted {
             Adopted::Stored => Outcome::Created,

@@ -5,6 +5,7 @@
 mod backend;
 pub mod check;
 pub mod config;
+pub mod import;
 pub mod mail_url;
 pub mod plan;
 mod worker;
@@ -86,17 +87,12 @@ impl App {
     /// router from a checked plan.
     pub async fn from_plan(plan: Plan) -> Result<Self, StartError> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let database = open_database(&plan.database_url).await?;
-        let keys = key_texts(&plan.keys, &plan.database_url)?;
-        let token_mode = if plan.one_token_per_user {
-            // The derivation's message prefix ("drr-token:") keeps these
-            // tokens apart from link signatures made with the same key.
-            TokenMode::OnePerUser {
-                key: Zeroizing::new(keys[0].as_bytes().to_vec()),
-            }
-        } else {
-            TokenMode::PerLogin
-        };
+        let Storage {
+            stores,
+            limiter,
+            probes,
+            keys,
+        } = Storage::open(&plan, clock.clone()).await?;
         let keys = keys
             .into_iter()
             .map(|k| {
@@ -104,31 +100,6 @@ impl App {
                     .map_err(|e| StartError::Setup(format!("SECRET_KEY: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let mut probes: Vec<Arc<dyn backend::Probe>> = vec![Arc::new(database.clone())];
-        let mut stores = database.stores(
-            plan.settings.matching,
-            token_mode.clone(),
-            plan.credentials,
-            clock.clone(),
-        );
-        let mut limiter: Arc<dyn RateLimiter> = Arc::new(MemoryRateLimiter::new(clock.clone()));
-        if let Some((url, prefix)) = &plan.redis {
-            let redis = RedisConnection::connect(url, std::time::Duration::from_secs(2))
-                .await
-                .map_err(|e| {
-                    StartError::Setup(format!("REDIS_URL {}: {e}", backend::redact(url)))
-                })?;
-            stores.tokens = Arc::new(RedisTokenManager::new(
-                redis.clone(),
-                prefix.clone(),
-                token_mode,
-                plan.credentials,
-                clock.clone(),
-            ));
-            // Counters in Redis hold across instances.
-            limiter = Arc::new(RedisRateLimiter::new(redis.clone(), prefix.clone()));
-            probes.push(Arc::new(redis));
-        }
         let hasher =
             Argon2Hasher::new(plan.hashing).map_err(|e| StartError::Setup(e.to_string()))?;
         let signer = LinkSigner::new(keys).map_err(|e| StartError::Setup(e.to_string()))?;
@@ -184,6 +155,63 @@ impl App {
     /// need `serve`'s connection info.
     pub fn into_router(self) -> axum::Router {
         self.router
+    }
+}
+
+/// What a plan's storage provides, opened (and migrated): the database's
+/// stores, with tokens and rate limits in Redis when it is configured.
+pub(crate) struct Storage {
+    pub stores: backend::Stores,
+    pub limiter: Arc<dyn RateLimiter>,
+    pub probes: Vec<Arc<dyn backend::Probe>>,
+    /// The signing keys' texts, newest first.
+    pub keys: Vec<Zeroizing<String>>,
+}
+
+impl Storage {
+    pub(crate) async fn open(plan: &Plan, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        let database = open_database(&plan.database_url).await?;
+        let keys = key_texts(&plan.keys, &plan.database_url)?;
+        let token_mode = if plan.one_token_per_user {
+            // The derivation's message prefix ("drr-token:") keeps these
+            // tokens apart from link signatures made with the same key.
+            TokenMode::OnePerUser {
+                key: Zeroizing::new(keys[0].as_bytes().to_vec()),
+            }
+        } else {
+            TokenMode::PerLogin
+        };
+        let mut probes: Vec<Arc<dyn backend::Probe>> = vec![Arc::new(database.clone())];
+        let mut stores = database.stores(
+            plan.settings.matching,
+            token_mode.clone(),
+            plan.credentials,
+            clock.clone(),
+        );
+        let mut limiter: Arc<dyn RateLimiter> = Arc::new(MemoryRateLimiter::new(clock.clone()));
+        if let Some((url, prefix)) = &plan.redis {
+            let redis = RedisConnection::connect(url, std::time::Duration::from_secs(2))
+                .await
+                .map_err(|e| {
+                    StartError::Setup(format!("REDIS_URL {}: {e}", backend::redact(url)))
+                })?;
+            stores.tokens = Arc::new(RedisTokenManager::new(
+                redis.clone(),
+                prefix.clone(),
+                token_mode,
+                plan.credentials,
+                clock.clone(),
+            ));
+            // Counters in Redis hold across instances.
+            limiter = Arc::new(RedisRateLimiter::new(redis.clone(), prefix.clone()));
+            probes.push(Arc::new(redis));
+        }
+        Ok(Self {
+            stores,
+            limiter,
+            probes,
+            keys,
+        })
     }
 }
 

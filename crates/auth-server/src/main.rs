@@ -1,11 +1,14 @@
-//! `auth-server [serve|migrate|check]`.
+//! `auth-server [serve|migrate|check|import-django]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use auth_core::import::InactiveMeans;
 use auth_server::check::Level;
+use auth_server::import::ImportRequest;
 use auth_server::{App, Config};
+use auth_sql::django::UserTable;
 use clap::{Parser, Subcommand};
 use tokio::sync::watch;
 
@@ -28,6 +31,76 @@ enum Command {
     Migrate,
     /// Check the configuration like Django's system checks; non-zero on errors.
     Check,
+    /// Import a Django site's users and DRF tokens into the configured store.
+    ///
+    /// Exit status: 0 when every row was imported, 3 when the run finished
+    /// but skipped rows (each reported with its id), 1 when it failed.
+    ImportDjango(ImportArgs),
+}
+
+/// `import-django`'s options.
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// The site's database: sqlite://PATH or postgres://USER@HOST/DB.
+    #[arg(long = "from", value_name = "URL")]
+    from: String,
+    /// The user table (a custom user model's own table).
+    #[arg(long, default_value = "auth_user")]
+    table: String,
+    /// Column holding the login name (`email` for an e-mail-only model).
+    #[arg(long, default_value = "username")]
+    username_column: String,
+    /// Column holding the address; empty for a model without one.
+    #[arg(long, default_value = "email")]
+    email_column: String,
+    /// Column holding the given name; empty for none.
+    #[arg(long, default_value = "first_name")]
+    first_name_column: String,
+    /// Column holding the family name; empty for none.
+    #[arg(long, default_value = "last_name")]
+    last_name_column: String,
+    /// DRF's token table.
+    #[arg(long, default_value = "authtoken_token")]
+    token_table: String,
+    /// Leave API tokens behind (clients log in again).
+    #[arg(long)]
+    skip_tokens: bool,
+    /// What Django's `is_active = false` means here: not yet verified (as in
+    /// django-rest-registration, whose mailed links then still verify), or
+    /// disabled by an administrator.
+    #[arg(long, value_enum, default_value_t = Inactive::Unverified)]
+    inactive: Inactive,
+    /// Report what would change; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Inactive {
+    Unverified,
+    Disabled,
+}
+
+impl ImportArgs {
+    fn request(self) -> ImportRequest {
+        let optional = |column: String| (!column.is_empty()).then_some(column);
+        ImportRequest {
+            from: self.from,
+            users: UserTable {
+                table: self.table,
+                username: self.username_column,
+                email: optional(self.email_column),
+                first_name: optional(self.first_name_column),
+                last_name: optional(self.last_name_column),
+            },
+            tokens: (!self.skip_tokens).then_some(self.token_table),
+            inactive: match self.inactive {
+                Inactive::Unverified => InactiveMeans::Unverified,
+                Inactive::Disabled => InactiveMeans::Disabled,
+            },
+            dry_run: self.dry_run,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -81,24 +154,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::ImportDjango(args) => {
+            let report = auth_server::check::run(&config);
+            let plan = checked(report)?;
+            let summary = auth_server::import::run(&plan, &args.request()).await?;
+            println!("{summary}");
+            Ok(if summary.skipped_any() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
         Command::Migrate => {
             auth_server::open_database(&config.database_url).await?;
             println!("migrations applied to {}", config.database_url);
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve => {
-            let report = auth_server::check::run(&config);
-            for f in report.findings.iter().filter(|f| f.level == Level::Warning) {
-                tracing::warn!(id = f.id, "{}", f.message);
-            }
-            if let Some(first) = report.errors().next() {
-                anyhow::bail!(
-                    "configuration error {}: {} (run `auth-server check`)",
-                    first.id,
-                    first.message
-                );
-            }
-            let plan = report.plan.context("no plan although no check failed")?;
+            let plan = checked(auth_server::check::run(&config))?;
             let app = App::from_plan(plan).await?;
             let listener = auth_server::bind(&config).await?;
             let addr = listener.local_addr()?;
@@ -113,6 +186,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The plan of a configuration that passed its checks; warnings are logged.
+fn checked(report: auth_server::check::Report) -> anyhow::Result<auth_server::Plan> {
+    for f in report.findings.iter().filter(|f| f.level == Level::Warning) {
+        tracing::warn!(id = f.id, "{}", f.message);
+    }
+    if let Some(first) = report.errors().next() {
+        anyhow::bail!(
+            "configuration error {}: {} (run `auth-server check`)",
+            first.id,
+            first.message
+        );
+    }
+    report.plan.context("no plan although no check failed")
 }
 
 /// SIGINT or SIGTERM.

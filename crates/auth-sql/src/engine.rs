@@ -19,10 +19,9 @@ pub trait Engine: Database + sealed::Sealed {
     /// keep concurrent claimers apart.
     const CLAIM_DUE: &'static str;
 
-    /// Run after a user is written under an id of its own, so ids the
-    /// engine assigns later stay above it; `None` where the engine sees to
-    /// that itself (SQLite's `AUTOINCREMENT` follows the largest id).
-    const AFTER_EXPLICIT_ID: Option<&'static str>;
+    /// Statements, each binding `$1`, after which the ids the engine
+    /// assigns to new users are above `$1` (and above every id used).
+    const RESERVE_IDS: &'static [&'static str];
 
     /// The field a unique violation is about, from the constraint it names;
     /// `None` for a constraint no field maps to.

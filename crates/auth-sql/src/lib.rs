@@ -7,6 +7,7 @@
 //! `outbox.rs`, and only what differs by engine in `sqlite.rs` /
 //! `postgres.rs` (with a migration per engine in `migrations/`).
 
+pub mod django;
 mod engine;
 mod error;
 mod outbox;

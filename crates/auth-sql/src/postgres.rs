@@ -30,8 +30,10 @@ impl Engine for Postgres {
         AND (leased_until IS NULL OR leased_until <= $1) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
         RETURNING id, payload, CAST(attempts AS BIGINT) AS attempts";
 
-    const AFTER_EXPLICIT_ID: Option<&'static str> =
-        Some("SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT MAX(id) FROM users))");
+    /// Never lowers the sequence (its `last_value` counts too).
+    const RESERVE_IDS: &'static [&'static str] =
+        &["SELECT setval(pg_get_serial_sequence('users', 'id'), \
+         GREATEST($1, (SELECT last_value FROM users_id_seq)))"];
 
     /// The names PostgreSQL gave the `UNIQUE` columns' constraints.
     fn unique_field(error: &dyn DatabaseError) -> Option<UniqueField> {

@@ -40,6 +40,8 @@ pub(crate) trait Queries: Engine {
     async fn user_exists(conn: &mut Conn<Self>, id: i64) -> Result<bool, sqlx::Error>;
     /// Inserts a user with its id, or replaces the row with that id.
     async fn put_user(conn: &mut Conn<Self>, values: Vec<Assignment>) -> Result<(), sqlx::Error>;
+    /// Keeps the ids assigned to new users above `through`.
+    async fn reserve_ids(conn: &mut Conn<Self>, through: i64) -> Result<(), sqlx::Error>;
     /// Queues one notification payload, due at once.
     async fn queue(conn: &mut Conn<Self>, payload: String, now: i64) -> Result<(), sqlx::Error>;
 
@@ -215,9 +217,15 @@ where
             .map(|column| format!("{column} = excluded.{column}"))
             .collect();
         query.push(updates.join(", "));
-        query.build().execute(&mut *conn).await?;
-        if let Some(sync) = DB::AFTER_EXPLICIT_ID {
-            sqlx::query(sync).execute(&mut *conn).await?;
+        query.build().execute(&mut *conn).await.map(drop)
+    }
+
+    async fn reserve_ids(conn: &mut Conn<DB>, through: i64) -> Result<(), sqlx::Error> {
+        for &statement in DB::RESERVE_IDS {
+            sqlx::query(statement)
+                .bind(through)
+                .execute(&mut *conn)
+                .await?;
         }
         Ok(())
     }

@@ -35,7 +35,13 @@ impl Engine for Sqlite {
         AND (leased_until IS NULL OR leased_until <= $1) ORDER BY id LIMIT $3) \
         RETURNING id, payload, attempts";
 
-    const AFTER_EXPLICIT_ID: Option<&'static str> = None;
+    /// `AUTOINCREMENT` keeps its high mark in `sqlite_sequence`, which has
+    /// a row for `users` only once a user was inserted.
+    const RESERVE_IDS: &'static [&'static str] = &[
+        "UPDATE sqlite_sequence SET seq = MAX(seq, $1) WHERE name = 'users'",
+        "INSERT INTO sqlite_sequence (name, seq) SELECT 'users', $1 \
+         WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'users')",
+    ];
 
     /// SQLite reports the constraint's columns, not its name:
     /// "UNIQUE constraint failed: users.email_key".

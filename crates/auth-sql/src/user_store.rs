@@ -120,7 +120,17 @@ impl<DB: Queries> UserStore for SqlStore<DB> {
         DB::put_user(&mut tx, row::user_values(user, self.matching))
             .await
             .map_err(store_error::<DB>)?;
+        DB::reserve_ids(&mut tx, user.id.get())
+            .await
+            .map_err(store_error::<DB>)?;
         tx.commit().await.map_err(store_error::<DB>)
+    }
+
+    async fn reserve_ids(&self, through: UserId) -> Result<(), StoreError> {
+        let mut conn = self.conn().await.map_err(store_error::<DB>)?;
+        DB::reserve_ids(&mut conn, through.get())
+            .await
+            .map_err(store_error::<DB>)
     }
 
     async fn enqueue(&self, notify: Vec<Notification>) -> Result<(), StoreError> {

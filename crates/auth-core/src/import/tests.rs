@@ -270,6 +270,7 @@ fn a_dry_run_compares_and_checks_but_writes_nothing() {
         .returning(|email, _| Ok((email == "bob@example.org").then(|| user(99, "bob"))));
     let mut tokens = MockTokenManager::new();
     tokens.expect_adopt().never();
+    tokens.expect_list().returning(|_| Ok(Vec::new()));
     let mut import = importer(
         store,
         tokens,
@@ -339,4 +340,21 @@ fn a_store_failure_stops_the_run() {
         block_on(import.user(row(1, "ada"))),
         Err(ImportError::Store(StoreError::Unavailable(_)))
     ));
+}
+
+#[test]
+fn new_ids_are_reserved_above_every_row_seen_skipped_ones_too() {
+    let mut store = empty_store(Arc::new(std::sync::Mutex::new(Vec::new())));
+    store
+        .expect_reserve_ids()
+        .with(eq(uid(9)))
+        .times(1)
+        .returning(|_| Ok(()));
+    let mut import = importer(store, MockTokenManager::new(), options());
+    block_on(import.user(row(3, "ada"))).unwrap();
+    let mut legacy = row(9, "old");
+    legacy.password = "md5$salt$0123".into();
+    block_on(import.user(legacy)).unwrap();
+    block_on(import.user(row(5, "bob"))).unwrap();
+    block_on(import.finish_users()).unwrap();
 }

@@ -111,4 +111,10 @@ pub trait UserStore: Send + Sync {
     /// from [`create`](Self::create). Later ids the store assigns itself
     /// stay above every id written here.
     async fn put(&self, user: &User) -> Result<(), StoreError>;
+
+    /// Keeps the ids the store assigns to new users above `through`: after
+    /// an import, above every id the old site used, skipped rows included,
+    /// so a link the old site mailed to an account that did not move never
+    /// names a newcomer.
+    async fn reserve_ids(&self, through: UserId) -> Result<(), StoreError>;
 }

@@ -1,0 +1,263 @@
+//! `auth-server import-django` against databases real Django made
+//! (`tests/django/make_site.py`, in a cached virtual environment with
+//! Django, DRF and django-rest-registration from the package registry),
+//! on SQLite and on PostgreSQL: afterwards every user logs in with the old
+//! password (and is upgraded to argon2id), every DRF token reads the
+//! profile, and the links DRR signed before the move still work.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use auth_server::Compat;
+use auth_sql::testing::PgDatabase;
+use serde_json::{Value, json};
+
+use crate::harness::*;
+use crate::processes::binary;
+use crate::venv;
+
+/// A site database made by Django; `None` (skip) outside CI when Python's
+/// packages cannot be installed.
+fn make_site(target: &[&str]) -> Option<Value> {
+    let dir = venv::root().join("tests/django");
+    let python = venv::python("django", &dir.join("requirements.txt"))?;
+    let output = Command::new(python)
+        .arg(dir.join("make_site.py"))
+        .args(["--secret-key", SECRET])
+        .args(target)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "make_site.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(serde_json::from_slice(&output.stdout).unwrap())
+}
+
+/// Runs `auth-server import-django` into `store` (DRR profile, the test
+/// key); exit code, stdout and stderr.
+fn import(store: &str, from: &str, extra: &[&str]) -> (i32, String, String) {
+    let output = Command::new(binary())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AUTH_COMPAT", "drr")
+        .env("AUTH_SECRET_KEY", SECRET)
+        .env("AUTH_DATABASE_URL", store)
+        .env("AUTH_LOG", "error")
+        .args(["import-django", "--from", from])
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+async fn stored_hash(store: &str, username: &str) -> String {
+    let sql = "SELECT password_hash FROM users WHERE username = $1";
+    if store.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(store).await.unwrap();
+        sqlx::query_scalar(sql)
+            .bind(username)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    } else {
+        let pool = sqlx::PgPool::connect(store).await.unwrap();
+        sqlx::query_scalar(sql)
+            .bind(username)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    }
+}
+
+/// The whole move, from `from` (made by Django as `site`) into `store`.
+async fn moves(site: Value, from: &str, store: &str) {
+    let users = site["users"].as_array().unwrap();
+    let skipped: Vec<i64> = serde_json::from_value(site["skipped"].clone()).unwrap();
+
+    let (dry_code, dry_out, _) = import(store, from, &["--dry-run"]);
+    assert_eq!(dry_code, 3, "{dry_out}");
+    assert!(
+        dry_out.contains("dry run: nothing was written"),
+        "{dry_out}"
+    );
+
+    let (code, out, err) = import(store, from, &[]);
+    assert_eq!(
+        code, 3,
+        "rows were skipped, so the exit status says so: {out}{err}"
+    );
+    let total = site["total"].as_u64().unwrap();
+    let imported = total - skipped.len() as u64;
+    assert!(
+        out.contains(&format!(
+            "users:  {total} read, {imported} created, 0 updated, 0 unchanged, 2 skipped"
+        )),
+        "{out}"
+    );
+    for id in &skipped {
+        assert!(err.contains(&format!("skipped user {id}: ")), "{err}");
+    }
+    assert!(err.contains("unknown format \"md5\""), "{err}");
+    assert!(err.contains("is also user"), "{err}");
+    let tokens = site["tokens"].as_u64().unwrap();
+    assert!(
+        out.contains(&format!("tokens: {tokens} read, {} created", tokens - 1)),
+        "the twin's token has no user to go to: {out}"
+    );
+
+    // Again: nothing new, nothing duplicated.
+    let (code, again, _) = import(store, from, &[]);
+    assert_eq!(code, 3);
+    assert!(
+        again.contains(&format!(
+            "users:  {total} read, 0 created, 0 updated, {imported} unchanged, 2 skipped"
+        )),
+        "{again}"
+    );
+    assert!(
+        again.contains(&format!(
+            "tokens: {tokens} read, 0 created, 0 updated, {} unchanged",
+            tokens - 1
+        )),
+        "{again}"
+    );
+
+    let store_url = store.to_owned();
+    let app = TestApp::spawn(Compat::Drr, move |config| {
+        config.database_url = store_url;
+    })
+    .await;
+    for user in users {
+        let username = user["username"].as_str().unwrap();
+        let hasher = user["hasher"].as_str().unwrap();
+        let old_token = user["token"].as_str().unwrap();
+        let profile = app.get_as("/profile/", old_token).await;
+        assert_eq!(
+            profile.status, 200,
+            "{hasher}: the DRF token no longer works: {:?}",
+            profile.body
+        );
+        assert_eq!(profile.body["username"], username);
+        assert_eq!(profile.body["id"], user["id"]);
+
+        assert!(
+            stored_hash(store, username)
+                .await
+                .starts_with(&format!("{hasher}$"))
+        );
+        let login = app
+            .login(username, user["password"].as_str().unwrap())
+            .await;
+        assert_eq!(login.status, 200, "{hasher}: {:?}", login.body);
+        assert!(
+            stored_hash(store, username).await.starts_with("$argon2id$"),
+            "{hasher} was not upgraded at the first login"
+        );
+        let again = app
+            .login(username, user["password"].as_str().unwrap())
+            .await;
+        assert_eq!(again.status, 200, "{hasher} after the upgrade");
+        assert_eq!(app.login(username, "not the password").await.status, 400);
+    }
+    let unusable = site["unusable"]["username"].as_str().unwrap();
+    assert_eq!(app.login(unusable, "").await.status, 400);
+    assert_eq!(app.login(unusable, "anything").await.status, 400);
+
+    // DRR's registration link, signed by Django before the move.
+    let verify = &site["verify"];
+    let pending = verify["username"].as_str().unwrap();
+    let password = verify["password"].as_str().unwrap();
+    assert_eq!(
+        app.login(pending, password).await.status,
+        400,
+        "not verified yet"
+    );
+    let verified = app
+        .post("/verify-registration/", verify["link"].clone())
+        .await;
+    assert_eq!(verified.status, 200, "{:?}", verified.body);
+    assert_eq!(app.login(pending, password).await.status, 200);
+
+    // DRR's reset link, signed by Django before the move.
+    let reset = &site["reset"];
+    let mut body = reset["link"].clone();
+    body["password"] = json!("brand new pässword 7");
+    let done = app.post("/reset-password/", body).await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    let who = reset["username"].as_str().unwrap();
+    assert_eq!(app.login(who, "brand new pässword 7").await.status, 200);
+
+    // Ids the server assigns itself come after every id the site used, the
+    // skipped rows' too: a link mailed to them must never name a newcomer.
+    let newcomer = app.user().await;
+    assert!(
+        newcomer.id > total as i64,
+        "new id {} was an id of the site's",
+        newcomer.id
+    );
+}
+
+fn temp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+fn sqlite_url(dir: &Path, name: &str) -> (PathBuf, String) {
+    let path = dir.join(name);
+    let url = format!("sqlite://{}", path.display());
+    (path, url)
+}
+
+#[tokio::test]
+async fn import_django_moves_a_sqlite_site_into_sqlite() {
+    let dir = temp();
+    let (site_path, from) = sqlite_url(dir.path(), "site.db");
+    let Some(site) = make_site(&["--sqlite", site_path.to_str().unwrap()]) else {
+        return;
+    };
+    let (_, store) = sqlite_url(dir.path(), "auth.db");
+    moves(site, &from, &store).await;
+}
+
+#[tokio::test]
+async fn import_django_moves_a_postgres_site_into_postgres() {
+    let (Some(site_db), Some(store_db)) = (PgDatabase::create().await, PgDatabase::create().await)
+    else {
+        return;
+    };
+    let Some(site) = make_site(&["--postgres", &site_db.url]) else {
+        return;
+    };
+    moves(site, &site_db.url, &store_db.url).await;
+}
+
+#[tokio::test]
+async fn import_django_reports_a_missing_table_and_a_bad_column_name_without_writing() {
+    let dir = temp();
+    let (site_path, from) = sqlite_url(dir.path(), "site.db");
+    let Some(_) = make_site(&["--sqlite", site_path.to_str().unwrap()]) else {
+        return;
+    };
+    let (_, store) = sqlite_url(dir.path(), "auth.db");
+    let (code, _, err) = import(&store, &from, &["--table", "accounts_user"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("cannot read users from accounts_user"),
+        "{err}"
+    );
+    let (code, _, err) = import(
+        &store,
+        &from,
+        &["--username-column", "name; DROP TABLE auth_user"],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("is not a table or column name"), "{err}");
+    let (code, _, err) = import(&store, "mysql://site", &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("unsupported database URL scheme"), "{err}");
+}
