@@ -13,9 +13,12 @@ const USAGE: &str = "usage: cargo xtask <test|ci|conformance|bench|fuzz|services
                then `test` (what .ci/run does)
   conformance  build auth-server and run ../shared/conformance against it
                (extra arguments go to pytest)
-  bench        release build; times known vs unknown accounts on login,
+  bench        [enumeration|import] (default: both), release build:
+               enumeration times known vs unknown accounts on login,
                send-reset-password-link and register (report in
-               target/bench/enumeration.md; fails beyond 10 % / 15 %)
+               target/bench/enumeration.md; fails beyond 10 % / 15 %);
+               import times import-django of 100 000 users and tokens
+               (target/bench/import.md; fails at 30 s or more)
   fuzz         TARGET [SECONDS]: run a cargo-fuzz target (link,
                json_bodies) for SECONDS (default 600) on its committed
                corpus; needs `cargo install cargo-fuzz`
@@ -44,7 +47,7 @@ fn main() -> Result<()> {
             test(&rest)
         }
         "conformance" => conformance(&rest),
-        "bench" => cargo(&["bench", "--package", "auth-e2e", "--bench", "enumeration"]),
+        "bench" => bench(&rest),
         "fuzz" => fuzz(&rest),
         "services" => services(&rest),
         "" | "help" | "-h" | "--help" => {
@@ -53,6 +56,23 @@ fn main() -> Result<()> {
         }
         other => bail!("unknown task `{other}`\n{USAGE}"),
     }
+}
+
+/// The benches named in `which` (all when empty), one after the other.
+fn bench(which: &[String]) -> Result<()> {
+    const BENCHES: [&str; 2] = ["enumeration", "import"];
+    let chosen: Vec<&str> = if which.is_empty() {
+        BENCHES.to_vec()
+    } else {
+        which.iter().map(String::as_str).collect()
+    };
+    for name in chosen {
+        if !BENCHES.contains(&name) {
+            bail!("unknown bench `{name}`; there are: {}", BENCHES.join(", "));
+        }
+        cargo(&["bench", "--package", "auth-e2e", "--bench", name])?;
+    }
+    Ok(())
 }
 
 fn test(extra: &[String]) -> Result<()> {

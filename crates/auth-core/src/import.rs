@@ -3,10 +3,10 @@
 //! keys, so every user logs in with the old password (upgraded to argon2id
 //! at that login) and every client stays logged in.
 //!
-//! Rows come from a reader of the site's database (`auth_sql::django`);
-//! each is checked, merged with what an earlier run wrote, and written
-//! through the [`UserStore`] and [`TokenManager`] ports under its Django
-//! id, which the site's mailed links sign. Running again updates and never
+//! Rows come from a reader of the site's database (`auth_sql::django`), in
+//! batches; each row is checked, merged with what an earlier run wrote, and
+//! written through the [`UserStore`] and [`TokenManager`] ports under its
+//! Django id, which the site's mailed links sign (a batch per transaction). Running again updates and never
 //! duplicates. A row that cannot be imported is [skipped](Skip) with the
 //! reason, never aborting the run; only a store failure does, and a rerun
 //! picks up from the rows already written.
@@ -23,7 +23,7 @@ use crate::credentials::{credential_id, digest};
 use crate::domain::{Email, PasswordHash, User, UserId, Username};
 use crate::hashing::HashFormat;
 use crate::ports::{
-    Adopted, AuthToken, CredentialKind, Matching, StoreError, TokenError, TokenManager,
+    Adopted, Adoption, AuthToken, CredentialKind, Matching, StoreError, TokenError, TokenManager,
     UniqueField, UserStore,
 };
 
@@ -185,20 +185,62 @@ impl Importer {
         }
     }
 
-    /// Imports one user row.
-    pub async fn user(&mut self, row: SourceUser) -> Result<Outcome, ImportError> {
+    /// Imports a batch of user rows, written in one transaction; what
+    /// became of each, by its id.
+    pub async fn users(
+        &mut self,
+        rows: Vec<SourceUser>,
+    ) -> Result<Vec<(i64, Outcome)>, ImportError> {
+        let ids: Vec<UserId> = rows.iter().map(|row| UserId::new(row.id)).collect();
+        let mut stored: HashMap<UserId, User> = self
+            .store
+            .get_all(&ids)
+            .await?
+            .into_iter()
+            .map(|user| (user.id, user))
+            .collect();
+        let mut outcomes = Vec::with_capacity(rows.len());
+        let mut writes = Vec::new();
+        for row in rows {
+            let id = row.id;
+            let existing = stored.remove(&UserId::new(id));
+            let (outcome, write) = self.prepare(row, existing).await?;
+            if let Some(user) = write {
+                writes.push((outcomes.len(), user));
+            }
+            outcomes.push((id, outcome));
+        }
+        if writes.is_empty() {
+            return Ok(outcomes);
+        }
+        let users: Vec<User> = writes.iter().map(|(_, user)| user.clone()).collect();
+        let refused = self.store.put_all(&users).await?;
+        for ((at, user), refused) in writes.iter().zip(refused) {
+            if let Some(field) = refused {
+                self.imported.remove(&user.id.get());
+                outcomes[*at].1 = Outcome::Skipped(self.holder(user, field).await?);
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// What becomes of one user row, and the user to write (none when
+    /// skipped, unchanged, or in a dry run).
+    async fn prepare(
+        &mut self,
+        row: SourceUser,
+        existing: Option<User>,
+    ) -> Result<(Outcome, Option<User>), ImportError> {
         self.highest_id = self.highest_id.max(Some(row.id));
         let incoming = match self.check(&row) {
             Ok(user) => user,
-            Err(skip) => return Ok(Outcome::Skipped(skip)),
+            Err(skip) => return Ok((Outcome::Skipped(skip), None)),
         };
-        let existing = self.store.get(incoming.id).await?;
         if let Some(stored) = &existing
             && !same_person(stored, &incoming, self.options.matching)
         {
-            return Ok(Outcome::Skipped(Skip::IdTaken(
-                stored.username.as_str().to_owned(),
-            )));
+            let skip = Skip::IdTaken(stored.username.as_str().to_owned());
+            return Ok((Outcome::Skipped(skip), None));
         }
         let merged = merge(existing.as_ref(), incoming, self.options.inactive, &row);
         let outcome = match &existing {
@@ -206,21 +248,14 @@ impl Importer {
             Some(stored) if *stored == merged => Outcome::Unchanged,
             Some(_) => Outcome::Updated,
         };
-        if self.options.dry_run {
-            if let Some(skip) = self.taken_in_store(&merged).await? {
-                return Ok(Outcome::Skipped(skip));
-            }
-        } else if outcome != Outcome::Unchanged {
-            match self.store.put(&merged).await {
-                Ok(()) => {}
-                Err(StoreError::Conflict(field)) => {
-                    return Ok(Outcome::Skipped(self.holder(&merged, field).await?));
-                }
-                Err(e) => return Err(e.into()),
-            }
+        if self.options.dry_run
+            && let Some(skip) = self.taken_in_store(&merged).await?
+        {
+            return Ok((Outcome::Skipped(skip), None));
         }
         self.imported.insert(row.id);
-        Ok(outcome)
+        let write = (!self.options.dry_run && outcome != Outcome::Unchanged).then_some(merged);
+        Ok((outcome, write))
     }
 
     /// Ends the user rows: new users get ids above every id the site used
@@ -234,31 +269,57 @@ impl Importer {
         }
     }
 
-    /// Imports one token row, after its owner's user row.
-    pub async fn token(&mut self, row: SourceToken) -> Result<Outcome, ImportError> {
-        if !self.imported.contains(&row.user_id) {
-            return Ok(Outcome::Skipped(Skip::NoSuchUser(row.user_id)));
+    /// Imports a batch of token rows, after their owners' user rows; what
+    /// became of each, by its owner's id.
+    pub async fn tokens(
+        &mut self,
+        rows: Vec<SourceToken>,
+    ) -> Result<Vec<(i64, Outcome)>, ImportError> {
+        let mut outcomes = Vec::with_capacity(rows.len());
+        let mut adoptions = Vec::new();
+        for row in rows {
+            let owner = row.user_id;
+            if !self.imported.contains(&owner) {
+                outcomes.push((owner, Outcome::Skipped(Skip::NoSuchUser(owner))));
+                continue;
+            }
+            let user = UserId::new(owner);
+            if self.options.dry_run {
+                // Listing reads without recording a use, as a dry run must.
+                let id = credential_id(&digest(&row.key));
+                let stored = self.tokens.list(user).await?.iter().any(|c| c.id == id);
+                let outcome = if stored {
+                    Outcome::Unchanged
+                } else {
+                    Outcome::Created
+                };
+                outcomes.push((owner, outcome));
+                continue;
+            }
+            adoptions.push((
+                outcomes.len(),
+                Adoption {
+                    user,
+                    token: row.key,
+                    kind: CredentialKind::Token,
+                    issued: row.created,
+                },
+            ));
+            outcomes.push((owner, Outcome::Created));
         }
-        let user = UserId::new(row.user_id);
-        if self.options.dry_run {
-            // Listing reads without recording a use, as a dry run must.
-            let id = credential_id(&digest(&row.key));
-            let stored = self.tokens.list(user).await?.iter().any(|c| c.id == id);
-            return Ok(if stored {
-                Outcome::Unchanged
-            } else {
-                Outcome::Created
-            });
+        if adoptions.is_empty() {
+            return Ok(outcomes);
         }
-        let adopted = self
-            .tokens
-            .adopt(user, &row.key, CredentialKind::Token, row.created)
-            .await?;
-        Ok(match adopted {
-            Adopted::Stored => Outcome::Created,
-            Adopted::AlreadyStored => Outcome::Unchanged,
-            Adopted::Expired => Outcome::Expired,
-        })
+        let batch: Vec<Adoption> = adoptions.iter().map(|(_, a)| a.clone()).collect();
+        let adopted = self.tokens.adopt_all(&batch).await?;
+        for ((at, _), adopted) in adoptions.iter().zip(adopted) {
+            outcomes[*at].1 = match adopted {
+                Adopted::Stored => Outcome::Created,
+                Adopted::AlreadyStored => Outcome::Unchanged,
+                Adopted::Expired => Outcome::Expired,
+            };
+        }
+        Ok(outcomes)
     }
 
     /// The row as our user, or why it cannot be one; duplicates within the

@@ -19,7 +19,8 @@ use auth_core::credentials::{
 };
 use auth_core::domain::UserId;
 use auth_core::ports::{
-    Adopted, AuthToken, Cause, Clock, CredentialInfo, CredentialKind, TokenError, TokenManager,
+    Adopted, Adoption, AuthToken, Cause, Clock, CredentialInfo, CredentialKind, TokenError,
+    TokenManager,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -198,27 +199,30 @@ impl TokenManager for RedisTokenManager {
         Ok(token)
     }
 
-    async fn adopt(
-        &self,
-        user: UserId,
-        token: &AuthToken,
-        kind: CredentialKind,
-        issued: OffsetDateTime,
-    ) -> Result<Adopted, TokenError> {
-        let stamps = Stamps::from_unix(Some(issued.unix_timestamp()), None);
-        if !self.policy.is_live(kind, stamps, self.now()) {
-            return Ok(Adopted::Expired);
-        }
-        Ok(
-            if self
-                .store(user, token, kind, issued, Write::IfAbsent)
-                .await?
-            {
+    async fn adopt_all(&self, credentials: &[Adoption]) -> Result<Vec<Adopted>, TokenError> {
+        let mut adopted = Vec::with_capacity(credentials.len());
+        for credential in credentials {
+            let stamps = Stamps::from_unix(Some(credential.issued.unix_timestamp()), None);
+            if !self.policy.is_live(credential.kind, stamps, self.now()) {
+                adopted.push(Adopted::Expired);
+                continue;
+            }
+            let written = self
+                .store(
+                    credential.user,
+                    &credential.token,
+                    credential.kind,
+                    credential.issued,
+                    Write::IfAbsent,
+                )
+                .await?;
+            adopted.push(if written {
                 Adopted::Stored
             } else {
                 Adopted::AlreadyStored
-            },
-        )
+            });
+        }
+        Ok(adopted)
     }
 
     async fn authenticate(

@@ -13,6 +13,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::backend::redact;
 use crate::{Plan, StartError, Storage};
 
+/// Rows per transaction: large enough that commits do not dominate, small
+/// enough that a failure loses little work and the bar moves smoothly.
+const BATCH: usize = 1_000;
+
 /// What to import, from the command line.
 #[derive(Debug, Clone)]
 pub struct ImportRequest {
@@ -73,6 +77,18 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Counts a batch's outcomes, reporting each skipped row above the bar.
+    fn record(&mut self, bar: &ProgressBar, what: &str, outcomes: &[(i64, Outcome)]) {
+        for (id, outcome) in outcomes {
+            if let Outcome::Skipped(skip) = outcome {
+                bar.suspend(|| eprintln!("skipped {what} {id}: {skip}"));
+            }
+            self.read += 1;
+            self.count(outcome);
+        }
+        bar.inc(outcomes.len() as u64);
+    }
+
     fn count(&mut self, outcome: &Outcome) {
         match outcome {
             Outcome::Created => self.created += 1,
@@ -154,19 +170,17 @@ pub async fn run(plan: &Plan, request: &ImportRequest) -> Result<Summary, Import
 
     let users = source.users(&request.users).await.map_err(source_error)?;
     let bar = progress(users.len(), "users");
-    for row in users {
-        let id = row.id;
-        let outcome = importer
-            .user(row)
+    let mut rows = users.into_iter().peekable();
+    while rows.peek().is_some() {
+        let batch: Vec<_> = rows.by_ref().take(BATCH).collect();
+        let outcomes = importer
+            .users(batch)
             .await
             .map_err(|source| ImportFailure::Store {
                 done: summary.users.read,
                 source,
             })?;
-        report(&bar, "user", id, &outcome);
-        summary.users.read += 1;
-        summary.users.count(&outcome);
-        bar.inc(1);
+        summary.users.record(&bar, "user", &outcomes);
     }
     bar.finish_and_clear();
     importer
@@ -180,19 +194,17 @@ pub async fn run(plan: &Plan, request: &ImportRequest) -> Result<Summary, Import
     if let Some(table) = &request.tokens {
         let tokens = source.tokens(table).await.map_err(source_error)?;
         let bar = progress(tokens.len(), "tokens");
-        for row in tokens {
-            let owner = row.user_id;
-            let outcome = importer
-                .token(row)
+        let mut rows = tokens.into_iter().peekable();
+        while rows.peek().is_some() {
+            let batch: Vec<_> = rows.by_ref().take(BATCH).collect();
+            let outcomes = importer
+                .tokens(batch)
                 .await
                 .map_err(|source| ImportFailure::Store {
                     done: summary.users.read + summary.tokens.read,
                     source,
                 })?;
-            report(&bar, "token of user", owner, &outcome);
-            summary.tokens.read += 1;
-            summary.tokens.count(&outcome);
-            bar.inc(1);
+            summary.tokens.record(&bar, "token of user", &outcomes);
         }
         bar.finish_and_clear();
     }
@@ -209,11 +221,4 @@ fn progress(len: usize, what: &'static str) -> ProgressBar {
     }
     bar.set_message(what);
     bar
-}
-
-/// A skipped row's line: its id and the reason, above the bar.
-fn report(bar: &ProgressBar, what: &str, id: i64, outcome: &Outcome) {
-    if let Outcome::Skipped(skip) = outcome {
-        bar.suspend(|| eprintln!("skipped {what} {id}: {skip}"));
-    }
 }

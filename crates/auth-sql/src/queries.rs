@@ -38,8 +38,23 @@ pub(crate) trait Queries: Engine {
     ) -> Result<Option<UserRow>, sqlx::Error>;
     /// Whether user `id` exists.
     async fn user_exists(conn: &mut Conn<Self>, id: i64) -> Result<bool, sqlx::Error>;
-    /// Inserts a user with its id, or replaces the row with that id.
-    async fn put_user(conn: &mut Conn<Self>, values: Vec<Assignment>) -> Result<(), sqlx::Error>;
+    /// Inserts users with their ids, or replaces the rows with those ids,
+    /// in one statement (every row with the same columns).
+    async fn put_users(
+        conn: &mut Conn<Self>,
+        users: Vec<Vec<Assignment>>,
+    ) -> Result<(), sqlx::Error>;
+    /// The users with these ids that exist.
+    async fn users_by_ids(
+        conn: &mut Conn<Self>,
+        ids: Vec<i64>,
+    ) -> Result<Vec<UserRow>, sqlx::Error>;
+    /// Stores credential digests `(digest, user, kind, issued)` in one
+    /// statement; the digests that were not stored already.
+    async fn insert_credentials(
+        conn: &mut Conn<Self>,
+        rows: Vec<(Vec<u8>, i64, &'static str, i64)>,
+    ) -> Result<Vec<Vec<u8>>, sqlx::Error>;
     /// Keeps the ids assigned to new users above `through`.
     async fn reserve_ids(conn: &mut Conn<Self>, through: i64) -> Result<(), sqlx::Error>;
     /// Queues one notification payload, due at once.
@@ -141,6 +156,7 @@ where
     for<'r> QueuedRow: FromRow<'r, DB::Row>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
     for<'r> (String,): FromRow<'r, DB::Row>,
+    for<'r> (Vec<u8>,): FromRow<'r, DB::Row>,
 {
     async fn user_by_id(conn: &mut Conn<DB>, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
@@ -200,17 +216,27 @@ where
         query.build_query_as().fetch_optional(&mut *conn).await
     }
 
-    async fn put_user(conn: &mut Conn<DB>, values: Vec<Assignment>) -> Result<(), sqlx::Error> {
-        let columns: Vec<&'static str> = values.iter().map(|(column, _)| *column).collect();
+    async fn put_users(
+        conn: &mut Conn<DB>,
+        users: Vec<Vec<Assignment>>,
+    ) -> Result<(), sqlx::Error> {
+        let Some(first) = users.first() else {
+            return Ok(());
+        };
+        let columns: Vec<&'static str> = first.iter().map(|(column, _)| *column).collect();
         let mut query = QueryBuilder::new("INSERT INTO users (");
-        query.push(columns.join(", ")).push(") VALUES (");
-        for (n, (_, value)) in values.into_iter().enumerate() {
-            if n > 0 {
-                query.push(", ");
+        query.push(columns.join(", ")).push(") VALUES ");
+        for (row, values) in users.into_iter().enumerate() {
+            query.push(if row == 0 { "(" } else { ", (" });
+            for (n, (_, value)) in values.into_iter().enumerate() {
+                if n > 0 {
+                    query.push(", ");
+                }
+                push_value(&mut query, value);
             }
-            push_value(&mut query, value);
+            query.push(")");
         }
-        query.push(") ON CONFLICT (id) DO UPDATE SET ");
+        query.push(" ON CONFLICT (id) DO UPDATE SET ");
         let updates: Vec<String> = columns
             .iter()
             .filter(|column| **column != "id")
@@ -218,6 +244,39 @@ where
             .collect();
         query.push(updates.join(", "));
         query.build().execute(&mut *conn).await.map(drop)
+    }
+
+    async fn users_by_ids(conn: &mut Conn<DB>, ids: Vec<i64>) -> Result<Vec<UserRow>, sqlx::Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryBuilder::new(format!("SELECT {COLUMNS} FROM users WHERE id IN ("));
+        let mut list = query.separated(", ");
+        for id in ids {
+            list.push_bind(id);
+        }
+        query.push(")");
+        query.build_query_as().fetch_all(&mut *conn).await
+    }
+
+    async fn insert_credentials(
+        conn: &mut Conn<DB>,
+        rows: Vec<(Vec<u8>, i64, &'static str, i64)>,
+    ) -> Result<Vec<Vec<u8>>, sqlx::Error> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query =
+            QueryBuilder::new("INSERT INTO auth_tokens (digest, user_id, kind, created_at) ");
+        query.push_values(rows, |mut row, (digest, user, kind, created)| {
+            row.push_bind(digest)
+                .push_bind(user)
+                .push_bind(kind.to_owned())
+                .push_bind(created);
+        });
+        query.push(" ON CONFLICT (digest) DO NOTHING RETURNING digest");
+        let stored: Vec<(Vec<u8>,)> = query.build_query_as().fetch_all(&mut *conn).await?;
+        Ok(stored.into_iter().map(|(digest,)| digest).collect())
     }
 
     async fn reserve_ids(conn: &mut Conn<DB>, through: i64) -> Result<(), sqlx::Error> {

@@ -8,7 +8,7 @@ use auth_core::credentials::{
 };
 use auth_core::domain::UserId;
 use auth_core::ports::{
-    Adopted, AuthToken, CredentialInfo, CredentialKind, TokenError, TokenManager,
+    Adopted, Adoption, AuthToken, CredentialInfo, CredentialKind, TokenError, TokenManager,
 };
 use time::OffsetDateTime;
 
@@ -120,35 +120,38 @@ impl<DB: Queries> TokenManager for SqlStore<DB> {
         Ok(Some(UserId::new(row.user_id)))
     }
 
-    async fn adopt(
-        &self,
-        user: UserId,
-        token: &AuthToken,
-        kind: CredentialKind,
-        issued: OffsetDateTime,
-    ) -> Result<Adopted, TokenError> {
-        let issued = issued.unix_timestamp();
-        if !self
-            .policy
-            .is_live(kind, Stamps::from_unix(Some(issued), None), self.at())
-        {
-            return Ok(Adopted::Expired);
-        }
+    async fn adopt_all(&self, credentials: &[Adoption]) -> Result<Vec<Adopted>, TokenError> {
+        let now = self.at();
+        let live = |c: &Adoption| {
+            let stamps = Stamps::from_unix(Some(c.issued.unix_timestamp()), None);
+            self.policy.is_live(c.kind, stamps, now)
+        };
+        let rows = credentials
+            .iter()
+            .filter(|c| live(c))
+            .map(|c| {
+                let issued = c.issued.unix_timestamp();
+                (digest(&c.token), c.user.get(), kind_name(c.kind), issued)
+            })
+            .collect();
         let mut conn = self.conn().await.map_err(token_error)?;
-        let stored = DB::insert_credential(
-            &mut conn,
-            digest(token),
-            user.get(),
-            kind_name(kind),
-            issued,
-        )
-        .await
-        .map_err(token_error)?;
-        Ok(if stored {
-            Adopted::Stored
-        } else {
-            Adopted::AlreadyStored
-        })
+        let stored: std::collections::HashSet<Vec<u8>> = DB::insert_credentials(&mut conn, rows)
+            .await
+            .map_err(token_error)?
+            .into_iter()
+            .collect();
+        Ok(credentials
+            .iter()
+            .map(|c| {
+                if !live(c) {
+                    Adopted::Expired
+                } else if stored.contains(&digest(&c.token)) {
+                    Adopted::Stored
+                } else {
+                    Adopted::AlreadyStored
+                }
+            })
+            .collect())
     }
 
     async fn revoke(&self, token: &AuthToken, kind: CredentialKind) -> Result<bool, TokenError> {

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use auth_core::domain::{NewUser, User, UserChange, UserId};
 use auth_core::notification::Notification;
-use auth_core::ports::{Announce, Matching, StoreError, UserStore};
+use auth_core::ports::{Announce, Matching, StoreError, UniqueField, UserStore};
+use sqlx::Connection as _;
 
 use crate::error::store_error;
 use crate::queries::{Conn, Queries};
@@ -115,15 +116,62 @@ impl<DB: Queries> UserStore for SqlStore<DB> {
         User::try_from(row)
     }
 
-    async fn put(&self, user: &User) -> Result<(), StoreError> {
+    async fn get_all(&self, ids: &[UserId]) -> Result<Vec<User>, StoreError> {
+        let mut conn = self.conn().await.map_err(store_error::<DB>)?;
+        DB::users_by_ids(&mut conn, ids.iter().map(|id| id.get()).collect())
+            .await
+            .map_err(store_error::<DB>)?
+            .into_iter()
+            .map(User::try_from)
+            .collect()
+    }
+
+    async fn put_all(&self, users: &[User]) -> Result<Vec<Option<UniqueField>>, StoreError> {
+        let Some(highest) = users.iter().map(|u| u.id.get()).max() else {
+            return Ok(Vec::new());
+        };
+        let values = |user: &User| row::user_values(user, self.matching);
+        // The whole batch in one statement; only when a row is refused is
+        // it written again row by row, to find which.
         let mut tx = self.pool.begin().await.map_err(store_error::<DB>)?;
-        DB::put_user(&mut tx, row::user_values(user, self.matching))
+        match DB::put_users(&mut tx, users.iter().map(values).collect()).await {
+            Ok(()) => {
+                DB::reserve_ids(&mut tx, highest)
+                    .await
+                    .map_err(store_error::<DB>)?;
+                tx.commit().await.map_err(store_error::<DB>)?;
+                return Ok(vec![None; users.len()]);
+            }
+            Err(error) => match store_error::<DB>(error) {
+                StoreError::Conflict(_) => tx.rollback().await.map_err(store_error::<DB>)?,
+                other => return Err(other),
+            },
+        }
+        let mut tx = self.pool.begin().await.map_err(store_error::<DB>)?;
+        let mut refused = Vec::with_capacity(users.len());
+        for user in users {
+            // A savepoint per user: a refused row must not undo the rest
+            // (on PostgreSQL a failed statement spoils the transaction).
+            let mut one = tx.begin().await.map_err(store_error::<DB>)?;
+            match DB::put_users(&mut one, vec![values(user)]).await {
+                Ok(()) => {
+                    one.commit().await.map_err(store_error::<DB>)?;
+                    refused.push(None);
+                }
+                Err(error) => match store_error::<DB>(error) {
+                    StoreError::Conflict(field) => {
+                        one.rollback().await.map_err(store_error::<DB>)?;
+                        refused.push(Some(field));
+                    }
+                    other => return Err(other),
+                },
+            }
+        }
+        DB::reserve_ids(&mut tx, highest)
             .await
             .map_err(store_error::<DB>)?;
-        DB::reserve_ids(&mut tx, user.id.get())
-            .await
-            .map_err(store_error::<DB>)?;
-        tx.commit().await.map_err(store_error::<DB>)
+        tx.commit().await.map_err(store_error::<DB>)?;
+        Ok(refused)
     }
 
     async fn reserve_ids(&self, through: UserId) -> Result<(), StoreError> {

@@ -40,14 +40,28 @@ fn importer(store: MockUserStore, tokens: MockTokenManager, options: ImportOptio
     Importer::new(Arc::new(store), Arc::new(tokens), options)
 }
 
+/// What became of one user row imported alone.
+fn user_row(import: &mut Importer, row: SourceUser) -> Outcome {
+    let mut outcomes = block_on(import.users(vec![row])).unwrap();
+    assert_eq!(outcomes.len(), 1);
+    outcomes.remove(0).1
+}
+
+/// What became of one token row imported alone.
+fn token_row(import: &mut Importer, row: SourceToken) -> Outcome {
+    let mut outcomes = block_on(import.tokens(vec![row])).unwrap();
+    assert_eq!(outcomes.len(), 1);
+    outcomes.remove(0).1
+}
+
 /// A store that has none of the rows and accepts every write, keeping
 /// what it was given.
 fn empty_store(written: Arc<std::sync::Mutex<Vec<User>>>) -> MockUserStore {
     let mut store = MockUserStore::new();
-    store.expect_get().returning(|_| Ok(None));
-    store.expect_put().returning(move |user| {
-        written.lock().unwrap().push(user.clone());
-        Ok(())
+    store.expect_get_all().returning(|_| Ok(Vec::new()));
+    store.expect_put_all().returning(move |users| {
+        written.lock().unwrap().extend(users.iter().cloned());
+        Ok(vec![None; users.len()])
     });
     store
 }
@@ -60,10 +74,7 @@ fn a_new_row_is_written_under_its_django_id_with_its_hash_as_stored() {
         MockTokenManager::new(),
         options(),
     );
-    assert_eq!(
-        block_on(import.user(row(42, "ada"))).unwrap(),
-        Outcome::Created
-    );
+    assert_eq!(user_row(&mut import, row(42, "ada")), Outcome::Created);
     let users = written.lock().unwrap();
     let user = &users[0];
     assert_eq!(user.id, uid(42));
@@ -94,7 +105,7 @@ fn inactive_means_unverified_by_default_and_disabled_when_asked() {
         );
         let mut inactive_row = row(1, "ada");
         inactive_row.is_active = false;
-        block_on(import.user(inactive_row)).unwrap();
+        user_row(&mut import, inactive_row);
         let user = &written.lock().unwrap()[0];
         assert_eq!(
             (user.verified, user.active),
@@ -115,7 +126,7 @@ fn an_empty_address_is_no_address_and_unusable_passwords_are_kept() {
     let mut no_mail = row(1, "ada");
     no_mail.email = String::new();
     no_mail.password = "!X5dAkDh2Ud0CJ9HKmAPNwNwGbhaT7Yx9Q8UEo9Rf".into();
-    assert_eq!(block_on(import.user(no_mail)).unwrap(), Outcome::Created);
+    assert_eq!(user_row(&mut import, no_mail), Outcome::Created);
     let user = &written.lock().unwrap()[0];
     assert_eq!(user.email, None);
     assert!(user.password_hash.as_str().starts_with('!'));
@@ -124,24 +135,25 @@ fn an_empty_address_is_no_address_and_unusable_passwords_are_kept() {
 #[test]
 fn bad_rows_are_skipped_with_their_reason_and_no_write() {
     let mut store = MockUserStore::new();
-    store.expect_put().never();
+    store.expect_get_all().returning(|_| Ok(Vec::new()));
+    store.expect_put_all().never();
     let mut import = importer(store, MockTokenManager::new(), options());
     let mut legacy = row(1, "ada");
     legacy.password = "md5$salt$0123456789abcdef".into();
     assert_eq!(
-        block_on(import.user(legacy)).unwrap(),
+        user_row(&mut import, legacy),
         Outcome::Skipped(Skip::UnknownHash("md5".into()))
     );
     let mut bad_name = row(2, "ada");
     bad_name.username = "has space".into();
     assert!(matches!(
-        block_on(import.user(bad_name)).unwrap(),
+        user_row(&mut import, bad_name),
         Outcome::Skipped(Skip::Username(name, _)) if name == "has space"
     ));
     let mut bad_mail = row(3, "bob");
     bad_mail.email = "not-an-address".into();
     assert!(matches!(
-        block_on(import.user(bad_mail)).unwrap(),
+        user_row(&mut import, bad_mail),
         Outcome::Skipped(Skip::Email(..))
     ));
 }
@@ -157,18 +169,15 @@ fn a_duplicate_within_the_source_is_skipped_naming_the_first_row() {
             ..options()
         },
     );
-    assert_eq!(
-        block_on(import.user(row(1, "ada"))).unwrap(),
-        Outcome::Created
-    );
+    assert_eq!(user_row(&mut import, row(1, "ada")), Outcome::Created);
     let mut same_mail = row(2, "bob");
     same_mail.email = "ADA@example.org".into();
     assert_eq!(
-        block_on(import.user(same_mail)).unwrap(),
+        user_row(&mut import, same_mail),
         Outcome::Skipped(Skip::DuplicateEmail("ADA@example.org".into(), 1))
     );
     assert_eq!(
-        block_on(import.user(row(3, "ADA"))).unwrap(),
+        user_row(&mut import, row(3, "ADA")),
         Outcome::Skipped(Skip::DuplicateUsername("ADA".into(), 1))
     );
     assert_eq!(written.lock().unwrap().len(), 1);
@@ -182,20 +191,17 @@ fn a_second_run_writes_nothing_when_nothing_changed() {
         MockTokenManager::new(),
         options(),
     );
-    block_on(import.user(row(7, "ada"))).unwrap();
+    user_row(&mut import, row(7, "ada"));
     let stored = first.lock().unwrap()[0].clone();
 
     let mut store = MockUserStore::new();
     store
-        .expect_get()
-        .with(eq(uid(7)))
-        .returning(move |_| Ok(Some(stored.clone())));
-    store.expect_put().never();
+        .expect_get_all()
+        .withf(|ids| ids == [uid(7)])
+        .returning(move |_| Ok(vec![stored.clone()]));
+    store.expect_put_all().never();
     let mut again = importer(store, MockTokenManager::new(), options());
-    assert_eq!(
-        block_on(again.user(row(7, "ada"))).unwrap(),
-        Outcome::Unchanged
-    );
+    assert_eq!(user_row(&mut again, row(7, "ada")), Outcome::Unchanged);
 }
 
 #[test]
@@ -206,18 +212,18 @@ fn a_rerun_keeps_what_happened_here_and_takes_the_rest_from_the_site() {
     here.pending_email = Some(crate::domain::Email::parse("new@example.org").unwrap());
     let mut store = MockUserStore::new();
     store
-        .expect_get()
-        .returning(move |_| Ok(Some(here.clone())));
+        .expect_get_all()
+        .returning(move |_| Ok(vec![here.clone()]));
     let written = Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = written.clone();
-    store.expect_put().returning(move |user| {
-        sink.lock().unwrap().push(user.clone());
-        Ok(())
+    store.expect_put_all().returning(move |users| {
+        sink.lock().unwrap().extend(users.iter().cloned());
+        Ok(vec![None; users.len()])
     });
     let mut import = importer(store, MockTokenManager::new(), options());
     let mut renamed = row(7, "ada");
     renamed.first_name = "Augusta".into();
-    assert_eq!(block_on(import.user(renamed)).unwrap(), Outcome::Updated);
+    assert_eq!(user_row(&mut import, renamed), Outcome::Updated);
     let user = &written.lock().unwrap()[0];
     assert_eq!(user.first_name, "Augusta");
     assert_eq!(user.password_hash, hash("upgraded at first login"));
@@ -232,12 +238,12 @@ fn a_rerun_keeps_what_happened_here_and_takes_the_rest_from_the_site() {
 fn an_id_held_by_another_account_is_never_overwritten() {
     let mut store = MockUserStore::new();
     store
-        .expect_get()
-        .returning(|_| Ok(Some(user(7, "someone"))));
-    store.expect_put().never();
+        .expect_get_all()
+        .returning(|_| Ok(vec![user(7, "someone")]));
+    store.expect_put_all().never();
     let mut import = importer(store, MockTokenManager::new(), options());
     assert_eq!(
-        block_on(import.user(row(7, "ada"))).unwrap(),
+        user_row(&mut import, row(7, "ada")),
         Outcome::Skipped(Skip::IdTaken("someone".into()))
     );
 }
@@ -245,16 +251,16 @@ fn an_id_held_by_another_account_is_never_overwritten() {
 #[test]
 fn a_store_conflict_skips_the_row_naming_the_holder() {
     let mut store = MockUserStore::new();
-    store.expect_get().returning(|_| Ok(None));
+    store.expect_get_all().returning(|_| Ok(Vec::new()));
     store
-        .expect_put()
-        .returning(|_| Err(StoreError::Conflict(UniqueField::Email)));
+        .expect_put_all()
+        .returning(|users| Ok(vec![Some(UniqueField::Email); users.len()]));
     store
         .expect_find_by_email()
         .returning(|_, _| Ok(Some(user(99, "native"))));
     let mut import = importer(store, MockTokenManager::new(), options());
     assert_eq!(
-        block_on(import.user(row(1, "ada"))).unwrap(),
+        user_row(&mut import, row(1, "ada")),
         Outcome::Skipped(Skip::DuplicateEmail("ada@example.org".into(), 99))
     );
 }
@@ -262,14 +268,14 @@ fn a_store_conflict_skips_the_row_naming_the_holder() {
 #[test]
 fn a_dry_run_compares_and_checks_but_writes_nothing() {
     let mut store = MockUserStore::new();
-    store.expect_get().returning(|_| Ok(None));
-    store.expect_put().never();
+    store.expect_get_all().returning(|_| Ok(Vec::new()));
+    store.expect_put_all().never();
     store.expect_find_by_username().returning(|_, _| Ok(None));
     store
         .expect_find_by_email()
         .returning(|email, _| Ok((email == "bob@example.org").then(|| user(99, "bob"))));
     let mut tokens = MockTokenManager::new();
-    tokens.expect_adopt().never();
+    tokens.expect_adopt_all().never();
     tokens.expect_list().returning(|_| Ok(Vec::new()));
     let mut import = importer(
         store,
@@ -279,12 +285,9 @@ fn a_dry_run_compares_and_checks_but_writes_nothing() {
             ..options()
         },
     );
+    assert_eq!(user_row(&mut import, row(1, "ada")), Outcome::Created);
     assert_eq!(
-        block_on(import.user(row(1, "ada"))).unwrap(),
-        Outcome::Created
-    );
-    assert_eq!(
-        block_on(import.user(row(2, "bob"))).unwrap(),
+        user_row(&mut import, row(2, "bob")),
         Outcome::Skipped(Skip::DuplicateEmail("bob@example.org".into(), 99))
     );
     let key = SourceToken {
@@ -292,7 +295,7 @@ fn a_dry_run_compares_and_checks_but_writes_nothing() {
         user_id: 1,
         created: at(NOW),
     };
-    assert_eq!(block_on(import.token(key)).unwrap(), Outcome::Created);
+    assert_eq!(token_row(&mut import, key), Outcome::Created);
 }
 
 #[test]
@@ -300,31 +303,64 @@ fn tokens_are_adopted_for_imported_users_only() {
     let written = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut tokens = MockTokenManager::new();
     let key = token("9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b");
+    let wanted = vec![Adoption {
+        user: uid(1),
+        token: key.clone(),
+        kind: CredentialKind::Token,
+        issued: at(NOW - 60),
+    }];
     tokens
-        .expect_adopt()
-        .with(
-            eq(uid(1)),
-            eq(key.clone()),
-            eq(CredentialKind::Token),
-            eq(at(NOW - 60)),
-        )
+        .expect_adopt_all()
+        .withf(move |batch| batch == wanted.as_slice())
         .times(1)
-        .returning(|_, _, _, _| Ok(Adopted::Stored));
+        .returning(|_| Ok(vec![Adopted::Stored]));
     let mut import = importer(empty_store(written), tokens, options());
-    block_on(import.user(row(1, "ada"))).unwrap();
+    user_row(&mut import, row(1, "ada"));
     let adopted = SourceToken {
         key: key.clone(),
         user_id: 1,
         created: at(NOW - 60),
     };
-    assert_eq!(block_on(import.token(adopted)).unwrap(), Outcome::Created);
+    assert_eq!(token_row(&mut import, adopted), Outcome::Created);
     let orphan = SourceToken {
         key,
         user_id: 2,
         created: at(NOW),
     };
     assert_eq!(
-        block_on(import.token(orphan)).unwrap(),
+        token_row(&mut import, orphan),
+        Outcome::Skipped(Skip::NoSuchUser(2))
+    );
+}
+
+#[test]
+fn a_batch_is_written_at_once_and_a_refused_row_is_skipped_alone() {
+    let mut store = MockUserStore::new();
+    store.expect_get_all().returning(|_| Ok(Vec::new()));
+    store.expect_put_all().times(1).returning(|users| {
+        assert_eq!(users.len(), 3);
+        Ok(vec![None, Some(UniqueField::Username), None])
+    });
+    store.expect_find_by_email().never();
+    let mut import = importer(store, MockTokenManager::new(), options());
+    let outcomes =
+        block_on(import.users(vec![row(1, "ada"), row(2, "bob"), row(3, "cy")])).unwrap();
+    assert_eq!(
+        outcomes,
+        vec![
+            (1, Outcome::Created),
+            (2, Outcome::Skipped(Skip::Taken("username"))),
+            (3, Outcome::Created)
+        ]
+    );
+    // The refused user's token has no owner here.
+    let orphan = SourceToken {
+        key: token("9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"),
+        user_id: 2,
+        created: at(NOW),
+    };
+    assert_eq!(
+        token_row(&mut import, orphan),
         Outcome::Skipped(Skip::NoSuchUser(2))
     );
 }
@@ -333,11 +369,11 @@ fn tokens_are_adopted_for_imported_users_only() {
 fn a_store_failure_stops_the_run() {
     let mut store = MockUserStore::new();
     store
-        .expect_get()
+        .expect_get_all()
         .returning(|_| Err(crate::flows::testkit::down()));
     let mut import = importer(store, MockTokenManager::new(), options());
     assert!(matches!(
-        block_on(import.user(row(1, "ada"))),
+        block_on(import.users(vec![row(1, "ada")])),
         Err(ImportError::Store(StoreError::Unavailable(_)))
     ));
 }
@@ -351,10 +387,10 @@ fn new_ids_are_reserved_above_every_row_seen_skipped_ones_too() {
         .times(1)
         .returning(|_| Ok(()));
     let mut import = importer(store, MockTokenManager::new(), options());
-    block_on(import.user(row(3, "ada"))).unwrap();
+    user_row(&mut import, row(3, "ada"));
     let mut legacy = row(9, "old");
     legacy.password = "md5$salt$0123".into();
-    block_on(import.user(legacy)).unwrap();
-    block_on(import.user(row(5, "bob"))).unwrap();
+    user_row(&mut import, legacy);
+    user_row(&mut import, row(5, "bob"));
     block_on(import.finish_users()).unwrap();
 }

@@ -17,7 +17,7 @@ pub use mailer::{MailError, Mailer};
 pub use outbox::{Outbox, OutboxId, QueuedNotification};
 pub use rate_limiter::{Decision, RateLimitError, RateLimiter, RateRule};
 pub use token_manager::{
-    Adopted, AuthToken, CredentialInfo, CredentialKind, TokenError, TokenManager,
+    Adopted, Adoption, AuthToken, CredentialInfo, CredentialKind, TokenError, TokenManager,
 };
 pub use user_store::{Announce, Matching, StoreError, UniqueField, UserStore};
 

@@ -51,6 +51,19 @@ pub struct CredentialInfo {
     pub created_at: Option<time::OffsetDateTime>,
 }
 
+/// A credential issued elsewhere, to store for its user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adoption {
+    /// Its owner here.
+    pub user: UserId,
+    /// The credential as clients send it.
+    pub token: AuthToken,
+    /// What it is used as.
+    pub kind: CredentialKind,
+    /// When the old system issued it; its lifetime counts from then.
+    pub issued: time::OffsetDateTime,
+}
+
 /// What became of an adopted credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Adopted {
@@ -84,16 +97,10 @@ pub trait TokenManager: Send + Sync {
         kind: CredentialKind,
     ) -> Result<Option<UserId>, TokenError>;
 
-    /// Stores an existing credential of `user`, issued at `issued` by the
-    /// system a site moved from (a DRF token key), so it authenticates as
-    /// if issued here, under the same lifetime rules.
-    async fn adopt(
-        &self,
-        user: UserId,
-        token: &AuthToken,
-        kind: CredentialKind,
-        issued: time::OffsetDateTime,
-    ) -> Result<Adopted, TokenError>;
+    /// Stores existing credentials, issued by the system a site moved from
+    /// (DRF token keys), so they authenticate as if issued here, under the
+    /// same lifetime rules; what became of each, in order.
+    async fn adopt_all(&self, credentials: &[Adoption]) -> Result<Vec<Adopted>, TokenError>;
 
     /// Revokes one credential; false if it was not live.
     async fn revoke(&self, token: &AuthToken, kind: CredentialKind) -> Result<bool, TokenError>;

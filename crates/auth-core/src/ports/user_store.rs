@@ -105,12 +105,18 @@ pub trait UserStore: Send + Sync {
     /// Queues notifications that go with no change.
     async fn enqueue(&self, notify: Vec<Notification>) -> Result<(), StoreError>;
 
-    /// Writes `user` under its own id, every field as given: inserts it, or
-    /// replaces the row that has that id. For accounts moved from another
-    /// system, whose ids links and clients already hold; new users come
-    /// from [`create`](Self::create). Later ids the store assigns itself
-    /// stay above every id written here.
-    async fn put(&self, user: &User) -> Result<(), StoreError>;
+    /// The users with these ids that exist, in no particular order (one
+    /// read for a batch of an import).
+    async fn get_all(&self, ids: &[UserId]) -> Result<Vec<User>, StoreError>;
+
+    /// Writes each of `users` under its own id, every field as given:
+    /// inserts it, or replaces the row that has that id. For accounts moved
+    /// from another system, whose ids links and clients already hold; new
+    /// users come from [`create`](Self::create). One transaction for all;
+    /// per user, `None` when written, or the field whose uniqueness refused
+    /// it (the others are written all the same). Later ids the store
+    /// assigns itself stay above every id written here.
+    async fn put_all(&self, users: &[User]) -> Result<Vec<Option<UniqueField>>, StoreError>;
 
     /// Keeps the ids the store assigns to new users above `through`: after
     /// an import, above every id the old site used, skipped rows included,

@@ -10,8 +10,8 @@ use std::time::Duration;
 use auth_core::credentials::{CredentialPolicy, TokenMode, credential_id, digest};
 use auth_core::domain::UserId;
 use auth_core::ports::{
-    Adopted, AuthToken, Clock, CredentialKind, Decision, FixedClock, RateLimiter, RateRule,
-    SystemClock, TokenManager,
+    Adopted, Adoption, AuthToken, Clock, CredentialKind, Decision, FixedClock, RateLimiter,
+    RateRule, SystemClock, TokenManager,
 };
 use auth_redis::{RedisConnection, RedisRateLimiter, RedisTokenManager};
 use time::OffsetDateTime;
@@ -487,10 +487,13 @@ async fn an_adopted_token_keeps_its_issue_time_and_is_adopted_once() {
     let adopt = |token: AuthToken, issued| {
         let tokens = tokens.clone();
         async move {
-            tokens
-                .adopt(user, &token, CredentialKind::Token, issued)
-                .await
-                .unwrap()
+            let batch = [Adoption {
+                user,
+                token,
+                kind: CredentialKind::Token,
+                issued,
+            }];
+            tokens.adopt_all(&batch).await.unwrap().remove(0)
         }
     };
     assert_eq!(adopt(key.clone(), issued).await, Adopted::Stored);

@@ -7,7 +7,8 @@ use auth_core::domain::{
 };
 use auth_core::notification::{Notification, NotificationKind, Recipient};
 use auth_core::ports::{
-    Adopted, Announce, AuthToken, Clock, CredentialKind, Matching, StoreError, UniqueField,
+    Adopted, Adoption, Announce, AuthToken, Clock, CredentialKind, Matching, StoreError,
+    UniqueField,
 };
 use auth_sql::TokenMode;
 use time::{Duration, OffsetDateTime};
@@ -772,7 +773,13 @@ fn moved_user(id: i64, name: &str, email: &str) -> User {
 pub async fn put_writes_a_user_under_its_own_id_and_replaces_it_on_a_rerun(engine: Engine) {
     let db = open_or_skip!(engine);
     let moved = moved_user(500, "ada", "ada@example.org");
-    db.users.put(&moved).await.unwrap();
+    assert_eq!(
+        db.users
+            .put_all(std::slice::from_ref(&moved))
+            .await
+            .unwrap(),
+        vec![None]
+    );
     assert_eq!(db.users.get(moved.id).await.unwrap(), Some(moved.clone()));
 
     let mut changed = moved.clone();
@@ -780,7 +787,10 @@ pub async fn put_writes_a_user_under_its_own_id_and_replaces_it_on_a_rerun(engin
     changed.verified = true;
     changed.active = false;
     changed.last_login = None;
-    db.users.put(&changed).await.unwrap();
+    assert_eq!(
+        db.users.put_all(&[changed.clone()]).await.unwrap(),
+        vec![None]
+    );
     assert_eq!(db.users.get(moved.id).await.unwrap(), Some(changed));
 
     // Ids the store assigns itself stay above the written ones.
@@ -791,13 +801,35 @@ pub async fn put_writes_a_user_under_its_own_id_and_replaces_it_on_a_rerun(engin
         .unwrap();
     assert!(native.id.get() > 500, "{:?}", native.id);
 
-    // Uniqueness holds against every other row.
+    // Uniqueness holds against every other row; a refused row leaves the
+    // rest of its batch written.
     let clash = moved_user(900, "other", "ADA@example.org");
+    let fine = moved_user(901, "fine", "fine@example.org");
     assert_eq!(
-        db.users.put(&clash).await,
-        Err(StoreError::Conflict(UniqueField::Email))
+        db.users.put_all(&[clash, fine.clone()]).await.unwrap(),
+        vec![Some(UniqueField::Email), None]
     );
     assert_eq!(db.users.get(UserId::new(900)).await.unwrap(), None);
+    assert_eq!(db.users.get(fine.id).await.unwrap(), Some(fine.clone()));
+    let mut found = db
+        .users
+        .get_all(&[UserId::new(900), fine.id, UserId::new(500)])
+        .await
+        .unwrap();
+    found.sort_by_key(|u| u.id);
+    assert_eq!(
+        found.iter().map(|u| u.id.get()).collect::<Vec<_>>(),
+        vec![500, 901]
+    );
+
+    // Reserving keeps new ids above an id the store never held.
+    db.users.reserve_ids(UserId::new(5_000)).await.unwrap();
+    let later = db
+        .users
+        .create(new_user("later", Some("later@example.org")), None)
+        .await
+        .unwrap();
+    assert!(later.id.get() > 5_000, "{:?}", later.id);
 }
 
 pub async fn an_adopted_token_authenticates_its_user_and_is_adopted_once(engine: Engine) {
@@ -816,14 +848,25 @@ pub async fn an_adopted_token_authenticates_its_user_and_is_adopted_once(engine:
         return;
     };
     let moved = moved_user(7, "ada", "ada@example.org");
-    db.users.put(&moved).await.unwrap();
+    db.users
+        .put_all(std::slice::from_ref(&moved))
+        .await
+        .unwrap();
     let key = AuthToken::new("9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b");
+    let adoption = |token: &AuthToken, issued| {
+        vec![Adoption {
+            user: moved.id,
+            token: token.clone(),
+            kind: CredentialKind::Token,
+            issued,
+        }]
+    };
     assert_eq!(
         db.tokens
-            .adopt(moved.id, &key, CredentialKind::Token, at(-86_400))
+            .adopt_all(&adoption(&key, at(-86_400)))
             .await
             .unwrap(),
-        Adopted::Stored
+        vec![Adopted::Stored]
     );
     assert_eq!(
         db.tokens
@@ -834,10 +877,10 @@ pub async fn an_adopted_token_authenticates_its_user_and_is_adopted_once(engine:
     );
     assert_eq!(
         db.tokens
-            .adopt(moved.id, &key, CredentialKind::Token, at(-86_400))
+            .adopt_all(&adoption(&key, at(-86_400)))
             .await
             .unwrap(),
-        Adopted::AlreadyStored
+        vec![Adopted::AlreadyStored]
     );
     let listed = db.tokens.list(moved.id).await.unwrap();
     assert_eq!(listed.len(), 1);
@@ -847,10 +890,10 @@ pub async fn an_adopted_token_authenticates_its_user_and_is_adopted_once(engine:
     let stale = AuthToken::new("0000b09199c62bcf9418ad846dd0e4bbdfc6ee4b");
     assert_eq!(
         db.tokens
-            .adopt(moved.id, &stale, CredentialKind::Token, at(-31 * 86_400))
+            .adopt_all(&adoption(&stale, at(-31 * 86_400)))
             .await
             .unwrap(),
-        Adopted::Expired
+        vec![Adopted::Expired]
     );
     assert_eq!(
         db.tokens
