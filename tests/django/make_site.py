@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import json
 import sys
+from datetime import timedelta
 from urllib.parse import urlparse
 
 import django
@@ -94,6 +95,8 @@ def main():
             last_name=algorithm,
             password=make_password(password, hasher=algorithm),
         )
+        user.last_login = user.date_joined + timedelta(hours=1)
+        user.save(update_fields=["last_login"])
         token = Token.objects.create(user=user)
         site["users"].append(
             {
@@ -102,6 +105,10 @@ def main():
                 "email": user.email,
                 "password": password,
                 "hasher": user.password.split("$", 1)[0],
+                "first_name": user.first_name,
+                "last_name": user.last_name,
+                "date_joined": int(user.date_joined.timestamp()),
+                "last_login": int(user.last_login.timestamp()),
                 "token": token.key,
             }
         )

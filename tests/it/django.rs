@@ -56,6 +56,39 @@ fn import(store: &str, from: &str, extra: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// The stored row's fields that came from Django, for `username`.
+async fn stored_fields(store: &str, username: &str) -> Value {
+    let sql = "SELECT id, email, first_name, last_name, date_joined, last_login, verified, active \
+               FROM users WHERE username = $1";
+    type Row = (
+        i64,
+        Option<String>,
+        String,
+        String,
+        i64,
+        Option<i64>,
+        bool,
+        bool,
+    );
+    let row: Row = if store.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(store).await.unwrap();
+        sqlx::query_as(sql)
+            .bind(username)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    } else {
+        let pool = sqlx::PgPool::connect(store).await.unwrap();
+        sqlx::query_as(sql)
+            .bind(username)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    json!({"id": row.0, "email": row.1, "first_name": row.2, "last_name": row.3,
+           "date_joined": row.4, "last_login": row.5, "verified": row.6, "active": row.7})
+}
+
 async fn stored_hash(store: &str, username: &str) -> String {
     let sql = "SELECT password_hash FROM users WHERE username = $1";
     if store.starts_with("sqlite:") {
@@ -136,6 +169,21 @@ async fn moves(site: Value, from: &str, store: &str) {
     for user in users {
         let username = user["username"].as_str().unwrap();
         let hasher = user["hasher"].as_str().unwrap();
+        let stored = stored_fields(store, username).await;
+        for field in [
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "date_joined",
+            "last_login",
+        ] {
+            assert_eq!(stored[field], user[field], "{username}: {field}");
+        }
+        assert_eq!(
+            (stored["verified"].as_bool(), stored["active"].as_bool()),
+            (Some(true), Some(true))
+        );
         let old_token = user["token"].as_str().unwrap();
         let profile = app.get_as("/profile/", old_token).await;
         assert_eq!(
@@ -173,6 +221,12 @@ async fn moves(site: Value, from: &str, store: &str) {
     let verify = &site["verify"];
     let pending = verify["username"].as_str().unwrap();
     let password = verify["password"].as_str().unwrap();
+    let stored = stored_fields(store, pending).await;
+    assert_eq!(
+        (stored["verified"].as_bool(), stored["active"].as_bool()),
+        (Some(false), Some(true)),
+        "is_active=false means not verified yet, by default"
+    );
     assert_eq!(
         app.login(pending, password).await.status,
         400,

@@ -73,7 +73,8 @@ pub enum DjangoSource {
 }
 
 /// The engine-specific part of a query: seconds since the epoch of a
-/// datetime column (Django stores UTC with `USE_TZ = True`).
+/// datetime column, fractions dropped (Django stores UTC with
+/// `USE_TZ = True`).
 trait Dialect {
     fn unix_seconds(column: &str) -> String;
 }
@@ -86,7 +87,7 @@ impl Dialect for Sqlite {
 
 impl Dialect for Postgres {
     fn unix_seconds(column: &str) -> String {
-        format!("CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)")
+        format!("CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)")
     }
 }
 
