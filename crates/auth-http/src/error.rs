@@ -157,6 +157,84 @@ impl ApiError {
     }
 }
 
+/// A failure as a server-rendered page shows it: in words, by field where
+/// it is about one, never as JSON.
+#[derive(Debug, Default)]
+pub(crate) struct InWords {
+    /// The page's status.
+    pub status: StatusCode,
+    /// Messages about one field each.
+    pub fields: BTreeMap<String, Vec<String>>,
+    /// Messages about the whole form.
+    pub general: Vec<String>,
+    /// A 5xx's cause, for the log.
+    pub failure: Option<Cause>,
+}
+
+impl ApiError {
+    /// This failure for a person reading a page.
+    pub(crate) fn in_words(self) -> InWords {
+        let said = |status: StatusCode, message: &str| InWords {
+            status,
+            general: vec![message.to_owned()],
+            ..InWords::default()
+        };
+        match self {
+            Self::Invalid(errors) => {
+                let mut words = InWords {
+                    status: StatusCode::BAD_REQUEST,
+                    ..InWords::default()
+                };
+                for (field, errs) in &errors.fields {
+                    let messages = errs.iter().map(|e| e.message.clone()).collect();
+                    words.fields.insert((*field).to_owned(), messages);
+                }
+                if let Some(non_field) = &errors.non_field {
+                    words.general = non_field.iter().map(|e| e.message.clone()).collect();
+                }
+                words
+            }
+            Self::Drr { message, .. } => said(StatusCode::BAD_REQUEST, message),
+            Self::Parse(_) | Self::NotAnObject(_) | Self::UnsupportedMediaType(_) => said(
+                StatusCode::BAD_REQUEST,
+                "The form could not be read; reload the page and try again.",
+            ),
+            Self::Unauthenticated(_) => said(StatusCode::UNAUTHORIZED, "Please sign in first."),
+            Self::Forbidden(_) => said(
+                StatusCode::FORBIDDEN,
+                "This form has expired; reload the page and try again.",
+            ),
+            Self::NotFound => said(StatusCode::NOT_FOUND, "This page is not available here."),
+            Self::MethodNotAllowed { .. } => said(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "This page cannot be used that way.",
+            ),
+            Self::PayloadTooLarge => said(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."),
+            Self::Throttled(wait) => {
+                let secs = (wait.whole_milliseconds().max(0) as u64).div_ceil(1000).max(1);
+                said(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &format!("Too many attempts; try again in {secs} seconds."),
+                )
+            }
+            Self::Unavailable(cause) => InWords {
+                failure: Some(cause),
+                ..said(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The service is unavailable right now; try again in a moment.",
+                )
+            },
+            Self::Internal(cause) => InWords {
+                failure: Some(cause),
+                ..said(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong on our side; try again later.",
+                )
+            },
+        }
+    }
+}
+
 /// The cause of a 5xx answer, carried in the response's extensions to the
 /// one place that logs it ([`crate::observe`]).
 #[derive(Debug, Clone)]

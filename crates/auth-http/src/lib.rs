@@ -12,6 +12,7 @@ mod endpoint;
 mod error;
 mod limits;
 mod observe;
+pub mod pages;
 mod routes;
 mod session;
 
@@ -56,6 +57,8 @@ pub struct ApiConfig {
     /// they found an account (and wrote mail for it) does not show in their
     /// timing. Zero turns the padding off.
     pub enumeration_floor: Duration,
+    /// The server-rendered pages under [`pages::PREFIX`], when served.
+    pub pages: Option<Arc<pages::Pages>>,
 }
 
 impl Default for ApiConfig {
@@ -69,6 +72,7 @@ impl Default for ApiConfig {
             request_timeout: Duration::from_secs(30),
             trusted_origins: Vec::new(),
             enumeration_floor: Duration::ZERO,
+            pages: None,
         }
     }
 }
@@ -100,7 +104,12 @@ pub fn router(accounts: Accounts, config: ApiConfig, throttle: Option<Throttle>)
         config: Arc::new(config),
         throttle: throttle.map(Arc::new),
     };
-    routes::routes(state).layer(
+    let pages = state.config.pages.clone();
+    let mut routes = routes::routes(state.clone());
+    if let Some(pages) = pages {
+        routes = routes.merge(pages::routes(state, pages));
+    }
+    routes.layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(observe::REQUEST_ID, MakeRequestUuid))
             .layer(

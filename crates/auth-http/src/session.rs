@@ -82,7 +82,7 @@ pub(crate) fn end(headers: &mut HeaderMap, secure: bool) {
     );
 }
 
-fn new_csrf_secret() -> String {
+pub(crate) fn new_csrf_secret() -> String {
     let mut bytes = [0u8; CSRF_SECRET_LEN];
     rand::fill(&mut bytes[..]);
     bytes

@@ -78,7 +78,21 @@ impl Findings {
 /// Checks `config` and, when nothing is wrong, plans the server.
 pub fn run(config: &Config) -> Report {
     let mut f = Findings::default();
-    let settings = f.need("auth.E001", config.settings());
+    let mut settings = f.need("auth.E001", config.settings());
+    let pages_on = config.pages_on();
+    if pages_on && let Some(settings) = settings.as_mut() {
+        config.point_links_at_pages(settings);
+    }
+    let pages = if pages_on {
+        f.need(
+            "auth.E010",
+            auth_http::pages::Pages::load(config.templates_dir.as_deref())
+                .map(|pages| Some(Arc::new(pages)))
+                .map_err(|e| format!("page templates: {e}")),
+        )
+    } else {
+        Some(None)
+    };
     let mail = f.need(
         "auth.E002",
         crate::mail_url::parse(&config.mail_url).map_err(|e| format!("AUTH_MAIL_URL: {e}")),
@@ -144,7 +158,7 @@ pub fn run(config: &Config) -> Report {
             ),
         ];
         for (key, value, enabled) in links {
-            if enabled && value.is_none() {
+            if enabled && value.is_none() && !pages_on {
                 f.warn(
                     "auth.W012",
                     format!("{key} is not set: links point at the placeholder on localhost"),
@@ -153,7 +167,7 @@ pub fn run(config: &Config) -> Report {
         }
     }
     let plan = match (
-        settings, mail, envelope, hashing, limits, passwords, templates,
+        settings, mail, envelope, hashing, limits, passwords, templates, pages,
     ) {
         (
             Some(settings),
@@ -163,9 +177,14 @@ pub fn run(config: &Config) -> Report {
             Some(limits),
             Some(passwords),
             Some(templates),
-        ) if f.0.iter().all(|finding| finding.level == Level::Warning) => Some(plan(
-            config, settings, mail, envelope, hashing, limits, passwords, templates,
-        )),
+            Some(pages),
+        ) if f.0.iter().all(|finding| finding.level == Level::Warning) => {
+            let mut plan = plan(
+                config, settings, mail, envelope, hashing, limits, passwords, templates,
+            );
+            plan.api.pages = pages;
+            Some(plan)
+        }
         _ => None,
     };
     Report {

@@ -26,6 +26,15 @@ pub enum LoginError {
     Token(#[from] TokenError),
 }
 
+/// Which credentials a login issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Issue {
+    /// As `LOGIN_RETRIEVE_TOKEN` and `LOGIN_AUTHENTICATE_SESSION` say.
+    Configured,
+    /// A session only.
+    Session,
+}
+
 /// A started login.
 #[derive(Debug, Clone)]
 pub struct Credentials {
@@ -45,6 +54,12 @@ impl Accounts {
     /// (against a dummy hash), so timing does not reveal accounts; a stored
     /// hash in an outdated format is upgraded on success.
     pub async fn login(&self, form: &Form) -> Result<Credentials, LoginError> {
+        self.login_issuing(form, Issue::Configured).await
+    }
+
+    /// [`login`](Self::login), issuing the credentials `issue` says (a
+    /// server-rendered page needs a session whatever the API returns).
+    pub async fn login_issuing(&self, form: &Form, issue: Issue) -> Result<Credentials, LoginError> {
         let mut errors = ValidationErrors::default();
         let login = errors.take("login", required_text(form, "login"));
         let password = errors.take("password", required_text(form, "password"));
@@ -79,7 +94,7 @@ impl Accounts {
                 ..UserChange::default()
             };
             let user = self.store.update(user.id, change, Vec::new()).await?;
-            return Ok(self.issue_credentials(user).await?);
+            return Ok(self.issue_credentials(user, issue).await?);
         }
         Err(LoginError::LoginInvalid)
     }

@@ -27,7 +27,7 @@ pub use authenticate::{AuthenticateError, Authenticated};
 pub use change_password::{ChangePasswordError, PasswordChanged};
 pub use credentials::{CredentialView, RevokeCredentialsError};
 pub use delivery::{DeliveryReport, RetryPolicy, deliver_due};
-pub use login::{Credentials, LoginError};
+pub use login::{Credentials, Issue, LoginError};
 pub use logout::LogoutError;
 pub use profile::{ProfileError, ProfileUpdate};
 pub use register::{RegisterError, RegisteredProfile, Registration};
@@ -153,14 +153,18 @@ impl Accounts {
     }
 
     /// Starts a login for `user`: a token and/or a session, as configured.
-    async fn issue_credentials(&self, user: User) -> Result<Credentials, TokenError> {
+    async fn issue_credentials(&self, user: User, issue: Issue) -> Result<Credentials, TokenError> {
         let login = &self.settings.login;
-        let token = if login.retrieve_token {
+        let (token, session) = match issue {
+            Issue::Configured => (login.retrieve_token, login.authenticate_session),
+            Issue::Session => (false, true),
+        };
+        let token = if token {
             Some(self.tokens.provide(user.id, CredentialKind::Token).await?)
         } else {
             None
         };
-        let session = if login.authenticate_session {
+        let session = if session {
             Some(
                 self.tokens
                     .provide(user.id, CredentialKind::Session)

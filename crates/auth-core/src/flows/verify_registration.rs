@@ -1,6 +1,6 @@
 //! `verify-registration/`: follow the registration link.
 
-use super::{Accounts, Credentials, LinkFields};
+use super::{Accounts, Credentials, Issue, LinkFields};
 use crate::domain::{User, UserChange, UserGuard};
 use crate::form::{Form, ValidationErrors};
 use crate::ports::{StoreError, TokenError};
@@ -117,7 +117,7 @@ impl Accounts {
         };
 
         let login = if settings.auto_login && user.can_log_in() {
-            Some(self.issue_credentials(user.clone()).await?)
+            Some(self.issue_credentials(user.clone(), Issue::Configured).await?)
         } else {
             None
         };

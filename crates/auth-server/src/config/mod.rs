@@ -120,9 +120,16 @@ settings! {
     /// Reply-To of every mail.
     #[setting(Server, shown = "the sender")]
     optional verification_reply_to_email: String;
-    /// Folder overriding mail templates, file by file.
+    /// Folder overriding mail templates and (under `pages/`) page templates, file by file.
     #[setting(Server)]
     optional templates_dir: PathBuf;
+    /// Server-rendered pages at `/accounts/…` for the mailed links and plain register, sign-in, reset and change-password forms; the `*_VERIFICATION_URL` settings left unset then point at them.
+    #[setting(Server, shown = "on when no `*_VERIFICATION_URL` is set")]
+    #[serde(deserialize_with = "opt_bool")]
+    optional pages: bool;
+    /// How browsers reach this server (`https://auth.example.org`), for links to its own pages.
+    #[setting(Server, shown = "`http://` + `BIND` (`0.0.0.0` read as `localhost`)")]
+    optional public_url: String;
     /// How often, in milliseconds, the outbox worker looks for due mail.
     #[setting(Server)]
     fixed mail_poll_interval_ms: u64 = 250;

@@ -38,6 +38,40 @@ impl Config {
     /// Whether cookies are marked `Secure`: as configured, else whenever the
     /// server listens beyond loopback (where plain HTTP is only for local
     /// development).
+    /// Whether the pages are served: as `PAGES` says, else when no link
+    /// base is configured (a site with no front end of its own).
+    pub fn pages_on(&self) -> bool {
+        self.pages.unwrap_or(
+            self.register_verification_url.is_none()
+                && self.reset_password_verification_url.is_none()
+                && self.register_email_verification_url.is_none(),
+        )
+    }
+
+    /// How browsers reach this server, without a trailing slash.
+    pub fn public_url_effective(&self) -> String {
+        let url = self.public_url.clone().unwrap_or_else(|| {
+            let bind = self.bind.replace("0.0.0.0", "localhost").replace("[::]", "localhost");
+            format!("http://{bind}")
+        });
+        url.trim_end_matches('/').to_owned()
+    }
+
+    /// Points each unset `*_VERIFICATION_URL` at the page serving it.
+    pub fn point_links_at_pages(&self, settings: &mut auth_core::settings::Settings) {
+        use auth_http::pages::{RESET_PASSWORD, VERIFY_EMAIL, VERIFY_USER};
+        let base = self.public_url_effective();
+        if self.register_verification_url.is_none() {
+            settings.register.verification_url = format!("{base}{VERIFY_USER}");
+        }
+        if self.reset_password_verification_url.is_none() {
+            settings.reset_password.verification_url = format!("{base}{RESET_PASSWORD}");
+        }
+        if self.register_email_verification_url.is_none() {
+            settings.register_email.verification_url = format!("{base}{VERIFY_EMAIL}");
+        }
+    }
+
     pub fn secure_cookies_effective(&self) -> bool {
         self.secure_cookies.unwrap_or_else(|| {
             let host = self
