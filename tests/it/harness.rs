@@ -275,6 +275,22 @@ impl TestApp {
             .collect()
     }
 
+    /// The whole link starting with `prefix` in the `n`-th mail to `email`.
+    pub async fn mailed_link(&self, email: &str, n: usize, prefix: &str) -> String {
+        let mails = self.sink.wait_for(email, n, Duration::from_secs(10)).await;
+        assert!(
+            mails.len() >= n,
+            "expected {n} mail(s) to {email}, got {}",
+            mails.len()
+        );
+        let data = &mails[n - 1].data;
+        data.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no link starting {prefix} in mail: {data}"))
+            .trim()
+            .to_owned()
+    }
+
     /// The link base of the `n`-th mail to `email`.
     pub async fn link_base(&self, email: &str, n: usize) -> String {
         let mails = self.sink.wait_for(email, n, Duration::from_secs(10)).await;

@@ -14,6 +14,7 @@ mod limits;
 mod login;
 mod logs;
 mod mail;
+mod pages;
 mod processes;
 mod profile;
 mod register;

@@ -211,7 +211,9 @@ impl ApiError {
             ),
             Self::PayloadTooLarge => said(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."),
             Self::Throttled(wait) => {
-                let secs = (wait.whole_milliseconds().max(0) as u64).div_ceil(1000).max(1);
+                let secs = (wait.whole_milliseconds().max(0) as u64)
+                    .div_ceil(1000)
+                    .max(1);
                 said(
                     StatusCode::TOO_MANY_REQUESTS,
                     &format!("Too many attempts; try again in {secs} seconds."),

@@ -136,8 +136,9 @@ pub fn router(accounts: Accounts, config: ApiConfig, throttle: Option<Throttle>)
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
             ))
-            // A page showing a link's token must not leak it to the next site.
-            .layer(SetResponseHeaderLayer::overriding(
+            // A link's token must not leak to the next site. The pages set
+            // `same-origin` themselves: their form posts must carry an Origin.
+            .layer(SetResponseHeaderLayer::if_not_present(
                 header::REFERRER_POLICY,
                 HeaderValue::from_static("no-referrer"),
             )),

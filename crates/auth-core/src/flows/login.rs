@@ -59,7 +59,11 @@ impl Accounts {
 
     /// [`login`](Self::login), issuing the credentials `issue` says (a
     /// server-rendered page needs a session whatever the API returns).
-    pub async fn login_issuing(&self, form: &Form, issue: Issue) -> Result<Credentials, LoginError> {
+    pub async fn login_issuing(
+        &self,
+        form: &Form,
+        issue: Issue,
+    ) -> Result<Credentials, LoginError> {
         let mut errors = ValidationErrors::default();
         let login = errors.take("login", required_text(form, "login"));
         let password = errors.take("password", required_text(form, "password"));

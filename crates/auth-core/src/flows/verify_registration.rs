@@ -117,7 +117,10 @@ impl Accounts {
         };
 
         let login = if settings.auto_login && user.can_log_in() {
-            Some(self.issue_credentials(user.clone(), Issue::Configured).await?)
+            Some(
+                self.issue_credentials(user.clone(), Issue::Configured)
+                    .await?,
+            )
         } else {
             None
         };

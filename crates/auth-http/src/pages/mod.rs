@@ -15,7 +15,7 @@ mod templates;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use auth_core::flows::{Authenticated, AuthenticateError, Issue};
+use auth_core::flows::{AuthenticateError, Authenticated, Issue};
 use auth_core::form::{Form, RawValue};
 use auth_core::ports::{AuthToken, CredentialKind};
 use axum::Router;
@@ -150,7 +150,8 @@ impl PageState {
                     Err(error) => return Err((Some(visit), error)),
                 };
                 let sent = visit.text(CSRF_FIELD).unwrap_or_default();
-                let matches = !visit.new_csrf && bool::from(sent.as_bytes().ct_eq(visit.csrf.as_bytes()));
+                let matches =
+                    !visit.new_csrf && bool::from(sent.as_bytes().ct_eq(visit.csrf.as_bytes()));
                 let origin =
                     session::check_origin(&visit.parts.headers, &self.app.config.trusted_origins);
                 if !matches || origin.is_err() {
@@ -189,7 +190,14 @@ impl PageState {
 
     /// `file` with the page's context: what the visit says, `extra`, and
     /// the failure (if any) in words.
-    fn render(&self, file: &str, title: &str, visit: &Visit, extra: Value, failed: Option<ApiError>) -> Response {
+    fn render(
+        &self,
+        file: &str,
+        title: &str,
+        visit: &Visit,
+        extra: Value,
+        failed: Option<ApiError>,
+    ) -> Response {
         let words = failed.map(ApiError::in_words).unwrap_or_default();
         let values: BTreeMap<&str, &str> = ["username", "email", "login"]
             .into_iter()
@@ -223,14 +231,20 @@ impl PageState {
         let mut response = match self.pages.render(file, &context) {
             Ok(html) => (
                 status,
-                [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                )],
                 html,
             )
                 .into_response(),
             Err(error) => {
                 let mut response = (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
+                    [(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("text/plain; charset=utf-8"),
+                    )],
                     "This page cannot be shown; the server's log says why.",
                 )
                     .into_response();
@@ -243,6 +257,13 @@ impl PageState {
         if let Some(cause) = words.failure {
             response.extensions_mut().insert(Failure(cause));
         }
+        // Under `no-referrer` a browser sends `Origin: null` with the form,
+        // which the origin check must refuse; `same-origin` still keeps a
+        // link's token from every other site.
+        response.headers_mut().insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        );
         if visit.new_csrf {
             self.set_csrf(&mut response, &visit.csrf);
         }
@@ -250,8 +271,13 @@ impl PageState {
     }
 
     fn set_csrf(&self, response: &mut Response, token: &str) {
-        let secure = if self.app.config.secure_cookies { "; Secure" } else { "" };
-        let cookie = format!("{CSRF_COOKIE}={token}; HttpOnly; SameSite=Strict; Path={PREFIX}/{secure}");
+        let secure = if self.app.config.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        };
+        let cookie =
+            format!("{CSRF_COOKIE}={token}; HttpOnly; SameSite=Strict; Path={PREFIX}/{secure}");
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
@@ -327,7 +353,13 @@ async fn register(State(state): State<PageState>, request: Request) -> Response 
             } else {
                 "Your account is ready: you can sign in now."
             };
-            state.render(FILE, TITLE, &visit, json!({"done": true, "message": message}), None)
+            state.render(
+                FILE,
+                TITLE,
+                &visit,
+                json!({"done": true, "message": message}),
+                None,
+            )
         }
         Err(error) => state.render(FILE, TITLE, &visit, json!({}), Some(error)),
     }
@@ -354,7 +386,13 @@ where
         return state.render(FILE, title, &visit, words, None);
     }
     match use_it(&state, &visit).await {
-        Ok(()) => state.render(FILE, title, &visit, json!({"done": true, "message": done}), None),
+        Ok(()) => state.render(
+            FILE,
+            title,
+            &visit,
+            json!({"done": true, "message": done}),
+            None,
+        ),
         Err(error) => state.render(FILE, title, &visit, words, Some(error)),
     }
 }
@@ -421,7 +459,13 @@ async fn reset_password(State(state): State<PageState>, request: Request) -> Res
     match done.await {
         Ok(()) => {
             let message = "Your password is changed: sign in with the new one.";
-            state.render(FILE, TITLE, &visit, json!({"done": true, "message": message}), None)
+            state.render(
+                FILE,
+                TITLE,
+                &visit,
+                json!({"done": true, "message": message}),
+                None,
+            )
         }
         Err(error) => state.render(FILE, TITLE, &visit, json!({}), Some(error)),
     }
@@ -432,7 +476,11 @@ async fn forgot_password(State(state): State<PageState>, request: Request) -> Re
     const TITLE: &str = "Forgot your password?";
     let visit = visit!(state, request, FILE, TITLE);
     let settings = state.app.accounts.settings();
-    let field = if settings.reset_password.use_email { "email" } else { "login" };
+    let field = if settings.reset_password.use_email {
+        "email"
+    } else {
+        "login"
+    };
     let words = json!({"login_field": field});
     if !visit.posted() {
         return state.render(FILE, TITLE, &visit, words, None);
@@ -448,8 +496,15 @@ async fn forgot_password(State(state): State<PageState>, request: Request) -> Re
     };
     match done.await {
         Ok(()) => {
-            let message = "If the account exists, a mail with a link to choose a new password is on its way.";
-            state.render(FILE, TITLE, &visit, json!({"done": true, "message": message, "login_field": field}), None)
+            let message =
+                "If the account exists, a mail with a link to choose a new password is on its way.";
+            state.render(
+                FILE,
+                TITLE,
+                &visit,
+                json!({"done": true, "message": message, "login_field": field}),
+                None,
+            )
         }
         Err(error) => state.render(FILE, TITLE, &visit, words, Some(error)),
     }
@@ -476,7 +531,12 @@ async fn login(State(state): State<PageState>, request: Request) -> Response {
             let mut response = see_other(&format!("{PREFIX}/"));
             if let Some(key) = &credentials.session {
                 let config = &state.app.config;
-                session::start(response.headers_mut(), key, config.session_max_age, config.secure_cookies);
+                session::start(
+                    response.headers_mut(),
+                    key,
+                    config.session_max_age,
+                    config.secure_cookies,
+                );
             }
             response
         }
@@ -524,7 +584,13 @@ async fn change_password(State(state): State<PageState>, request: Request) -> Re
     match done.await {
         Ok(_) => {
             let message = "Your password is changed.";
-            state.render(FILE, TITLE, &visit, json!({"done": true, "message": message}), None)
+            state.render(
+                FILE,
+                TITLE,
+                &visit,
+                json!({"done": true, "message": message}),
+                None,
+            )
         }
         Err(error) => state.render(FILE, TITLE, &visit, json!({}), Some(error)),
     }

@@ -79,7 +79,11 @@ impl Pages {
 
     /// `file` rendered with `context`; a template that fails to render
     /// (an override using a missing value in a strict way) is an error.
-    pub(crate) fn render(&self, file: &str, context: impl Serialize) -> Result<String, minijinja::Error> {
+    pub(crate) fn render(
+        &self,
+        file: &str,
+        context: impl Serialize,
+    ) -> Result<String, minijinja::Error> {
         self.env
             .get_template(&format!("pages/{file}"))?
             .render(minijinja::value::Serde(context))

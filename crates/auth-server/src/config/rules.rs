@@ -51,7 +51,10 @@ impl Config {
     /// How browsers reach this server, without a trailing slash.
     pub fn public_url_effective(&self) -> String {
         let url = self.public_url.clone().unwrap_or_else(|| {
-            let bind = self.bind.replace("0.0.0.0", "localhost").replace("[::]", "localhost");
+            let bind = self
+                .bind
+                .replace("0.0.0.0", "localhost")
+                .replace("[::]", "localhost");
             format!("http://{bind}")
         });
         url.trim_end_matches('/').to_owned()
