@@ -4,6 +4,7 @@
 //! `checklist_NN_<case>` for the rows of the security checklist.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test binary: a failed unwrap is a failed test
 
+mod account;
 mod change_password;
 mod checklist;
 mod django;

@@ -52,6 +52,9 @@ pub struct Settings {
     /// Mail the account's address when its password changes or is reset,
     /// and the old address when the address changes (DRR: no such mail).
     pub notify_changes: bool,
+    /// `delete-account/`: users may delete their own account with their
+    /// password (DRR has no such endpoint).
+    pub delete_account_enabled: bool,
 }
 
 /// Registration settings.
@@ -171,6 +174,7 @@ impl Default for Settings {
             change_password_confirm: true,
             change_password_ends: CredentialsEnded::AllButCaller,
             notify_changes: true,
+            delete_account_enabled: true,
         }
     }
 }
@@ -219,6 +223,7 @@ impl Settings {
             change_password_confirm: true,
             change_password_ends: CredentialsEnded::Sessions,
             notify_changes: false,
+            delete_account_enabled: false,
         }
     }
 }

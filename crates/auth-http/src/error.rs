@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use auth_core::flows::{
-    AuthenticateError, ChangePasswordError, LoginError, LogoutError, ProfileError,
-    RegisterEmailError, RegisterError, ResendVerificationError, ResetPasswordError,
+    AuthenticateError, ChangePasswordError, DeleteAccountError, LoginError, LogoutError,
+    ProfileError, RegisterEmailError, RegisterError, ResendVerificationError, ResetPasswordError,
     RevokeCredentialsError, SendResetLinkError, VerifyEmailError, VerifyRegistrationError,
 };
 use auth_core::form::{FormError, ValidationErrors};
@@ -384,6 +384,18 @@ impl ToApiError for ProfileError {
 impl ToApiError for ChangePasswordError {
     fn to_api(self, _nf: bool) -> ApiError {
         match self {
+            Self::Invalid(e) => ApiError::Invalid(e),
+            Self::Store(e) => e.into(),
+            Self::Hash(e) => e.into(),
+            Self::Token(e) => e.into(),
+        }
+    }
+}
+
+impl ToApiError for DeleteAccountError {
+    fn to_api(self, _nf: bool) -> ApiError {
+        match self {
+            Self::Disabled => ApiError::NotFound,
             Self::Invalid(e) => ApiError::Invalid(e),
             Self::Store(e) => e.into(),
             Self::Hash(e) => e.into(),

@@ -55,6 +55,9 @@ pub(crate) trait Queries: Engine {
         conn: &mut Conn<Self>,
         rows: Vec<(Vec<u8>, i64, &'static str, i64)>,
     ) -> Result<Vec<Vec<u8>>, sqlx::Error>;
+    /// Deletes a user (credentials and generation go with it); whether
+    /// there was one.
+    async fn delete_user(conn: &mut Conn<Self>, id: i64) -> Result<bool, sqlx::Error>;
     /// Keeps the ids assigned to new users above `through`.
     async fn reserve_ids(conn: &mut Conn<Self>, through: i64) -> Result<(), sqlx::Error>;
     /// Queues one notification payload, due at once.
@@ -277,6 +280,15 @@ where
         query.push(" ON CONFLICT (digest) DO NOTHING RETURNING digest");
         let stored: Vec<(Vec<u8>,)> = query.build_query_as().fetch_all(&mut *conn).await?;
         Ok(stored.into_iter().map(|(digest,)| digest).collect())
+    }
+
+    async fn delete_user(conn: &mut Conn<DB>, id: i64) -> Result<bool, sqlx::Error> {
+        let deleted: Option<(i64,)> =
+            sqlx::query_as("DELETE FROM users WHERE id = $1 RETURNING id")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        Ok(deleted.is_some())
     }
 
     async fn reserve_ids(conn: &mut Conn<DB>, through: i64) -> Result<(), sqlx::Error> {

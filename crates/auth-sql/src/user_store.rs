@@ -181,6 +181,13 @@ impl<DB: Queries> UserStore for SqlStore<DB> {
             .map_err(store_error::<DB>)
     }
 
+    async fn delete(&self, id: UserId) -> Result<bool, StoreError> {
+        let mut conn = self.conn().await.map_err(store_error::<DB>)?;
+        DB::delete_user(&mut conn, id.get())
+            .await
+            .map_err(store_error::<DB>)
+    }
+
     async fn enqueue(&self, notify: Vec<Notification>) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(store_error::<DB>)?;
         self.queue(&mut tx, &notify).await?;

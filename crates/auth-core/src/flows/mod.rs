@@ -8,6 +8,7 @@
 mod authenticate;
 mod change_password;
 mod credentials;
+mod delete_account;
 mod delivery;
 mod login;
 mod logout;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 pub use authenticate::{AuthenticateError, Authenticated};
 pub use change_password::{ChangePasswordError, PasswordChanged};
 pub use credentials::{CredentialView, RevokeCredentialsError};
+pub use delete_account::DeleteAccountError;
 pub use delivery::{DeliveryReport, RetryPolicy, deliver_due};
 pub use login::{Credentials, Issue, LoginError};
 pub use logout::LogoutError;

@@ -5,12 +5,13 @@ use std::sync::Arc;
 use super::{Accounts, passwords_do_not_match, policy_errors, sign_link};
 use crate::domain::{Email, NewUser, Password, User, Username, UsernameError};
 use crate::form::{
-    FieldError, Form, TextRule, ValidationErrors, email_error, max_length, read_text,
+    FieldError, Form, RawValue, TextRule, ValidationErrors, email_error, max_length, read_text,
     required_text, required_text_max,
 };
 use crate::notification::{Notification, NotificationKind};
 use crate::policy::UserAttributes;
 use crate::ports::{Announce, HashError, StoreError, UniqueField};
+use crate::settings::LoginField;
 use crate::signing::{LinkSigner, Salt};
 
 /// Why a registration was refused.
@@ -113,11 +114,19 @@ impl Accounts {
 
         // Field-level validation: every field, all errors together.
         let mut errors = ValidationErrors::default();
-        let username = errors.take(
-            "username",
-            required_text(form, "username")
-                .and_then(|t| Username::parse(&t).map_err(username_error)),
-        );
+        // E-mail-only sign-up: when the username is no login field, it is
+        // optional, and an account registered without one gets a random one.
+        let email_only = !self.settings.login_fields.contains(&LoginField::Username);
+        let username = match text_or_blank(form, "username") {
+            None if email_only => {
+                errors.take("username", generated_username().map_err(username_error))
+            }
+            _ => errors.take(
+                "username",
+                required_text(form, "username")
+                    .and_then(|t| Username::parse(&t).map_err(username_error)),
+            ),
+        };
         let password = errors.take(
             "password",
             required_text_max(form, "password", settings.password_max_length),
@@ -131,6 +140,12 @@ impl Accounts {
             .take("email", read_optional_email(form))
             .flatten()
             .map(|e| e.with_lowercase_domain());
+        if email_only && email.is_none() && !errors.fields.contains_key("email") {
+            errors.add(
+                "email",
+                FieldError::new("required", "This field is required."),
+            );
+        }
         let first_name = errors.take(
             "first_name",
             read_text(form, "first_name", TextRule::OPTIONAL_BLANK.max(150)),
@@ -318,3 +333,26 @@ fn read_optional_email(form: &Form) -> Result<Option<Email>, FieldError> {
 
 #[cfg(test)]
 mod tests;
+
+/// A submitted text that is not blank, or `None`.
+fn text_or_blank(form: &Form, name: &str) -> Option<String> {
+    match form.get(name) {
+        Some(RawValue::Text(text)) if !text.trim().is_empty() => Some(text.clone()),
+        Some(RawValue::Text(_)) | None => None,
+        // Anything else (a number, a list) is validated as the field.
+        Some(_) => Some(String::new()),
+    }
+}
+
+/// A username for an account registered with its address only: `user_`
+/// and 12 random lower-case letters and digits, never shown as a login.
+fn generated_username() -> Result<Username, UsernameError> {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = [0u8; 12];
+    rand::fill(&mut bytes[..]);
+    let tail: String = bytes
+        .iter()
+        .map(|b| char::from(CHARS[usize::from(*b) % CHARS.len()]))
+        .collect();
+    Username::parse(&format!("user_{tail}"))
+}

@@ -100,7 +100,12 @@ pub trait TokenManager: Send + Sync {
     /// Stores existing credentials, issued by the system a site moved from
     /// (DRF token keys), so they authenticate as if issued here, under the
     /// same lifetime rules; what became of each, in order.
-    async fn adopt_all(&self, credentials: &[Adoption]) -> Result<Vec<Adopted>, TokenError>;
+    /// Needed by `auth_core::import` only; the default refuses.
+    async fn adopt_all(&self, _credentials: &[Adoption]) -> Result<Vec<Adopted>, TokenError> {
+        Err(TokenError(Cause::msg(
+            "this token manager does not support adopting credentials",
+        )))
+    }
 
     /// Revokes one credential; false if it was not live.
     async fn revoke(&self, token: &AuthToken, kind: CredentialKind) -> Result<bool, TokenError>;

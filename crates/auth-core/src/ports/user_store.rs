@@ -55,6 +55,13 @@ pub enum StoreError {
     Unavailable(#[source] Cause),
 }
 
+/// The error of an optional capability a store does not have.
+fn unsupported(what: &str) -> StoreError {
+    StoreError::Unavailable(Cause::msg(format!(
+        "this user store does not support {what}"
+    )))
+}
+
 /// Builds the notification announcing a user the store just created, once
 /// the store has assigned its id (a registration link signs that id).
 pub trait Announce: Send + Sync {
@@ -102,12 +109,24 @@ pub trait UserStore: Send + Sync {
         notify: Vec<Notification>,
     ) -> Result<User, StoreError>;
 
+    /// Deletes the user (and what the store keeps for it); false if there
+    /// was none. Needed by `delete-account/` only.
+    async fn delete(&self, _id: UserId) -> Result<bool, StoreError> {
+        Err(unsupported("deleting users"))
+    }
+
     /// Queues notifications that go with no change.
     async fn enqueue(&self, notify: Vec<Notification>) -> Result<(), StoreError>;
 
     /// The users with these ids that exist, in no particular order (one
-    /// read for a batch of an import).
-    async fn get_all(&self, ids: &[UserId]) -> Result<Vec<User>, StoreError>;
+    /// read for a batch of an import). The default reads them one by one.
+    async fn get_all(&self, ids: &[UserId]) -> Result<Vec<User>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            found.extend(self.get(*id).await?);
+        }
+        Ok(found)
+    }
 
     /// Writes each of `users` under its own id, every field as given:
     /// inserts it, or replaces the row that has that id. For accounts moved
@@ -116,11 +135,17 @@ pub trait UserStore: Send + Sync {
     /// per user, `None` when written, or the field whose uniqueness refused
     /// it (the others are written all the same). Later ids the store
     /// assigns itself stay above every id written here.
-    async fn put_all(&self, users: &[User]) -> Result<Vec<Option<UniqueField>>, StoreError>;
+    /// Needed by `auth_core::import` only; the default refuses.
+    async fn put_all(&self, _users: &[User]) -> Result<Vec<Option<UniqueField>>, StoreError> {
+        Err(unsupported("importing users"))
+    }
 
     /// Keeps the ids the store assigns to new users above `through`: after
     /// an import, above every id the old site used, skipped rows included,
     /// so a link the old site mailed to an account that did not move never
     /// names a newcomer.
-    async fn reserve_ids(&self, through: UserId) -> Result<(), StoreError>;
+    /// Needed by `auth_core::import` only; the default refuses.
+    async fn reserve_ids(&self, _through: UserId) -> Result<(), StoreError> {
+        Err(unsupported("importing users"))
+    }
 }

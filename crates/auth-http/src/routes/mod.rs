@@ -2,6 +2,7 @@
 
 mod change_password;
 mod credentials;
+mod delete_account;
 mod login;
 mod profile;
 mod register;
@@ -48,6 +49,7 @@ pub(crate) fn routes(state: AppState) -> Router {
         // Beyond DRR.
         .route(&at("credentials"), any(credentials::list))
         .route(&at("credentials/revoke"), any(credentials::revoke))
+        .route(&at("delete-account"), any(delete_account::delete_account))
         .fallback(|| async { ApiError::NotFound })
         .with_state(state)
 }

@@ -312,6 +312,10 @@ settings! {
     #[setting(Behaviour)]
     #[serde(deserialize_with = "opt_bool")]
     core notify_changes: bool => notify_changes;
+    /// `delete-account/`: a user deletes their own account with the current `password`.
+    #[setting(Behaviour)]
+    #[serde(deserialize_with = "opt_bool")]
+    core delete_account_enabled: bool => delete_account_enabled;
 }
 
 #[cfg(test)]
