@@ -152,3 +152,94 @@ async fn delete_account_is_not_there_in_the_drr_profile() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn profile_fields_follow_drrs_hidden_and_editable_settings() {
+    let app = TestApp::spawn(Compat::Drr, |config| {
+        // DRR's default list minus the two times, plus the given name.
+        config.user_hidden_fields =
+            vec!["first_name".into(), "is_active".into(), "is_staff".into()];
+        config.user_editable_fields = Some(vec!["last_name".into()]);
+    })
+    .await;
+    let user = app.user().await;
+    let profile = app.get_as("/profile/", &user.token).await;
+    let mut keys = profile.keys();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "date_joined",
+            "email",
+            "id",
+            "last_login",
+            "last_name",
+            "username"
+        ],
+        "{:?}",
+        profile.body
+    );
+    assert!(
+        profile.body["last_login"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+
+    let patched = app
+        .send(
+            app.request(reqwest::Method::PATCH, "/profile/", Some(&user.token))
+                .json(&json!({"username": "renamed", "first_name": "Ann", "last_name": "Lee"})),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{:?}", patched.body);
+    assert_eq!(patched.body["last_name"], "Lee");
+    assert_eq!(
+        patched.body["username"],
+        user.username.as_str(),
+        "not editable, so ignored"
+    );
+}
+
+#[tokio::test]
+async fn a_drr_mail_template_dict_names_the_registration_mails_files() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("mail")).unwrap();
+    std::fs::write(
+        dir.path().join("mail/subject.txt"),
+        "Welcome to Example, {{ user.username }}",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("mail/body.txt"),
+        "Finish here: {{ verification_url }}\n",
+    )
+    .unwrap();
+    let templates = dir.path().to_owned();
+    let app = TestApp::spawn(Compat::Drr, move |config| {
+        config.templates_dir = Some(templates);
+        config.register_verification_email_templates = Some(auth_server::config::MailTemplates {
+            subject: "mail/subject.txt".into(),
+            body: None,
+            is_html: false,
+            text_body: Some("mail/body.txt".into()),
+            html_body: None,
+        });
+    })
+    .await;
+    let username = name();
+    let email = format!("{username}@example.org");
+    assert_eq!(
+        app.register_raw(&username, &email, PASSWORD).await.status,
+        StatusCode::CREATED
+    );
+    let mails = app
+        .sink
+        .wait_for(&email, 1, std::time::Duration::from_secs(10))
+        .await;
+    let data = &mails[0].data;
+    assert!(
+        data.contains(&format!("Subject: Welcome to Example, {username}")),
+        "{data}"
+    );
+    assert!(data.contains("Finish here: https://front.test/"), "{data}");
+}

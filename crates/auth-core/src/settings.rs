@@ -5,6 +5,10 @@
 //! [`Settings::drr`] reproduces DRR's defaults, including behaviours DRR has
 //! no setting for (a site moves from one to the other one switch at a time).
 
+mod user_fields;
+
+pub use user_fields::{DEFAULT_HIDDEN, UserField, UserFields};
+
 use time::Duration;
 
 use crate::ports::Matching;
@@ -55,6 +59,8 @@ pub struct Settings {
     /// `delete-account/`: users may delete their own account with their
     /// password (DRR has no such endpoint).
     pub delete_account_enabled: bool,
+    /// `USER_HIDDEN_FIELDS`, `USER_PUBLIC_FIELDS`, `USER_EDITABLE_FIELDS`.
+    pub user_fields: UserFields,
 }
 
 /// Registration settings.
@@ -175,6 +181,7 @@ impl Default for Settings {
             change_password_ends: CredentialsEnded::AllButCaller,
             notify_changes: true,
             delete_account_enabled: true,
+            user_fields: UserFields::default(),
         }
     }
 }
@@ -224,6 +231,7 @@ impl Settings {
             change_password_ends: CredentialsEnded::Sessions,
             notify_changes: false,
             delete_account_enabled: false,
+            user_fields: UserFields::default(),
         }
     }
 }

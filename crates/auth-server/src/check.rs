@@ -116,8 +116,13 @@ pub fn run(config: &Config) -> Report {
     let passwords = f.need("auth.E007", config.password_policy_rules());
     let templates = f.need(
         "E009",
-        auth_smtp::Templates::load(config.templates_dir.as_deref())
-            .map_err(|e| format!("templates: {e}")),
+        config
+            .mail_files()
+            .map_err(|e| e.to_string())
+            .and_then(|named| {
+                auth_smtp::Templates::load_with(config.templates_dir.as_deref(), &named)
+                    .map_err(|e| format!("templates: {e}"))
+            }),
     );
     match (&config.secret_key, &config.secret_key_file) {
         (None, None) => f.warn(

@@ -12,5 +12,5 @@ mod smtp;
 pub use dir::DirMailer;
 pub use lettre::message::Mailbox;
 pub use message::{ConsoleMailer, Envelope};
-pub use render::{RenderError, Rendered, Templates};
+pub use render::{MailFiles, RenderError, Rendered, Templates};
 pub use smtp::{SmtpConfig, SmtpMailer, SmtpSecurity};

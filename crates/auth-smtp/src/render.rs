@@ -83,13 +83,61 @@ pub struct Templates {
     env: Environment<'static>,
 }
 
+/// The files of one mail's templates, named by the site (DRR's
+/// `*_EMAIL_TEMPLATES`): they replace that mail's defaults entirely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailFiles {
+    /// The subject's file.
+    pub subject: std::path::PathBuf,
+    /// The text body's file, if any.
+    pub text: Option<std::path::PathBuf>,
+    /// The HTML body's file, if any (the text part is made from it when
+    /// there is no text body).
+    pub html: Option<std::path::PathBuf>,
+}
+
+impl MailFiles {
+    fn path(&self, file: &str) -> Option<&Path> {
+        match file {
+            "subject.txt" => Some(&self.subject),
+            "body.txt" => self.text.as_deref(),
+            _ => self.html.as_deref(),
+        }
+    }
+}
+
 impl Templates {
     /// The defaults, with any file present in `overrides` taking precedence.
     pub fn load(overrides: Option<&Path>) -> Result<Self, RenderError> {
+        Self::load_with(overrides, &[])
+    }
+
+    /// [`load`](Self::load), with the mails of `kind` (`register`,
+    /// `reset_password`, `register_email`) read from the files `named`
+    /// gives instead, relative to `overrides` when not absolute.
+    pub fn load_with(
+        overrides: Option<&Path>,
+        named: &[(&str, MailFiles)],
+    ) -> Result<Self, RenderError> {
         let mut env = Environment::new();
         for kind in KINDS {
+            let files = named.iter().find(|(k, _)| *k == kind).map(|(_, f)| f);
             for file in ["subject.txt", "body.txt", "body.html"] {
                 let name = format!("{kind}/{file}");
+                if let Some(files) = files {
+                    let Some(path) = files.path(file) else {
+                        continue;
+                    };
+                    let path = overrides.map_or_else(|| path.to_owned(), |dir| dir.join(path));
+                    let source =
+                        std::fs::read_to_string(&path).map_err(|source| RenderError::Read {
+                            path: path.display().to_string(),
+                            source,
+                        })?;
+                    env.add_template_owned(name.clone(), source)
+                        .map_err(|source| RenderError::Template { name, source })?;
+                    continue;
+                }
                 let source = match overrides.map(|dir| dir.join(kind).join(file)) {
                     Some(path) if path.is_file() => {
                         std::fs::read_to_string(&path).map_err(|source| RenderError::Read {

@@ -5,6 +5,7 @@ use super::{Accounts, Authenticated};
 use crate::domain::{User, UserChange, Username};
 use crate::form::{FieldError, Form, TextRule, ValidationErrors, read_text, required_text};
 use crate::ports::{StoreError, UniqueField};
+use crate::settings::UserField;
 
 /// Full (PUT/POST) or partial (PATCH) update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +53,10 @@ impl Accounts {
         mode: ProfileUpdate,
     ) -> Result<User, ProfileError> {
         let mut errors = ValidationErrors::default();
+        let fields = &self.settings.user_fields;
         let username = match (mode, form.get("username")) {
+            // Read-only fields are ignored, as DRR ignores them.
+            _ if !fields.edits(UserField::Username) => None,
             (ProfileUpdate::Partial, None) => None,
             _ => errors.take(
                 "username",
@@ -61,12 +65,16 @@ impl Accounts {
             ),
         };
         let name_rule = TextRule::OPTIONAL_BLANK.max(150);
-        let first_name = errors
-            .take("first_name", read_text(form, "first_name", name_rule))
-            .flatten();
-        let last_name = errors
-            .take("last_name", read_text(form, "last_name", name_rule))
-            .flatten();
+        let mut name = |field: UserField| {
+            if !fields.edits(field) {
+                return None;
+            }
+            errors
+                .take(field.name(), read_text(form, field.name(), name_rule))
+                .flatten()
+        };
+        let first_name = name(UserField::FirstName);
+        let last_name = name(UserField::LastName);
 
         let me = &caller.user;
         let renamed = username.filter(|name| name != &me.username);

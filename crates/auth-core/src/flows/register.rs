@@ -11,7 +11,7 @@ use crate::form::{
 use crate::notification::{Notification, NotificationKind};
 use crate::policy::UserAttributes;
 use crate::ports::{Announce, HashError, StoreError, UniqueField};
-use crate::settings::LoginField;
+use crate::settings::{LoginField, UserField};
 use crate::signing::{LinkSigner, Salt};
 
 /// Why a registration was refused.
@@ -146,14 +146,20 @@ impl Accounts {
                 FieldError::new("required", "This field is required."),
             );
         }
-        let first_name = errors.take(
-            "first_name",
-            read_text(form, "first_name", TextRule::OPTIONAL_BLANK.max(150)),
-        );
-        let last_name = errors.take(
-            "last_name",
-            read_text(form, "last_name", TextRule::OPTIONAL_BLANK.max(150)),
-        );
+        // A hidden name is not taken at registration either.
+        let shown = &self.settings.user_fields;
+        let mut name = |field: UserField| {
+            if shown.shows(field) {
+                errors.take(
+                    field.name(),
+                    read_text(form, field.name(), TextRule::OPTIONAL_BLANK.max(150)),
+                )
+            } else {
+                Some(None)
+            }
+        };
+        let first_name = name(UserField::FirstName);
+        let last_name = name(UserField::LastName);
 
         if let Some(name) = &username
             && self

@@ -10,11 +10,14 @@ mod register_email;
 mod reset_password;
 
 use auth_core::domain::{Email, User};
-use auth_core::flows::Credentials;
+use auth_core::flows::{Credentials, RegisteredProfile};
+use auth_core::settings::{UserField, UserFields};
 use axum::Router;
 use axum::http::HeaderMap;
 use axum::routing::any;
 use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -54,32 +57,46 @@ pub(crate) fn routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// DRR's profile body.
-pub(crate) fn profile_body(user: &User) -> Value {
-    let mut body = public_profile(
-        user.username.as_str(),
-        &user.first_name,
-        &user.last_name,
-        user.email.as_ref(),
-    );
-    body["id"] = json!(user.id.get());
-    body
+/// DRR's profile body: the shown fields (`USER_HIDDEN_FIELDS` and friends).
+pub(crate) fn profile_body(user: &User, fields: &UserFields) -> Value {
+    let time = |at: OffsetDateTime| at.format(&Rfc3339).ok();
+    let body = fields.shown().iter().map(|&field| {
+        let value = match field {
+            UserField::Id => json!(user.id.get()),
+            UserField::Username => json!(user.username.as_str()),
+            UserField::FirstName => json!(user.first_name),
+            UserField::LastName => json!(user.last_name),
+            UserField::Email => json!(user.email.as_ref().map(Email::as_str).unwrap_or_default()),
+            UserField::LastLogin => json!(user.last_login.and_then(time)),
+            UserField::IsActive => json!(user.can_log_in()),
+            UserField::DateJoined => json!(time(user.date_joined)),
+        };
+        (field.name().to_owned(), value)
+    });
+    Value::Object(body.collect())
 }
 
-/// A profile body without `id`: what the safe profile's registration
-/// answer shows.
-pub(crate) fn public_profile(
-    username: &str,
-    first_name: &str,
-    last_name: &str,
-    email: Option<&Email>,
-) -> Value {
-    json!({
-        "username": username,
-        "first_name": first_name,
-        "last_name": last_name,
-        "email": email.map(Email::as_str).unwrap_or_default(),
-    })
+/// A registration's answer without what only a stored user has (`id`,
+/// times, flags): what the safe profile shows, alike whether an account
+/// was created or an existing one's owner was mailed instead.
+pub(crate) fn public_profile(profile: &RegisteredProfile, fields: &UserFields) -> Value {
+    let body = fields.shown().iter().filter_map(|&field| {
+        let value = match field {
+            UserField::Username => json!(profile.username.as_str()),
+            UserField::FirstName => json!(profile.first_name),
+            UserField::LastName => json!(profile.last_name),
+            UserField::Email => json!(
+                profile
+                    .email
+                    .as_ref()
+                    .map(Email::as_str)
+                    .unwrap_or_default()
+            ),
+            _ => return None,
+        };
+        Some((field.name().to_owned(), value))
+    });
+    Value::Object(body.collect())
 }
 
 /// The body and cookies of a started login: `token` in the body, the

@@ -25,9 +25,10 @@ pub(crate) async fn profile(State(state): State<AppState>, request: Request) -> 
     state
         .run(&PROFILE, request, async |state, call| {
             let me = call.me()?;
+            let fields = &state.accounts.settings().user_fields;
             let mode = match call.method {
                 Method::GET | Method::HEAD => {
-                    return Ok(Json(profile_body(&me.user)).into_response());
+                    return Ok(Json(profile_body(&me.user, fields)).into_response());
                 }
                 Method::PATCH => ProfileUpdate::Partial,
                 _ => ProfileUpdate::Full,
@@ -37,7 +38,7 @@ pub(crate) async fn profile(State(state): State<AppState>, request: Request) -> 
                 .update_profile(me, &call.form, mode)
                 .await
                 .map_err(|e| e.to_api(state.non_field()))?;
-            Ok(Json(profile_body(&user)).into_response())
+            Ok(Json(profile_body(&user, fields)).into_response())
         })
         .await
 }

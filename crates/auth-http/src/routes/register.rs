@@ -26,19 +26,14 @@ pub(crate) async fn register(State(state): State<AppState>, request: Request) ->
             let body = match registration.created() {
                 // DRR's answer, id included, when a taken address is an error anyway.
                 Some(user) if !hides_taken_addresses(state.accounts.settings()) => {
-                    profile_body(user)
+                    profile_body(user, &state.accounts.settings().user_fields)
                 }
                 // No id: a pretended registration has none to show, and the
                 // answers must not differ.
-                _ => {
-                    let profile = registration.profile();
-                    public_profile(
-                        profile.username.as_str(),
-                        &profile.first_name,
-                        &profile.last_name,
-                        profile.email.as_ref(),
-                    )
-                }
+                _ => public_profile(
+                    &registration.profile(),
+                    &state.accounts.settings().user_fields,
+                ),
             };
             Ok((StatusCode::CREATED, Json(body)).into_response())
         })

@@ -31,6 +31,16 @@ pub enum ConfigError {
         /// The closest known key, as it would be written there.
         suggestion: Option<String>,
     },
+    /// One of DRR's settings that names Python code, which cannot run here.
+    #[error("{key} in {source_name} cannot carry over from django-rest-registration: {advice}")]
+    NotHere {
+        /// The key as written.
+        key: String,
+        /// The file or the environment.
+        source_name: String,
+        /// What to do instead.
+        advice: &'static str,
+    },
     /// A setting given twice in one source, under its name and an alias.
     #[error("{key} is given twice in {source_name}, under its name and an alias")]
     Twice {
@@ -75,6 +85,13 @@ impl<P: Provider> Checked<P> {
                     .iter()
                     .find(|d| d.name() == upper || d.aliases.contains(&upper.as_str()))
                 else {
+                    if let Some(advice) = super::drr_only::advice(&upper) {
+                        return Err(ConfigError::NotHere {
+                            key: format!("{prefix}{key}"),
+                            source_name,
+                            advice,
+                        });
+                    }
                     return Err(ConfigError::Unknown {
                         key: format!("{prefix}{key}"),
                         source_name,

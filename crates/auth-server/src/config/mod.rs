@@ -11,6 +11,7 @@
 mod declare;
 #[cfg(test)]
 mod docs;
+mod drr_only;
 mod load;
 mod rules;
 
@@ -49,6 +50,28 @@ impl Show for Compat {
         }
         .into()
     }
+}
+
+/// DRR's `*_EMAIL_TEMPLATES` dict: the files of one mail, relative to
+/// `TEMPLATES_DIR` (DRR's keys: `subject`, and `body` with `is_html`, or
+/// `text_body` and/or `html_body`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailTemplates {
+    /// The subject's file.
+    pub subject: PathBuf,
+    /// The body's file, HTML when `is_html`.
+    #[serde(default)]
+    pub body: Option<PathBuf>,
+    /// Whether `body` is HTML.
+    #[serde(default)]
+    pub is_html: bool,
+    /// The text body's file.
+    #[serde(default)]
+    pub text_body: Option<PathBuf>,
+    /// The HTML body's file.
+    #[serde(default)]
+    pub html_body: Option<PathBuf>,
 }
 
 /// A profile's defaults: what unset settings take.
@@ -188,6 +211,36 @@ settings! {
     #[setting(Drr)]
     #[serde(deserialize_with = "opt_list")]
     core user_login_fields: Vec<String> => login_fields;
+    /// Never shown or written through the API; Django's fields this server has not (`is_staff`, `groups`, …) may be listed.
+    #[setting(Drr, shown = "`last_login, is_active, is_staff, is_superuser, user_permissions, groups, date_joined`")]
+    #[serde(deserialize_with = "list")]
+    fixed user_hidden_fields: Vec<String> = auth_core::settings::DEFAULT_HIDDEN.map(str::to_owned).to_vec();
+    /// If set: the only fields shown (plus `email`).
+    #[setting(Drr)]
+    #[serde(default, deserialize_with = "opt_list")]
+    optional user_public_fields: Vec<String>;
+    /// If set: the only profile fields a user may write (of `username`, `first_name`, `last_name`).
+    #[setting(Drr)]
+    #[serde(default, deserialize_with = "opt_list")]
+    optional user_editable_fields: Vec<String>;
+    /// What a link's `user_id` holds: the primary key (`pk` or `id`; other fields cannot carry over).
+    #[setting(Drr)]
+    fixed user_verification_id_field: String = "pk".into();
+    /// The flag registration clears and verification sets: `is_active` (the only one this server's users have).
+    #[setting(Drr)]
+    fixed user_verification_flag_field: String = "is_active".into();
+    /// The address field: `email`.
+    #[setting(Drr)]
+    fixed user_email_field: String = "email".into();
+    /// The registration mail's files (`{subject = "…", text_body = "…", html_body = "…"}`), relative to `TEMPLATES_DIR`.
+    #[setting(Drr, shown = "`register/subject.txt`, `register/body.txt`")]
+    optional register_verification_email_templates: MailTemplates;
+    /// The reset mail's files, as above.
+    #[setting(Drr, shown = "`reset_password/subject.txt`, `reset_password/body.txt`")]
+    optional reset_password_verification_email_templates: MailTemplates;
+    /// The e-mail change mail's files, as above.
+    #[setting(Drr, shown = "`register_email/subject.txt`, `register_email/body.txt`")]
+    optional register_email_verification_email_templates: MailTemplates;
     /// Off: `register/` is 404.
     #[setting(Drr)]
     #[serde(deserialize_with = "opt_bool")]

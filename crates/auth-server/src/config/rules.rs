@@ -8,8 +8,9 @@ use auth_core::credentials::CredentialPolicy;
 use auth_core::hashing::Argon2Params;
 use auth_core::policy::PasswordPolicy;
 use auth_core::ports::RateRule;
-use auth_core::settings::Settings;
+use auth_core::settings::{Settings, UserFields};
 use auth_http::{Action, Limits};
+use auth_smtp::MailFiles;
 use time::Duration;
 
 use super::{Config, ConfigError, Profile};
@@ -32,12 +33,97 @@ impl Config {
     pub fn settings(&self) -> Result<Settings, ConfigError> {
         let mut settings = Profile::of(self.compat).settings;
         self.apply(&mut settings)?;
+        settings.user_fields = UserFields::resolve(
+            &self.user_hidden_fields,
+            self.user_public_fields.as_deref(),
+            self.user_editable_fields.as_deref(),
+        )
+        .map_err(|message| match message.split_once(": ") {
+            Some((key, message)) => ConfigError::Invalid {
+                key: key.to_owned(),
+                message: message.to_owned(),
+            },
+            None => ConfigError::Invalid {
+                key: "USER_HIDDEN_FIELDS".into(),
+                message,
+            },
+        })?;
+        let fixed = [
+            (
+                "USER_VERIFICATION_ID_FIELD",
+                &self.user_verification_id_field,
+                &["pk", "id"][..],
+                "links carry the primary key; a site whose links carried another field must mail new ones",
+            ),
+            (
+                "USER_VERIFICATION_FLAG_FIELD",
+                &self.user_verification_flag_field,
+                &["is_active"][..],
+                "this server's users have one verification flag, which `import-django --inactive` maps `is_active` onto",
+            ),
+            (
+                "USER_EMAIL_FIELD",
+                &self.user_email_field,
+                &["email"][..],
+                "import the address column with `import-django --email-column` instead",
+            ),
+        ];
+        for (key, value, allowed, instead) in fixed {
+            if !allowed.contains(&value.as_str()) {
+                return Err(ConfigError::Invalid {
+                    key: key.to_owned(),
+                    message: format!("{value:?} cannot carry over: {instead}"),
+                });
+            }
+        }
         Ok(settings)
     }
 
-    /// Whether cookies are marked `Secure`: as configured, else whenever the
-    /// server listens beyond loopback (where plain HTTP is only for local
-    /// development).
+    /// The mails whose template files DRR's `*_EMAIL_TEMPLATES` name.
+    pub fn mail_files(&self) -> Result<Vec<(&'static str, MailFiles)>, ConfigError> {
+        let named = [
+            (
+                "REGISTER_VERIFICATION_EMAIL_TEMPLATES",
+                "register",
+                &self.register_verification_email_templates,
+            ),
+            (
+                "RESET_PASSWORD_VERIFICATION_EMAIL_TEMPLATES",
+                "reset_password",
+                &self.reset_password_verification_email_templates,
+            ),
+            (
+                "REGISTER_EMAIL_VERIFICATION_EMAIL_TEMPLATES",
+                "register_email",
+                &self.register_email_verification_email_templates,
+            ),
+        ];
+        let mut files = Vec::new();
+        for (key, kind, templates) in named {
+            let Some(t) = templates else { continue };
+            let (text, html) = match (&t.body, t.is_html) {
+                (Some(body), false) => (Some(body.clone()), t.html_body.clone()),
+                (Some(body), true) => (t.text_body.clone(), Some(body.clone())),
+                (None, _) => (t.text_body.clone(), t.html_body.clone()),
+            };
+            if text.is_none() && html.is_none() {
+                return Err(ConfigError::Invalid {
+                    key: key.into(),
+                    message: "needs `body`, `text_body` or `html_body` beside `subject`".into(),
+                });
+            }
+            files.push((
+                kind,
+                MailFiles {
+                    subject: t.subject.clone(),
+                    text,
+                    html,
+                },
+            ));
+        }
+        Ok(files)
+    }
+
     /// Whether the pages are served: as `PAGES` says, else when no link
     /// base is configured (a site with no front end of its own).
     pub fn pages_on(&self) -> bool {
@@ -75,6 +161,9 @@ impl Config {
         }
     }
 
+    /// Whether cookies are marked `Secure`: as configured, else whenever the
+    /// server listens beyond loopback (where plain HTTP is only for local
+    /// development).
     pub fn secure_cookies_effective(&self) -> bool {
         self.secure_cookies.unwrap_or_else(|| {
             let host = self

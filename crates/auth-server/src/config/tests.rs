@@ -10,13 +10,17 @@ use super::*;
 
 /// Values to try, as TOML and as environment text, until one loads: each
 /// setting takes at least one of them.
-const SAMPLES: [(&str, &str); 6] = [
+const SAMPLES: [(&str, &str); 7] = [
     ("true", "1"),
     ("7", "7"),
     ("\"x@example.org\"", "x@example.org"),
     ("[\"email\"]", "email"),
     ("{login=\"1/1,1/1\"}", "{login=\"1/1,1/1\"}"),
     ("\"drr\"", "drr"),
+    (
+        "{subject=\"s.txt\",body=\"b.txt\"}",
+        "{subject=\"s.txt\",body=\"b.txt\"}",
+    ),
 ];
 
 /// Whether `set` (writing one sample) makes some sample load into a
@@ -91,12 +95,13 @@ fn unknown_keys_stop_loading_and_name_the_closest_known_one() {
         Ok(())
     });
     figment::Jail::expect_with(|jail| {
-        jail.set_env("AUTH_USER_HIDDEN_FIELDS", "is_staff");
+        jail.set_env("AUTH_LOGIN_AUTHENTICATOR", "myapp.auth.find_user");
         let err = Config::load(None)
-            .expect_err("a DRR setting we lack")
+            .expect_err("a DRR setting naming Python code")
             .to_string();
         assert!(
-            err.contains("unknown setting AUTH_USER_HIDDEN_FIELDS"),
+            err.contains("AUTH_LOGIN_AUTHENTICATOR in the environment cannot carry over")
+                && err.contains("USER_LOGIN_FIELDS"),
             "{err}"
         );
         Ok(())
@@ -250,4 +255,90 @@ fn bad_values_name_their_setting() {
         err.starts_with("RESET_PASSWORD_VERIFICATION_PERIOD"),
         "{err}"
     );
+}
+
+#[test]
+fn drr_user_field_settings_resolve_and_bad_ones_say_what_to_do() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("AUTH_USER_HIDDEN_FIELDS", "first_name,is_staff,groups");
+        jail.set_env("AUTH_USER_EDITABLE_FIELDS", "last_name");
+        let settings = Config::load(None)
+            .map_err(|e| e.to_string())?
+            .settings()
+            .map_err(|e| e.to_string())?;
+        let fields = &settings.user_fields;
+        use auth_core::settings::UserField;
+        assert!(!fields.shows(UserField::FirstName));
+        assert!(fields.shows(UserField::LastLogin) && fields.shows(UserField::DateJoined));
+        assert!(fields.edits(UserField::LastName) && !fields.edits(UserField::Username));
+        Ok(())
+    });
+    for (key, value, says) in [
+        (
+            "AUTH_USER_PUBLIC_FIELDS",
+            "phone",
+            "USER_PUBLIC_FIELDS: \"phone\" is not a user field here",
+        ),
+        (
+            "AUTH_USER_VERIFICATION_ID_FIELD",
+            "username",
+            "USER_VERIFICATION_ID_FIELD: \"username\" cannot carry over",
+        ),
+        (
+            "AUTH_USER_VERIFICATION_FLAG_FIELD",
+            "is_verified",
+            "USER_VERIFICATION_FLAG_FIELD",
+        ),
+    ] {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env(key, value);
+            let err = Config::load(None)
+                .map_err(|e| e.to_string())?
+                .settings()
+                .expect_err("refused")
+                .to_string();
+            assert!(err.contains(says), "{err}");
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn drr_mail_template_dicts_name_each_mails_files() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "auth.toml",
+            "REGISTER_VERIFICATION_EMAIL_TEMPLATES = {subject = \"mail/s.txt\", body = \"mail/b.html\", is_html = true}\n\
+             RESET_PASSWORD_VERIFICATION_EMAIL_TEMPLATES = {subject = \"r/s.txt\", text_body = \"r/b.txt\", html_body = \"r/b.html\"}\n",
+        )?;
+        let files = Config::load(None)
+            .map_err(|e| e.to_string())?
+            .mail_files()
+            .map_err(|e| e.to_string())?;
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[0].0, "register");
+        assert_eq!(files[0].1.text, None);
+        assert_eq!(
+            files[0].1.html.as_deref(),
+            Some(std::path::Path::new("mail/b.html"))
+        );
+        assert_eq!(
+            files[1].1.text.as_deref(),
+            Some(std::path::Path::new("r/b.txt"))
+        );
+        Ok(())
+    });
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "auth.toml",
+            "REGISTER_EMAIL_VERIFICATION_EMAIL_TEMPLATES = {subject = \"s.txt\"}\n",
+        )?;
+        let err = Config::load(None)
+            .map_err(|e| e.to_string())?
+            .mail_files()
+            .expect_err("no body")
+            .to_string();
+        assert!(err.contains("needs `body`"), "{err}");
+        Ok(())
+    });
 }
