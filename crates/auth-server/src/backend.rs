@@ -92,6 +92,27 @@ impl Database {
         }
     }
 
+    /// Rebuilds every user's uniqueness keys under `matching` (after
+    /// `IDENTIFIERS_CASE_INSENSITIVE` changed on a populated database).
+    pub async fn rekey(
+        &self,
+        matching: Matching,
+    ) -> Result<auth_sql::Rekeyed, auth_core::ports::StoreError> {
+        let clock: Arc<dyn Clock> = Arc::new(auth_core::ports::SystemClock);
+        match self {
+            Self::Sqlite(pool) => {
+                SqliteStore::new(pool.clone(), matching, TokenMode::PerLogin, clock)
+                    .rekey()
+                    .await
+            }
+            Self::Postgres(pool) => {
+                PgStore::new(pool.clone(), matching, TokenMode::PerLogin, clock)
+                    .rekey()
+                    .await
+            }
+        }
+    }
+
     async fn ping(&self) -> Result<(), auth_sql::DbError> {
         match self {
             Self::Sqlite(pool) => auth_sql::ping(pool).await,

@@ -1,4 +1,4 @@
-//! `auth-server [serve|migrate|check|import-django]`.
+//! `auth-server [serve|migrate|check|import-django|rekey-identifiers]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +36,12 @@ enum Command {
     /// Exit status: 0 when every row was imported, 3 when the run finished
     /// but skipped rows (each reported with its id), 1 when it failed.
     ImportDjango(ImportArgs),
+    /// Rebuild the uniqueness keys of usernames and addresses after
+    /// IDENTIFIERS_CASE_INSENSITIVE changed on a populated database.
+    ///
+    /// Accounts that would then clash (`Bob` and `bob`) are listed and
+    /// nothing changes (exit 1) until they are renamed or merged.
+    RekeyIdentifiers,
 }
 
 /// `import-django`'s options.
@@ -164,6 +170,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::RekeyIdentifiers => {
+            let plan = checked(auth_server::check::run(&config))?;
+            let database = auth_server::open_database(&plan.database_url).await?;
+            match database.rekey(plan.settings.matching).await? {
+                auth_sql::Rekeyed::Done { users } => {
+                    println!(
+                        "rebuilt the keys of {users} user(s) for {:?} matching",
+                        plan.settings.matching
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                auth_sql::Rekeyed::Clashes(clashes) => {
+                    for clash in &clashes {
+                        let ids: Vec<String> = clash.ids.iter().map(i64::to_string).collect();
+                        println!(
+                            "clash: {} {:?} is shared by users {}",
+                            clash.field,
+                            clash.key,
+                            ids.join(", ")
+                        );
+                    }
+                    println!(
+                        "nothing changed: rename or merge these {} clash(es), then run again",
+                        clashes.len()
+                    );
+                    Ok(ExitCode::FAILURE)
+                }
+            }
         }
         Command::Migrate => {
             auth_server::open_database(&config.database_url).await?;

@@ -13,6 +13,7 @@ mod error;
 mod outbox;
 mod postgres;
 mod queries;
+mod rekey;
 mod row;
 mod sqlite;
 mod store;
@@ -23,6 +24,7 @@ mod user_store;
 
 pub use auth_core::credentials::{CredentialPolicy, TokenMode};
 pub use engine::Engine;
+pub use rekey::{Clash, Rekeyed};
 pub use sqlx::postgres::PgPool;
 pub use sqlx::sqlite::SqlitePool;
 pub use sqlx::{Postgres, Sqlite};

@@ -58,6 +58,20 @@ pub(crate) trait Queries: Engine {
     /// Deletes a user (credentials and generation go with it); whether
     /// there was one.
     async fn delete_user(conn: &mut Conn<Self>, id: i64) -> Result<bool, sqlx::Error>;
+    /// Every user's id, username and address.
+    async fn identifiers(
+        conn: &mut Conn<Self>,
+    ) -> Result<Vec<(i64, String, Option<String>)>, sqlx::Error>;
+    /// Sets every key column to a placeholder no real key can equal, so
+    /// keys can then be rewritten in any order.
+    async fn clear_keys(conn: &mut Conn<Self>) -> Result<(), sqlx::Error>;
+    /// Sets one user's key columns.
+    async fn set_keys(
+        conn: &mut Conn<Self>,
+        id: i64,
+        username_key: String,
+        email_key: Option<String>,
+    ) -> Result<(), sqlx::Error>;
     /// Keeps the ids assigned to new users above `through`.
     async fn reserve_ids(conn: &mut Conn<Self>, through: i64) -> Result<(), sqlx::Error>;
     /// Queues one notification payload, due at once.
@@ -160,6 +174,7 @@ where
     for<'r> (i64,): FromRow<'r, DB::Row>,
     for<'r> (String,): FromRow<'r, DB::Row>,
     for<'r> (Vec<u8>,): FromRow<'r, DB::Row>,
+    for<'r> (i64, String, Option<String>): FromRow<'r, DB::Row>,
 {
     async fn user_by_id(conn: &mut Conn<DB>, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
@@ -289,6 +304,39 @@ where
                 .fetch_optional(&mut *conn)
                 .await?;
         Ok(deleted.is_some())
+    }
+
+    async fn identifiers(
+        conn: &mut Conn<DB>,
+    ) -> Result<Vec<(i64, String, Option<String>)>, sqlx::Error> {
+        sqlx::query_as("SELECT id, username, email FROM users ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await
+    }
+
+    async fn clear_keys(conn: &mut Conn<DB>) -> Result<(), sqlx::Error> {
+        // A key never contains a line break, so these cannot collide with one.
+        sqlx::query(
+            "UPDATE users SET username_key = CONCAT('\n', CAST(id AS TEXT)), email_key = NULL",
+        )
+        .execute(&mut *conn)
+        .await
+        .map(drop)
+    }
+
+    async fn set_keys(
+        conn: &mut Conn<DB>,
+        id: i64,
+        username_key: String,
+        email_key: Option<String>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE users SET username_key = $2, email_key = $3 WHERE id = $1")
+            .bind(id)
+            .bind(username_key)
+            .bind(email_key)
+            .execute(&mut *conn)
+            .await
+            .map(drop)
     }
 
     async fn reserve_ids(conn: &mut Conn<DB>, through: i64) -> Result<(), sqlx::Error> {

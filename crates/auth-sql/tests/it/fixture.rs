@@ -122,6 +122,33 @@ impl Db {
         }
     }
 
+    /// Rebuilds the keys of this database's users under `matching`.
+    pub async fn rekey(&self, matching: Matching) -> auth_sql::Rekeyed {
+        let clock = self.clock.clone();
+        match &self.raw {
+            Raw::Sqlite { pool, .. } => {
+                SqliteStore::new(pool.clone(), matching, TokenMode::PerLogin, clock)
+                    .rekey()
+                    .await
+                    .unwrap()
+            }
+            Raw::Postgres { pool, .. } => {
+                PgStore::new(pool.clone(), matching, TokenMode::PerLogin, clock)
+                    .rekey()
+                    .await
+                    .unwrap()
+            }
+        }
+    }
+
+    /// Two text columns of every row `sql` selects.
+    pub async fn raw_rows(&self, sql: &'static str) -> Vec<(String, Option<String>)> {
+        match &self.raw {
+            Raw::Sqlite { pool, .. } => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+            Raw::Postgres { pool, .. } => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+        }
+    }
+
     /// Every stored token digest, read straight from the table.
     pub async fn stored_digests(&self) -> Vec<Vec<u8>> {
         let sql = "SELECT digest FROM auth_tokens";

@@ -46,6 +46,7 @@ on_both_engines!(
     credentials_unused_for_the_idle_timeout_are_refused_and_use_cannot_pass_the_lifetime,
     put_writes_a_user_under_its_own_id_and_replaces_it_on_a_rerun,
     an_adopted_token_authenticates_its_user_and_is_adopted_once,
+    rekeying_for_case_insensitive_matching_reports_clashes_and_changes_nothing_until_none,
 );
 
 /// The embedded in-memory database has a single connection: a store

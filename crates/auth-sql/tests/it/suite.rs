@@ -912,3 +912,86 @@ pub async fn an_adopted_token_authenticates_its_user_and_is_adopted_once(engine:
         None
     );
 }
+
+pub async fn rekeying_for_case_insensitive_matching_reports_clashes_and_changes_nothing_until_none(
+    engine: Engine,
+) {
+    let Some(db) = Db::open(engine, Matching::Exact, TokenMode::PerLogin).await else {
+        return;
+    };
+    let ann = db
+        .users
+        .create(new_user("Ann", Some("Ann@Example.org")), None)
+        .await
+        .unwrap();
+    let bob = db
+        .users
+        .create(new_user("Bob", Some("bob@example.org")), None)
+        .await
+        .unwrap();
+    let twin = db
+        .users
+        .create(new_user("bob", Some("BOB@example.org")), None)
+        .await
+        .unwrap();
+    match db.rekey(Matching::CaseInsensitive).await {
+        auth_sql::Rekeyed::Clashes(clashes) => {
+            let shown: Vec<_> = clashes
+                .iter()
+                .map(|c| (c.field, c.key.as_str(), c.ids.clone()))
+                .collect();
+            assert_eq!(
+                shown,
+                [
+                    ("username", "bob", vec![bob.id.get(), twin.id.get()]),
+                    (
+                        "email",
+                        "bob@example.org",
+                        vec![bob.id.get(), twin.id.get()]
+                    ),
+                ]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Nothing changed: exact lookups still tell them apart.
+    assert_eq!(
+        db.users
+            .find_by_username("bob", Matching::Exact)
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(twin.id)
+    );
+
+    db.users
+        .update(
+            twin.id,
+            UserChange {
+                username: Some(Username::parse("robert").unwrap()),
+                email: Some(Some(Email::parse("robert@example.org").unwrap())),
+                ..UserChange::default()
+            },
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        db.rekey(Matching::CaseInsensitive).await,
+        auth_sql::Rekeyed::Done { users: 3 }
+    );
+    // The keys now refuse case variants, as a case-insensitive store does.
+    let keys: Vec<(String, Option<String>)> = {
+        let sql = "SELECT username_key, email_key FROM users ORDER BY id";
+        db.raw_rows(sql).await
+    };
+    assert_eq!(
+        keys,
+        [
+            ("ann".to_owned(), Some("ann@example.org".to_owned())),
+            ("bob".to_owned(), Some("bob@example.org".to_owned())),
+            ("robert".to_owned(), Some("robert@example.org".to_owned())),
+        ]
+    );
+    let _ = ann;
+}
