@@ -100,7 +100,8 @@ pub(super) fn advice(key: &str) -> Option<&'static str> {
         .map(|(_, advice)| *advice)
 }
 
-/// Every such setting and what to do instead, for the migration guide.
-pub fn all() -> &'static [(&'static str, &'static str)] {
+/// Every such setting and what to do instead, for the migration guide's test.
+#[cfg(test)]
+pub(super) fn all() -> &'static [(&'static str, &'static str)] {
     ADVICE
 }

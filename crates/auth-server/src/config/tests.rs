@@ -342,3 +342,27 @@ fn drr_mail_template_dicts_name_each_mails_files() {
         Ok(())
     });
 }
+
+#[test]
+fn the_migration_guide_says_what_becomes_of_every_drr_setting() {
+    let guide = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/migrating-from-drr.md"),
+    )
+    .unwrap();
+    let ours = declarations()
+        .into_iter()
+        .filter(|d| d.section == Section::Drr)
+        .map(|d| d.name());
+    let refused = super::drr_only::all().iter().map(|(name, _)| (*name).to_owned());
+    let mut missing: Vec<String> = ours
+        .chain(refused)
+        .filter(|name| !guide.contains(&format!("| `{name}` |")))
+        .collect();
+    // DRR's two sender settings are server settings here, with their names.
+    for name in ["VERIFICATION_FROM_EMAIL", "VERIFICATION_REPLY_TO_EMAIL"] {
+        if !guide.contains(&format!("| `{name}` |")) {
+            missing.push(name.to_owned());
+        }
+    }
+    assert!(missing.is_empty(), "docs/migrating-from-drr.md lacks rows for {missing:?}");
+}
