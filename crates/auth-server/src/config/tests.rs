@@ -353,7 +353,9 @@ fn the_migration_guide_says_what_becomes_of_every_drr_setting() {
         .into_iter()
         .filter(|d| d.section == Section::Drr)
         .map(|d| d.name());
-    let refused = super::drr_only::all().iter().map(|(name, _)| (*name).to_owned());
+    let refused = super::drr_only::all()
+        .iter()
+        .map(|(name, _)| (*name).to_owned());
     let mut missing: Vec<String> = ours
         .chain(refused)
         .filter(|name| !guide.contains(&format!("| `{name}` |")))
@@ -364,5 +366,8 @@ fn the_migration_guide_says_what_becomes_of_every_drr_setting() {
             missing.push(name.to_owned());
         }
     }
-    assert!(missing.is_empty(), "docs/migrating-from-drr.md lacks rows for {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "docs/migrating-from-drr.md lacks rows for {missing:?}"
+    );
 }
