@@ -291,7 +291,7 @@ async fn import_django_moves_a_postgres_site_into_postgres() {
 }
 
 #[tokio::test]
-async fn import_django_reports_a_missing_table_and_a_bad_column_name_without_writing() {
+async fn import_django_reports_a_missing_table_and_a_bad_column_name_and_can_leave_tokens_behind() {
     let dir = temp();
     let (site_path, from) = sqlite_url(dir.path(), "site.db");
     let Some(_) = make_site(&["--sqlite", site_path.to_str().unwrap()]) else {
@@ -311,6 +311,9 @@ async fn import_django_reports_a_missing_table_and_a_bad_column_name_without_wri
     );
     assert_eq!(code, 1);
     assert!(err.contains("is not a table or column name"), "{err}");
+    let (code, out, _) = import(&store, &from, &["--skip-tokens"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("tokens: 0 read, 0 created"), "{out}");
     let (code, _, err) = import(&store, "mysql://site", &[]);
     assert_eq!(code, 1);
     assert!(err.contains("unsupported database URL scheme"), "{err}");
