@@ -5,7 +5,7 @@
 
 mod policy;
 
-pub use policy::{CredentialPolicy, Stamps};
+pub use policy::{CredentialPolicy, LiveBounds, Stamps};
 
 use crate::domain::UserId;
 use crate::ports::{AuthToken, CredentialKind};

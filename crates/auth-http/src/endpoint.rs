@@ -158,6 +158,7 @@ impl AppState {
                     throttle.limiter.as_ref(),
                     action,
                     &parts,
+                    &self.config.trusted_proxies,
                     &form,
                     caller.as_ref(),
                 )

@@ -16,6 +16,7 @@ pub mod pages;
 mod routes;
 mod session;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,6 +60,10 @@ pub struct ApiConfig {
     pub enumeration_floor: Duration,
     /// The server-rendered pages under [`pages::PREFIX`], when served.
     pub pages: Option<Arc<pages::Pages>>,
+    /// Proxies whose `X-Forwarded-For` and `X-Request-Id` are believed; any
+    /// other peer's are ignored, so a client can pick neither its rate-limit
+    /// key nor the id its requests are logged under.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for ApiConfig {
@@ -73,6 +78,7 @@ impl Default for ApiConfig {
             trusted_origins: Vec::new(),
             enumeration_floor: Duration::ZERO,
             pages: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -80,9 +80,6 @@ impl Action {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
     rules: HashMap<Action, (RateRule, RateRule)>,
-    /// Proxies whose `X-Forwarded-For` is believed; any other peer's header
-    /// is ignored, so a client cannot pick its own key.
-    pub trusted_proxies: Vec<IpAddr>,
 }
 
 fn rule(limit: u32, window: Duration) -> RateRule {
@@ -113,10 +110,7 @@ impl Default for Limits {
             ),
             (Action::Verify, (rule(50, five_min), rule(50, five_min))),
         ]);
-        Self {
-            rules,
-            trusted_proxies: Vec::new(),
-        }
+        Self { rules }
     }
 }
 
@@ -139,13 +133,14 @@ impl Limits {
         limiter: &dyn RateLimiter,
         action: Action,
         parts: &Parts,
+        trusted_proxies: &[IpAddr],
         form: &Form,
         caller: Option<&Authenticated>,
     ) -> Result<(), ApiError> {
         let Some((per_ip, per_account)) = self.rules.get(&action) else {
             return Ok(());
         };
-        let ip = client_ip(parts, &self.trusted_proxies);
+        let ip = client_ip(parts, trusted_proxies);
         let mut keys = vec![(format!("{}:ip:{ip}", action.name()), per_ip)];
         match (action, caller) {
             (Action::RegisterEmail, Some(me)) => {

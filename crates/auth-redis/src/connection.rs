@@ -74,6 +74,43 @@ impl RedisConnection {
         }
     }
 
+    /// Every key whose name starts with `prefix`, walked with SCAN (never
+    /// KEYS, which blocks the server). On a cluster this would need a walk
+    /// of every primary, which is not built: it is an error there.
+    pub(crate) async fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, RedisError> {
+        let Self::Single(conn) = self else {
+            return Err(RedisError::from((
+                redis::ErrorKind::Client,
+                "walking keys is not supported on Redis Cluster",
+            )));
+        };
+        let pattern: String = prefix
+            .chars()
+            .flat_map(|c| {
+                let escape = matches!(c, '*' | '?' | '[' | ']' | '\\');
+                escape.then_some('\\').into_iter().chain([c])
+            })
+            .chain(['*'])
+            .collect();
+        let mut keys = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn.clone())
+                .await?;
+            keys.extend(batch);
+            if next == 0 {
+                return Ok(keys);
+            }
+            cursor = next;
+        }
+    }
+
     /// Whether Redis answers.
     pub async fn ping(&self) -> Result<(), RedisError> {
         self.run::<String>(&redis::cmd("PING")).await.map(|_| ())

@@ -19,8 +19,8 @@ use auth_core::credentials::{
 };
 use auth_core::domain::UserId;
 use auth_core::ports::{
-    Adopted, Adoption, AuthToken, Cause, Clock, CredentialInfo, CredentialKind, TokenError,
-    TokenManager,
+    Adopted, Adoption, AuthToken, Cause, Clock, CredentialInfo, CredentialKind, LiveCount,
+    TokenError, TokenManager,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -399,6 +399,36 @@ impl TokenManager for RedisTokenManager {
             self.bump_generation(user).await?;
         }
         Ok(deleted > 0)
+    }
+
+    async fn count_live(&self) -> Result<LiveCount, TokenError> {
+        let now = self.now();
+        let keys = self
+            .conn
+            .keys_with_prefix(&format!("{}t:", self.prefix))
+            .await
+            .map_err(fail)?;
+        let mut count = LiveCount::default();
+        for batch in keys.chunks(500) {
+            let values: Vec<Option<String>> = self
+                .conn
+                .run(redis::cmd("MGET").arg(batch))
+                .await
+                .map_err(fail)?;
+            for value in values.iter().flatten() {
+                let Some(entry) = Entry::parse(value) else {
+                    continue;
+                };
+                match kind_from_name(entry.kind) {
+                    Some(kind) if self.policy.is_live(kind, entry.stamps, now) => match kind {
+                        CredentialKind::Token => count.tokens += 1,
+                        CredentialKind::Session => count.sessions += 1,
+                    },
+                    _ => {}
+                }
+            }
+        }
+        Ok(count)
     }
 }
 

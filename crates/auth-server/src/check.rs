@@ -113,6 +113,7 @@ pub fn run(config: &Config) -> Report {
     }
     let hashing = f.need("auth.E005", config.hash_params());
     let limits = f.need("auth.E006", config.limits());
+    let proxies = f.need("auth.E006", config.trusted_proxy_ips());
     let passwords = f.need("auth.E007", config.password_policy_rules());
     let templates = f.need(
         "E009",
@@ -172,7 +173,7 @@ pub fn run(config: &Config) -> Report {
         }
     }
     let plan = match (
-        settings, mail, envelope, hashing, limits, passwords, templates, pages,
+        settings, mail, envelope, hashing, limits, passwords, templates, pages, proxies,
     ) {
         (
             Some(settings),
@@ -183,11 +184,13 @@ pub fn run(config: &Config) -> Report {
             Some(passwords),
             Some(templates),
             Some(pages),
+            Some(proxies),
         ) if f.0.iter().all(|finding| finding.level == Level::Warning) => {
             let mut plan = plan(
                 config, settings, mail, envelope, hashing, limits, passwords, templates,
             );
             plan.api.pages = pages;
+            plan.api.trusted_proxies = proxies;
             Some(plan)
         }
         _ => None,

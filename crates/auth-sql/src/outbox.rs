@@ -1,7 +1,7 @@
 //! `Outbox`: leases due mail to a worker, records the outcome.
 
 use async_trait::async_trait;
-use auth_core::ports::{Outbox, OutboxId, QueuedNotification, StoreError};
+use auth_core::ports::{Backlog, Outbox, OutboxId, QueuedNotification, StoreError};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::store_error;
@@ -56,5 +56,16 @@ impl<DB: Queries> Outbox for SqlStore<DB> {
         DB::failed(&mut conn, id.0, error.to_owned(), retry_at, self.now())
             .await
             .map_err(store_error::<DB>)
+    }
+
+    async fn backlog(&self, now: OffsetDateTime) -> Result<Backlog, StoreError> {
+        let mut conn = self.conn().await.map_err(store_error::<DB>)?;
+        let (waiting, oldest) = DB::backlog(&mut conn, now.unix_timestamp())
+            .await
+            .map_err(store_error::<DB>)?;
+        Ok(Backlog {
+            waiting: u64::try_from(waiting).unwrap_or(0),
+            oldest_due: oldest.and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok()),
+        })
     }
 }

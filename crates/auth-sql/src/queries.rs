@@ -135,6 +135,17 @@ pub(crate) trait Queries: Engine {
         retry_at: Option<i64>,
         now: i64,
     ) -> Result<(), sqlx::Error>;
+    /// How many outbox rows are neither sent nor given up, and the earliest
+    /// due time among those due at `now`.
+    async fn backlog(conn: &mut Conn<Self>, now: i64) -> Result<(i64, Option<i64>), sqlx::Error>;
+    /// How many credentials of `kind` were issued at or after `issued_since`
+    /// and last seen (used, or issued) at or after `seen_since`.
+    async fn count_credentials(
+        conn: &mut Conn<Self>,
+        kind: &'static str,
+        issued_since: i64,
+        seen_since: i64,
+    ) -> Result<i64, sqlx::Error>;
     /// Whether the database answers.
     async fn ping(conn: &mut Conn<Self>) -> Result<(), sqlx::Error>;
 }
@@ -175,6 +186,7 @@ where
     for<'r> (String,): FromRow<'r, DB::Row>,
     for<'r> (Vec<u8>,): FromRow<'r, DB::Row>,
     for<'r> (i64, String, Option<String>): FromRow<'r, DB::Row>,
+    for<'r> (i64, Option<i64>): FromRow<'r, DB::Row>,
 {
     async fn user_by_id(conn: &mut Conn<DB>, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
@@ -514,6 +526,34 @@ where
         };
         query.push(" WHERE id = ").push_bind(id);
         query.build().execute(&mut *conn).await.map(drop)
+    }
+
+    async fn backlog(conn: &mut Conn<DB>, now: i64) -> Result<(i64, Option<i64>), sqlx::Error> {
+        sqlx::query_as(
+            "SELECT COUNT(*), MIN(CASE WHEN next_attempt_at <= $1 THEN next_attempt_at END) \
+             FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL",
+        )
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await
+    }
+
+    async fn count_credentials(
+        conn: &mut Conn<DB>,
+        kind: &'static str,
+        issued_since: i64,
+        seen_since: i64,
+    ) -> Result<i64, sqlx::Error> {
+        let (count,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM auth_tokens WHERE kind = $1 AND created_at >= $2 \
+             AND COALESCE(last_used_at, created_at) >= $3",
+        )
+        .bind(kind.to_owned())
+        .bind(issued_since)
+        .bind(seen_since)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(count)
     }
 
     async fn ping(conn: &mut Conn<DB>) -> Result<(), sqlx::Error> {

@@ -8,7 +8,8 @@ use auth_core::credentials::{
 };
 use auth_core::domain::UserId;
 use auth_core::ports::{
-    Adopted, Adoption, AuthToken, CredentialInfo, CredentialKind, TokenError, TokenManager,
+    Adopted, Adoption, AuthToken, CredentialInfo, CredentialKind, LiveCount, TokenError,
+    TokenManager,
 };
 use time::OffsetDateTime;
 
@@ -202,5 +203,31 @@ impl<DB: Queries> TokenManager for SqlStore<DB> {
             Some((row, kind)) => self.delete(row.digest, kind).await,
             None => Ok(false),
         }
+    }
+
+    async fn count_live(&self) -> Result<LiveCount, TokenError> {
+        let now = self.at();
+        let mut conn = self.conn().await.map_err(token_error)?;
+        let unix = |at: Option<OffsetDateTime>| at.map_or(i64::MIN, OffsetDateTime::unix_timestamp);
+        let mut counts = [0_u64; 2];
+        for (slot, kind) in counts
+            .iter_mut()
+            .zip([CredentialKind::Token, CredentialKind::Session])
+        {
+            let bounds = self.policy.live_bounds(kind, now);
+            let n = DB::count_credentials(
+                &mut conn,
+                kind_name(kind),
+                unix(bounds.issued_since),
+                unix(bounds.seen_since),
+            )
+            .await
+            .map_err(token_error)?;
+            *slot = u64::try_from(n).unwrap_or(0);
+        }
+        Ok(LiveCount {
+            tokens: counts[0],
+            sessions: counts[1],
+        })
     }
 }

@@ -34,6 +34,16 @@ pub struct Stamps {
     pub last_used: Option<OffsetDateTime>,
 }
 
+/// The least issue time and last-seen time (last use, or issue when none
+/// was recorded) of a live credential; `None` bounds nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveBounds {
+    /// Issued at or after this.
+    pub issued_since: Option<OffsetDateTime>,
+    /// Last seen at or after this.
+    pub seen_since: Option<OffsetDateTime>,
+}
+
 impl Stamps {
     /// Stamps from unix seconds, as stores keep them; out-of-range values
     /// count as unknown.
@@ -77,6 +87,26 @@ impl CredentialPolicy {
         within(lifetime_start, self.lifetime(kind)) && within(stamps.last_seen(), self.idle_timeout)
     }
 
+    /// What a stored credential of `kind` must meet to be live at `now`, for
+    /// stores that count credentials in one query rather than row by row:
+    /// the same rule as [`is_live`](Self::is_live).
+    pub fn live_bounds(&self, kind: CredentialKind, now: OffsetDateTime) -> LiveBounds {
+        let since = |limit: Option<Duration>| limit.map(|limit| now - limit);
+        let lifetime = self.lifetime(kind);
+        if self.sliding {
+            let shortest = [lifetime, self.idle_timeout].into_iter().flatten().min();
+            LiveBounds {
+                issued_since: None,
+                seen_since: since(shortest),
+            }
+        } else {
+            LiveBounds {
+                issued_since: since(lifetime),
+                seen_since: since(self.idle_timeout),
+            }
+        }
+    }
+
     /// Whether a use at `now` should be written down. A write per request
     /// would be costly, and the clocks that read it (idle timeout, sliding
     /// lifetime) need no better than a quarter of their length, and never
@@ -108,6 +138,31 @@ mod tests {
 
     fn stamps(issued: i64, last_used: Option<i64>) -> Stamps {
         Stamps::from_unix(Some(T0 + issued), last_used.map(|u| T0 + u))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn live_bounds_say_what_is_live_says(
+            lifetime in proptest::option::of(1_i64..1000),
+            idle in proptest::option::of(1_i64..1000),
+            sliding: bool,
+            issued in -2000_i64..0,
+            used in proptest::option::of(0_i64..2000),
+        ) {
+            let policy = CredentialPolicy {
+                token_lifetime: lifetime.map(Duration::seconds),
+                session_lifetime: None,
+                idle_timeout: idle.map(Duration::seconds),
+                sliding,
+            };
+            let stamps = stamps(issued, used.map(|u| issued + u));
+            let now = at(0);
+            let bounds = policy.live_bounds(CredentialKind::Token, now);
+            let seen = stamps.last_seen();
+            let within = bounds.issued_since.is_none_or(|b| stamps.issued.is_some_and(|i| i >= b))
+                && bounds.seen_since.is_none_or(|b| seen.is_some_and(|s| s >= b));
+            proptest::prop_assert_eq!(within, policy.is_live(CredentialKind::Token, stamps, now));
+        }
     }
 
     #[test]

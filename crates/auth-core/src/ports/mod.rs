@@ -14,10 +14,11 @@ pub use cause::{Cause, report};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use hasher::{HashError, PasswordHasher, Verification};
 pub use mailer::{MailError, Mailer};
-pub use outbox::{Outbox, OutboxId, QueuedNotification};
+pub use outbox::{Backlog, Outbox, OutboxId, QueuedNotification};
 pub use rate_limiter::{Decision, RateLimitError, RateLimiter, RateRule};
 pub use token_manager::{
-    Adopted, Adoption, AuthToken, CredentialInfo, CredentialKind, TokenError, TokenManager,
+    Adopted, Adoption, AuthToken, CredentialInfo, CredentialKind, LiveCount, TokenError,
+    TokenManager,
 };
 pub use user_store::{Announce, Matching, StoreError, UniqueField, UserStore};
 

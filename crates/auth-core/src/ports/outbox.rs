@@ -24,6 +24,16 @@ pub struct QueuedNotification {
     pub attempts: u32,
 }
 
+/// The undelivered mail at one moment, as operators watch it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Backlog {
+    /// Notifications neither sent nor given up.
+    pub waiting: u64,
+    /// When the notification that has been due the longest became due
+    /// (`None`: none is due).
+    pub oldest_due: Option<OffsetDateTime>,
+}
+
 /// Queue operations for delivery workers. Several workers (in several
 /// processes) may run at once: a claimed row is leased to one worker until
 /// the lease ends, so no message is sent twice while its worker lives.
@@ -49,4 +59,7 @@ pub trait Outbox: Send + Sync {
         error: &str,
         retry_at: Option<OffsetDateTime>,
     ) -> Result<(), StoreError>;
+
+    /// The mail waiting at `now`, for monitoring and readiness.
+    async fn backlog(&self, now: OffsetDateTime) -> Result<Backlog, StoreError>;
 }

@@ -125,4 +125,32 @@ pub trait TokenManager: Send + Sync {
     /// Revokes the credential of `user` whose public id is `id`; false if
     /// `user` has no such live credential.
     async fn revoke_id(&self, user: UserId, id: &str) -> Result<bool, TokenError>;
+
+    /// How many credentials of every user are live, for monitoring; a
+    /// sample taken now and then, not a figure kept up per request. The
+    /// default says it cannot count.
+    async fn count_live(&self) -> Result<LiveCount, TokenError> {
+        Err(TokenError(Cause::msg(
+            "this token manager does not count its credentials",
+        )))
+    }
+}
+
+/// Live credentials by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LiveCount {
+    /// API tokens.
+    pub tokens: u64,
+    /// Sessions.
+    pub sessions: u64,
+}
+
+impl LiveCount {
+    /// The count of `kind`.
+    pub fn of(&self, kind: CredentialKind) -> u64 {
+        match kind {
+            CredentialKind::Token => self.tokens,
+            CredentialKind::Session => self.sessions,
+        }
+    }
 }

@@ -10,8 +10,8 @@ use std::time::Duration;
 use auth_core::credentials::{CredentialPolicy, TokenMode, credential_id, digest};
 use auth_core::domain::UserId;
 use auth_core::ports::{
-    Adopted, Adoption, AuthToken, Clock, CredentialKind, Decision, FixedClock, RateLimiter,
-    RateRule, SystemClock, TokenManager,
+    Adopted, Adoption, AuthToken, Clock, CredentialKind, Decision, FixedClock, LiveCount,
+    RateLimiter, RateRule, SystemClock, TokenManager,
 };
 use auth_redis::{RedisConnection, RedisRateLimiter, RedisTokenManager};
 use time::OffsetDateTime;
@@ -518,4 +518,52 @@ async fn an_adopted_token_keeps_its_issue_time_and_is_adopted_once() {
         Adopted::Expired
     );
     assert!(!live(&tokens, &stale).await);
+}
+
+#[tokio::test]
+async fn live_credentials_are_counted_by_kind_under_the_prefix_only() {
+    let (conn, prefix) = redis_or_skip!();
+    let policy = CredentialPolicy {
+        session_lifetime: Some(time::Duration::days(1)),
+        ..CredentialPolicy::default()
+    };
+    let clock = fixed_clock();
+    let tokens = RedisTokenManager::new(
+        conn.clone(),
+        prefix.clone(),
+        TokenMode::PerLogin,
+        policy,
+        clock.clone(),
+    );
+    // Another prefix's credentials are another deployment's.
+    let other = RedisTokenManager::new(
+        conn,
+        format!("{prefix}other:"),
+        TokenMode::PerLogin,
+        policy,
+        clock.clone(),
+    );
+    other
+        .provide(UserId::new(9), CredentialKind::Token)
+        .await
+        .unwrap();
+    let count = |tokens, sessions| LiveCount { tokens, sessions };
+    assert_eq!(tokens.count_live().await.unwrap(), count(0, 0));
+    let first = tokens
+        .provide(UserId::new(1), CredentialKind::Token)
+        .await
+        .unwrap();
+    tokens
+        .provide(UserId::new(2), CredentialKind::Token)
+        .await
+        .unwrap();
+    tokens
+        .provide(UserId::new(1), CredentialKind::Session)
+        .await
+        .unwrap();
+    assert_eq!(tokens.count_live().await.unwrap(), count(2, 1));
+    clock.advance(time::Duration::days(2));
+    assert_eq!(tokens.count_live().await.unwrap(), count(2, 0));
+    tokens.revoke(&first, CredentialKind::Token).await.unwrap();
+    assert_eq!(tokens.count_live().await.unwrap(), count(1, 0));
 }

@@ -213,7 +213,6 @@ impl Config {
             };
             limits.set(action, per_ip, per_account);
         }
-        limits.trusted_proxies = self.trusted_proxy_ips()?;
         Ok(limits)
     }
 

@@ -7,8 +7,8 @@ use auth_core::domain::{
 };
 use auth_core::notification::{Notification, NotificationKind, Recipient};
 use auth_core::ports::{
-    Adopted, Adoption, Announce, AuthToken, Clock, CredentialKind, Matching, StoreError,
-    UniqueField,
+    Adopted, Adoption, Announce, AuthToken, Backlog, Clock, CredentialKind, LiveCount, Matching,
+    StoreError, UniqueField,
 };
 use auth_sql::TokenMode;
 use time::{Duration, OffsetDateTime};
@@ -384,6 +384,71 @@ pub async fn outbox_leases_retries_and_gives_up(engine: Engine) {
             .unwrap()
             .is_empty()
     );
+}
+
+pub async fn the_backlog_counts_waiting_mail_and_dates_the_oldest_due(engine: Engine) {
+    let db = open_or_skip!(engine);
+    assert_eq!(db.outbox.backlog(at(0)).await.unwrap(), Backlog::default());
+    db.users
+        .enqueue(vec![notice("a@example.org"), notice("b@example.org")])
+        .await
+        .unwrap();
+    let waiting = |n, oldest| Backlog {
+        waiting: n,
+        oldest_due: oldest,
+    };
+    assert_eq!(
+        db.outbox.backlog(at(60)).await.unwrap(),
+        waiting(2, Some(at(0)))
+    );
+    let claimed = db
+        .outbox
+        .claim_due(at(60), 10, Duration::minutes(5))
+        .await
+        .unwrap();
+    db.outbox.mark_sent(claimed[0].id, at(60)).await.unwrap();
+    db.outbox
+        .mark_failed(claimed[1].id, "421 busy", Some(at(600)))
+        .await
+        .unwrap();
+    // Waiting for its retry, it is not due yet.
+    assert_eq!(db.outbox.backlog(at(120)).await.unwrap(), waiting(1, None));
+    assert_eq!(
+        db.outbox.backlog(at(700)).await.unwrap(),
+        waiting(1, Some(at(600)))
+    );
+    db.outbox
+        .mark_failed(claimed[1].id, "550 unknown", None)
+        .await
+        .unwrap();
+    assert_eq!(db.outbox.backlog(at(700)).await.unwrap(), Backlog::default());
+}
+
+pub async fn live_credentials_are_counted_by_kind_and_expired_ones_are_not(engine: Engine) {
+    let Some(db) = Db::open_with_lifetimes(
+        engine,
+        Matching::CaseInsensitive,
+        TokenMode::PerLogin,
+        Some(Duration::days(30)),
+        Some(Duration::days(1)),
+        None,
+    )
+    .await
+    else {
+        return;
+    };
+    let count = |tokens, sessions| LiveCount { tokens, sessions };
+    assert_eq!(db.tokens.count_live().await.unwrap(), count(0, 0));
+    let ann = db.users.create(new_user("ann", None), None).await.unwrap();
+    let bob = db.users.create(new_user("bob", None), None).await.unwrap();
+    let token = db.tokens.provide(ann.id, CredentialKind::Token).await.unwrap();
+    db.tokens.provide(bob.id, CredentialKind::Token).await.unwrap();
+    db.tokens.provide(ann.id, CredentialKind::Session).await.unwrap();
+    assert_eq!(db.tokens.count_live().await.unwrap(), count(2, 1));
+    db.clock.advance(Duration::days(2));
+    assert_eq!(db.tokens.count_live().await.unwrap(), count(2, 0));
+    db.tokens.revoke(&token, CredentialKind::Token).await.unwrap();
+    assert_eq!(db.tokens.count_live().await.unwrap(), count(1, 0));
 }
 
 pub async fn an_expired_lease_is_claimed_again(engine: Engine) {
