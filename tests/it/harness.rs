@@ -203,6 +203,13 @@ impl TestApp {
             .await
     }
 
+    /// `http://host:port`, where `/metrics` and the probes are.
+    pub fn root(&self) -> &str {
+        self.base
+            .strip_suffix("/api/v1/accounts")
+            .unwrap_or(&self.base)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -15,6 +15,7 @@ mod limits;
 mod login;
 mod logs;
 mod mail;
+mod ops;
 mod pages;
 mod processes;
 mod profile;

@@ -6,6 +6,7 @@ use auth_core::form::Form;
 use auth_core::settings::Settings;
 use axum::Json;
 use axum::extract::Request;
+use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -151,17 +152,8 @@ impl AppState {
             let bytes = crate::body::read_bytes(body, self.config.body_limit).await?;
             crate::body::parse(&parts.headers, bytes).await?
         };
-        if let (Some(action), Some(throttle)) = (spec.throttle, &self.throttle) {
-            throttle
-                .limits
-                .check(
-                    throttle.limiter.as_ref(),
-                    action,
-                    &parts,
-                    &self.config.trusted_proxies,
-                    &form,
-                    caller.as_ref(),
-                )
+        if let Some(action) = spec.throttle {
+            self.throttle(action, &parts, &form, caller.as_ref())
                 .await?;
         }
         let call = Call {
@@ -174,6 +166,34 @@ impl AppState {
             *response.body_mut() = axum::body::Body::empty();
         }
         Ok(response)
+    }
+
+    /// Counts a request against `action`'s rate limits, when they are on.
+    pub(crate) async fn throttle(
+        &self,
+        action: Action,
+        parts: &Parts,
+        form: &Form,
+        caller: Option<&Authenticated>,
+    ) -> Result<(), ApiError> {
+        let Some(throttle) = &self.throttle else {
+            return Ok(());
+        };
+        let checked = throttle
+            .limits
+            .check(
+                throttle.limiter.as_ref(),
+                action,
+                parts,
+                &self.config.trusted_proxies,
+                form,
+                caller,
+            )
+            .await;
+        if let (Err(ApiError::Throttled(_)), Some(metrics)) = (&checked, &self.config.metrics) {
+            metrics.rate_limited(action);
+        }
+        checked
     }
 
     /// Whether DRR errors go under `non_field_errors`.

@@ -11,6 +11,7 @@ mod body;
 mod endpoint;
 mod error;
 mod limits;
+mod metrics;
 mod observe;
 pub mod pages;
 mod routes;
@@ -32,6 +33,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 pub use limits::{Action, Limits};
+pub use metrics::HttpMetrics;
 
 /// HTTP-level settings.
 #[derive(Debug, Clone)]
@@ -64,6 +66,9 @@ pub struct ApiConfig {
     /// other peer's are ignored, so a client can pick neither its rate-limit
     /// key nor the id its requests are logged under.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Where requests, logins and rate-limit refusals are counted, when
+    /// metrics are on.
+    pub metrics: Option<HttpMetrics>,
 }
 
 impl Default for ApiConfig {
@@ -79,6 +84,7 @@ impl Default for ApiConfig {
             enumeration_floor: Duration::ZERO,
             pages: None,
             trusted_proxies: Vec::new(),
+            metrics: None,
         }
     }
 }
@@ -111,12 +117,18 @@ pub fn router(accounts: Accounts, config: ApiConfig, throttle: Option<Throttle>)
         throttle: throttle.map(Arc::new),
     };
     let pages = state.config.pages.clone();
+    let trusted = Arc::new(state.config.trusted_proxies.clone());
+    let metrics = state.config.metrics.clone();
     let mut routes = routes::routes(state.clone());
     if let Some(pages) = pages {
         routes = routes.merge(pages::routes(state, pages));
     }
     routes.layer(
         ServiceBuilder::new()
+            .layer(axum::middleware::from_fn_with_state(
+                trusted,
+                observe::trust_request_id,
+            ))
             .layer(SetRequestIdLayer::new(observe::REQUEST_ID, MakeRequestUuid))
             .layer(
                 // Failures are logged once, by `observe::log_failures`.
@@ -125,7 +137,10 @@ pub fn router(accounts: Accounts, config: ApiConfig, throttle: Option<Throttle>)
                     .on_failure(()),
             )
             .layer(PropagateRequestIdLayer::new(observe::REQUEST_ID))
-            .layer(axum::middleware::from_fn(observe::log_failures))
+            .layer(axum::middleware::from_fn_with_state(
+                metrics,
+                observe::answer,
+            ))
             .layer(CatchPanicLayer::custom(|_| {
                 ApiError::Internal("handler panicked".into()).into_json()
             }))

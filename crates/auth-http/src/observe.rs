@@ -1,18 +1,52 @@
 //! One span per request, named by a request id the client sees
-//! (`x-request-id`, kept when a proxy sent one), and the one place a failed
-//! request is logged: a 5xx, once, with its cause chain, inside that span.
+//! (`x-request-id`, kept when a trusted proxy sent one), carrying the
+//! method, the route template, the status and the latency; one `answered`
+//! event per request; the one place a failed request is logged (a 5xx,
+//! once, with its cause chain); and the request series of [`HttpMetrics`].
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use auth_core::ports::report;
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::HeaderName;
 use axum::middleware::Next;
 use axum::response::Response;
 use tower_http::request_id::RequestId;
 
 use crate::error::Failure;
+use crate::metrics::HttpMetrics;
 
 /// The header carrying the request id, both ways.
 pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The route label of a request no route matched.
+const UNMATCHED: &str = "unmatched";
+
+fn route(request: &Request) -> &str {
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(UNMATCHED, MatchedPath::as_str)
+}
+
+/// Drops an `x-request-id` that did not come from a trusted proxy, so a
+/// client cannot choose the id its requests are logged under; one is
+/// generated instead.
+pub(crate) async fn trust_request_id(
+    State(trusted): State<Arc<Vec<IpAddr>>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    if !peer.is_some_and(|ip| trusted.contains(&ip)) {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    next.run(request).await
+}
 
 /// The span a request runs in. The query string stays out: it may hold a
 /// link's signature. Its level is ERROR so that it is never filtered out
@@ -26,22 +60,42 @@ pub(crate) fn span(request: &Request) -> tracing::Span {
     tracing::error_span!(
         "request",
         method = %request.method(),
-        path = %request.uri().path(),
+        route = route(request),
         request_id = %id,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
     )
 }
 
-/// Logs a 5xx answer with the cause its [`ApiError`](crate::ApiError) left.
-pub(crate) async fn log_failures(request: Request, next: Next) -> Response {
+/// Records the answer: in the span and an `answered` event, in the
+/// metrics, and, for a 5xx, the cause its [`ApiError`](crate::ApiError)
+/// left.
+pub(crate) async fn answer(
+    State(metrics): State<Option<HttpMetrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let route = route(&request).to_owned();
+    let method = request.method().clone();
     let response = next.run(request).await;
+    let took = started.elapsed();
     let status = response.status();
+    let span = tracing::Span::current();
+    span.record("status", status.as_u16());
+    span.record("latency_ms", took.as_secs_f64() * 1000.0);
     if status.is_server_error() {
         match response.extensions().get::<Failure>() {
             Some(Failure(cause)) => {
-                tracing::error!(status = status.as_u16(), error = %report(cause), "request failed");
+                tracing::error!(error = %report(cause), "request failed");
             }
-            None => tracing::error!(status = status.as_u16(), "request failed"),
+            None => tracing::error!("request failed"),
         }
+    } else {
+        tracing::info!("answered");
+    }
+    if let Some(metrics) = metrics {
+        metrics.answered(&route, method.as_str(), status, took);
     }
     response
 }

@@ -6,5 +6,5 @@
 mod hasher;
 mod rate_limiter;
 
-pub use hasher::BlockingHasher;
+pub use hasher::{BlockingHasher, HashMetrics};
 pub use rate_limiter::MemoryRateLimiter;

@@ -1,16 +1,10 @@
-//! The storage backend chosen by `DATABASE_URL`, and readiness probes.
+//! The storage backend chosen by `DATABASE_URL`, and what `/readyz` probes.
 
 use std::sync::Arc;
 
 use auth_core::credentials::CredentialPolicy;
 use auth_core::ports::{Clock, Matching, Outbox, TokenManager, UserStore};
 use auth_sql::{PgPool, PgStore, SqlitePool, SqliteStore, TokenMode};
-use axum::Json;
-use axum::Router;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::get;
-use serde_json::json;
 
 use crate::StartError;
 
@@ -161,35 +155,6 @@ impl Probe for Database {
     async fn check(&self) -> Result<(), String> {
         self.ping().await.map_err(|e| e.to_string())
     }
-}
-
-/// `GET /readyz`: 200 when every dependency answers, else 503 naming the
-/// ones that do not. `GET /livez`: 200 while the process serves.
-pub(crate) fn health_routes(probes: Vec<Arc<dyn Probe>>) -> Router {
-    Router::new()
-        .route("/livez", get(|| async { Json(json!({"status": "ok"})) }))
-        .route(
-            "/readyz",
-            get(move || {
-                let probes = probes.clone();
-                async move {
-                    let mut checks = serde_json::Map::new();
-                    let mut ready = true;
-                    for probe in &probes {
-                        let outcome = match tokio::time::timeout(std::time::Duration::from_secs(2), probe.check()).await {
-                            Ok(Ok(())) => "ok".to_owned(),
-                            Ok(Err(error)) => format!("unavailable: {error}"),
-                            Err(_) => "unavailable: no answer within 2 s".to_owned(),
-                        };
-                        ready &= outcome == "ok";
-                        checks.insert(probe.name().into(), json!(outcome));
-                    }
-                    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-                    let body = json!({"status": if ready { "ok" } else { "unavailable" }, "checks": checks});
-                    (status, Json(body)).into_response()
-                }
-            }),
-        )
 }
 
 #[cfg(test)]

@@ -266,6 +266,9 @@ fn plan(
         api,
         throttle: config.rate_limits().then_some(limits),
         mail_poll: std::time::Duration::from_millis(config.mail_poll_interval_ms.max(10)),
+        metrics_bind: config.metrics_bind.clone(),
+        ready_max_mail_age: (config.ready_max_mail_age > 0)
+            .then(|| std::time::Duration::from_secs(config.ready_max_mail_age)),
         mail_retry: RetryPolicy {
             first_delay: time::Duration::seconds(
                 i64::try_from(config.mail_retry_delay.max(1)).unwrap_or(30),

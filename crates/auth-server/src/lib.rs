@@ -7,6 +7,7 @@ pub mod check;
 pub mod config;
 pub mod import;
 pub mod mail_url;
+mod ops;
 pub mod plan;
 mod worker;
 
@@ -27,7 +28,7 @@ use tokio::sync::watch;
 use zeroize::Zeroizing;
 
 pub use backend::{Database, open_database};
-pub use config::{Compat, Config, ConfigError};
+pub use config::{Compat, Config, ConfigError, LogFormat};
 use mail_url::MailTarget;
 pub use plan::{KeySource, Plan};
 use secrecy::ExposeSecret;
@@ -65,11 +66,14 @@ pub enum StartError {
 /// A wired server, not yet serving.
 pub struct App {
     router: axum::Router,
+    /// `/metrics` and the probes, when served apart from the API.
+    ops: Option<(String, axum::Router)>,
     outbox: Arc<dyn Outbox>,
     mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
     poll: std::time::Duration,
     retry: RetryPolicy,
+    mail_metrics: ops::MailMetrics,
 }
 
 impl App {
@@ -85,8 +89,9 @@ impl App {
 
     /// Opens the database (migrating it), reads the keys and wires the
     /// router from a checked plan.
-    pub async fn from_plan(plan: Plan) -> Result<Self, StartError> {
+    pub async fn from_plan(mut plan: Plan) -> Result<Self, StartError> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let telemetry = ops::Telemetry::new();
         let Storage {
             stores,
             limiter,
@@ -105,36 +110,78 @@ impl App {
         let signer = LinkSigner::new(keys).map_err(|e| StartError::Setup(e.to_string()))?;
         let ports = Ports {
             store: stores.users,
-            tokens: stores.tokens,
-            hasher: Arc::new(BlockingHasher::new(hasher, plan.hash_workers)),
+            tokens: stores.tokens.clone(),
+            hasher: Arc::new(
+                BlockingHasher::new(hasher, plan.hash_workers)
+                    .with_metrics(telemetry.hashing.clone()),
+            ),
             clock: clock.clone(),
         };
         let accounts = Accounts::new(ports, signer, plan.passwords, plan.settings);
         let throttle = plan.throttle.map(|limits| Throttle { limits, limiter });
+        plan.api.metrics = Some(telemetry.http.clone());
+        let mail_metrics = telemetry.mail.clone();
+        let ops = ops::routes(Arc::new(ops::Ops {
+            telemetry,
+            probes,
+            outbox: stores.outbox.clone(),
+            tokens: stores.tokens,
+            clock: clock.clone(),
+            max_mail_age: plan.ready_max_mail_age,
+        }));
+        let api = auth_http::router(accounts, plan.api, throttle);
+        let (router, ops) = match plan.metrics_bind {
+            Some(bind) => (api, Some((bind, ops))),
+            None => (api.merge(ops), None),
+        };
         Ok(Self {
-            router: auth_http::router(accounts, plan.api, throttle)
-                .merge(backend::health_routes(probes)),
+            router,
+            ops,
             outbox: stores.outbox,
             mailer: mailer(plan.mail, plan.templates, plan.envelope)?,
             clock,
             poll: plan.mail_poll,
             retry: plan.mail_retry,
+            mail_metrics,
         })
     }
 
-    /// Serves on `listener` and delivers mail until `shutdown` turns true;
-    /// in-flight requests finish first.
+    /// Serves on `listener` (and `/metrics` with the probes on
+    /// `METRICS_BIND`, when set) and delivers mail until `shutdown` turns
+    /// true; in-flight requests finish first.
     pub async fn serve(
         self,
         listener: TcpListener,
         mut shutdown: watch::Receiver<bool>,
-    ) -> std::io::Result<()> {
+    ) -> Result<(), StartError> {
+        let ops = match self.ops {
+            Some((bind, router)) => {
+                let listener =
+                    TcpListener::bind(&bind)
+                        .await
+                        .map_err(|source| StartError::Bind {
+                            bind: bind.clone(),
+                            source,
+                        })?;
+                tracing::info!(addr = %bind, "serving metrics and probes");
+                let mut stop = shutdown.clone();
+                Some(tokio::spawn(async move {
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(async move {
+                            let _ = stop.wait_for(|stop| *stop).await;
+                        })
+                        .await
+                }))
+            }
+            None => None,
+        };
         let worker = tokio::spawn(worker::run(
             self.outbox.clone(),
             self.mailer.clone(),
             self.clock.clone(),
             self.retry,
             self.poll,
+            self.mail_metrics.clone(),
             shutdown.clone(),
         ));
         let served = axum::serve(
@@ -147,7 +194,18 @@ impl App {
         })
         .await;
         let _ = worker.await;
-        served
+        if let Some(ops) = ops {
+            ops.await
+                .map_err(|e| StartError::Setup(format!("metrics listener: {e}")))?
+                .map_err(|source| StartError::Bind {
+                    bind: "METRICS_BIND".into(),
+                    source,
+                })?;
+        }
+        served.map_err(|source| StartError::Bind {
+            bind: "BIND".into(),
+            source,
+        })
     }
 
     /// The router alone, for driving the API in process without a socket

@@ -54,6 +54,10 @@ pub struct Plan {
     pub mail_poll: Duration,
     /// When failed mail is retried.
     pub mail_retry: RetryPolicy,
+    /// Where `/metrics` and the probes are served, when not beside the API.
+    pub metrics_bind: Option<String>,
+    /// `/readyz` fails when unsent mail has waited longer (`None`: never).
+    pub ready_max_mail_age: Option<Duration>,
 }
 
 /// The signing keys' sources, newest first; read at start-up (a generated

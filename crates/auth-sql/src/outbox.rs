@@ -58,14 +58,12 @@ impl<DB: Queries> Outbox for SqlStore<DB> {
             .map_err(store_error::<DB>)
     }
 
-    async fn backlog(&self, now: OffsetDateTime) -> Result<Backlog, StoreError> {
+    async fn backlog(&self) -> Result<Backlog, StoreError> {
         let mut conn = self.conn().await.map_err(store_error::<DB>)?;
-        let (waiting, oldest) = DB::backlog(&mut conn, now.unix_timestamp())
-            .await
-            .map_err(store_error::<DB>)?;
+        let (waiting, oldest) = DB::backlog(&mut conn).await.map_err(store_error::<DB>)?;
         Ok(Backlog {
             waiting: u64::try_from(waiting).unwrap_or(0),
-            oldest_due: oldest.and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok()),
+            oldest_queued: oldest.and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok()),
         })
     }
 }

@@ -135,9 +135,9 @@ pub(crate) trait Queries: Engine {
         retry_at: Option<i64>,
         now: i64,
     ) -> Result<(), sqlx::Error>;
-    /// How many outbox rows are neither sent nor given up, and the earliest
-    /// due time among those due at `now`.
-    async fn backlog(conn: &mut Conn<Self>, now: i64) -> Result<(i64, Option<i64>), sqlx::Error>;
+    /// How many outbox rows are neither sent nor given up, and when the
+    /// oldest of them was queued.
+    async fn backlog(conn: &mut Conn<Self>) -> Result<(i64, Option<i64>), sqlx::Error>;
     /// How many credentials of `kind` were issued at or after `issued_since`
     /// and last seen (used, or issued) at or after `seen_since`.
     async fn count_credentials(
@@ -528,12 +528,11 @@ where
         query.build().execute(&mut *conn).await.map(drop)
     }
 
-    async fn backlog(conn: &mut Conn<DB>, now: i64) -> Result<(i64, Option<i64>), sqlx::Error> {
+    async fn backlog(conn: &mut Conn<DB>) -> Result<(i64, Option<i64>), sqlx::Error> {
         sqlx::query_as(
-            "SELECT COUNT(*), MIN(CASE WHEN next_attempt_at <= $1 THEN next_attempt_at END) \
-             FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL",
+            "SELECT COUNT(*), MIN(created_at) FROM outbox \
+             WHERE sent_at IS NULL AND failed_at IS NULL",
         )
-        .bind(now)
         .fetch_one(&mut *conn)
         .await
     }

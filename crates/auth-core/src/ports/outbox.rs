@@ -29,9 +29,9 @@ pub struct QueuedNotification {
 pub struct Backlog {
     /// Notifications neither sent nor given up.
     pub waiting: u64,
-    /// When the notification that has been due the longest became due
-    /// (`None`: none is due).
-    pub oldest_due: Option<OffsetDateTime>,
+    /// When the oldest of them was queued (`None`: none waits). Mail that
+    /// keeps failing keeps its age, so a stuck outbox shows here.
+    pub oldest_queued: Option<OffsetDateTime>,
 }
 
 /// Queue operations for delivery workers. Several workers (in several
@@ -60,6 +60,6 @@ pub trait Outbox: Send + Sync {
         retry_at: Option<OffsetDateTime>,
     ) -> Result<(), StoreError>;
 
-    /// The mail waiting at `now`, for monitoring and readiness.
-    async fn backlog(&self, now: OffsetDateTime) -> Result<Backlog, StoreError>;
+    /// The mail waiting now, for monitoring and readiness.
+    async fn backlog(&self) -> Result<Backlog, StoreError>;
 }

@@ -171,21 +171,9 @@ impl PageState {
 
     /// Counts a posted form against `action`'s rate limits.
     async fn throttle(&self, action: Action, visit: &Visit) -> Result<(), ApiError> {
-        match &self.app.throttle {
-            Some(throttle) => {
-                throttle
-                    .limits
-                    .check(
-                        throttle.limiter.as_ref(),
-                        action,
-                        &visit.parts,
-                        &visit.form,
-                        visit.user.as_ref(),
-                    )
-                    .await
-            }
-            None => Ok(()),
-        }
+        self.app
+            .throttle(action, &visit.parts, &visit.form, visit.user.as_ref())
+            .await
     }
 
     /// `file` with the page's context: what the visit says, `extra`, and
@@ -526,7 +514,7 @@ async fn login(State(state): State<PageState>, request: Request) -> Response {
             .await
             .map_err(|e| e.to_api(false))
     };
-    match done.await {
+    let response = match done.await {
         Ok(credentials) => {
             let mut response = see_other(&format!("{PREFIX}/"));
             if let Some(key) = &credentials.session {
@@ -541,7 +529,11 @@ async fn login(State(state): State<PageState>, request: Request) -> Response {
             response
         }
         Err(error) => state.render(FILE, TITLE, &visit, json!({}), Some(error)),
+    };
+    if let Some(metrics) = &state.app.config.metrics {
+        metrics.login(response.status());
     }
+    response
 }
 
 async fn logout(State(state): State<PageState>, request: Request) -> Response {

@@ -3,6 +3,7 @@
 use auth_core::ports::CredentialKind;
 use axum::Json;
 use axum::extract::{Request, State};
+use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 
 use super::login_body;
@@ -14,7 +15,8 @@ use crate::limits::Action;
 const LOGIN: Spec = Spec::post("Login", Access::Open, always).throttled(Action::Login);
 
 pub(crate) async fn login(State(state): State<AppState>, request: Request) -> Response {
-    state
+    let attempt = request.method() == Method::POST;
+    let response = state
         .run(&LOGIN, request, async |state, call| {
             let credentials = state
                 .accounts
@@ -30,7 +32,11 @@ pub(crate) async fn login(State(state): State<AppState>, request: Request) -> Re
             );
             Ok((response.into_parts().0, Json(body)).into_response())
         })
-        .await
+        .await;
+    if let (true, Some(metrics)) = (attempt, &state.config.metrics) {
+        metrics.login(response.status());
+    }
+    response
 }
 
 const LOGOUT: Spec = Spec::post("Logout", Access::Authenticated, always);

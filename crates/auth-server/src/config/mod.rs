@@ -74,6 +74,30 @@ pub struct MailTemplates {
     pub html_body: Option<PathBuf>,
 }
 
+/// How log lines are written (to standard error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Text, coloured when standard error is a terminal.
+    #[default]
+    Auto,
+    /// Text without colour codes.
+    Text,
+    /// One JSON object per line, with the request span's fields.
+    Json,
+}
+
+impl Show for LogFormat {
+    fn show(&self) -> String {
+        match self {
+            Self::Auto => "`auto`",
+            Self::Text => "`text`",
+            Self::Json => "`json`",
+        }
+        .into()
+    }
+}
+
 /// A profile's defaults: what unset settings take.
 pub struct Profile {
     /// Which profile.
@@ -159,6 +183,15 @@ settings! {
     /// Seconds before a failed mail's first retry (doubling, capped at one hour, about 30 attempts).
     #[setting(Server)]
     fixed mail_retry_delay: u64 = 30;
+    /// `auto` (text, coloured on a terminal), `text`, or `json`: one JSON object per line, each with its request's span (method, route, status, latency, request id). The level comes from `AUTH_LOG` (`info`; `debug`, `warn`, or a tracing filter).
+    #[setting(Server)]
+    fixed log_format: LogFormat = LogFormat::Auto;
+    /// Serve `/metrics` and the probes (`/livez`, `/healthz`, `/readyz`) on this address only, not on `BIND`, so that they are not public.
+    #[setting(Server, shown = "unset: served on `BIND`")]
+    optional metrics_bind: String;
+    /// Seconds the oldest mail not yet sent (nor given up) may wait before `/readyz` fails: mail is stuck; `0`: never.
+    #[setting(Server)]
+    fixed ready_max_mail_age: u64 = 900;
     /// Path prefix of the endpoints.
     #[setting(Server)]
     fixed api_prefix: String = "/api/v1/accounts".into();

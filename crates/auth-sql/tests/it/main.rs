@@ -38,7 +38,7 @@ on_both_engines!(
     renaming_onto_a_taken_name_is_a_conflict,
     outbox_leases_retries_and_gives_up,
     an_expired_lease_is_claimed_again,
-    the_backlog_counts_waiting_mail_and_dates_the_oldest_due,
+    the_backlog_counts_waiting_mail_and_dates_the_oldest,
     live_credentials_are_counted_by_kind_and_expired_ones_are_not,
     concurrent_claims_never_share_a_row,
     tokens_are_issued_resolved_revoked_and_stored_only_as_digests,
