@@ -13,6 +13,7 @@ mod error;
 mod limits;
 mod metrics;
 mod observe;
+mod openapi;
 pub mod pages;
 mod routes;
 mod session;
@@ -97,6 +98,19 @@ pub struct Throttle {
     /// The counters (in-process, or Redis for several instances).
     pub limiter: Arc<dyn auth_core::ports::RateLimiter>,
 }
+
+/// The OpenAPI 3.1 document of the endpoints [`router`] mounts under
+/// `config` and `settings` (a disabled flow's endpoint is left out, as it
+/// answers 404). Serve it as JSON; add the paths of any routes merged
+/// beside the API.
+pub fn openapi(
+    config: &ApiConfig,
+    settings: &auth_core::settings::Settings,
+) -> utoipa::openapi::OpenApi {
+    openapi::document(config, settings, routes::ROUTES)
+}
+
+pub use utoipa;
 
 /// What every handler shares.
 #[derive(Clone)]

@@ -117,6 +117,7 @@ impl App {
             ),
             clock: clock.clone(),
         };
+        let mut document = auth_http::openapi(&plan.api, &plan.settings);
         let accounts = Accounts::new(ports, signer, plan.passwords, plan.settings);
         let throttle = plan.throttle.map(|limits| Throttle { limits, limiter });
         plan.api.metrics = Some(telemetry.http.clone());
@@ -130,10 +131,21 @@ impl App {
             max_mail_age: plan.ready_max_mail_age,
         }));
         let api = auth_http::router(accounts, plan.api, throttle);
-        let (router, ops) = match plan.metrics_bind {
+        let (api, ops) = match plan.metrics_bind {
             Some(bind) => (api, Some((bind, ops))),
-            None => (api.merge(ops), None),
+            None => {
+                document.paths.merge(ops::document());
+                (api.merge(ops), None)
+            }
         };
+        let document = Arc::new(document);
+        let router = api.route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let document = document.clone();
+                async move { axum::Json(document.as_ref().clone()) }
+            }),
+        );
         Ok(Self {
             router,
             ops,

@@ -225,6 +225,77 @@ pub(crate) fn routes(ops: Arc<Ops>) -> Router {
         .with_state(ops)
 }
 
+/// The probes' and `/metrics`' part of the OpenAPI document.
+pub(crate) fn document() -> utoipa::openapi::Paths {
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{ContentBuilder, PathsBuilder, ResponseBuilder};
+    let status = || {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property(
+                "status",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["ok", "unavailable"])),
+            )
+            .required("status")
+    };
+    let json = |description: &str| {
+        ResponseBuilder::new().description(description).content(
+            "application/json",
+            ContentBuilder::new().schema(Some(status())).build(),
+        )
+    };
+    let get = |summary: &str, id: &str, responses: Vec<(&str, ResponseBuilder)>| {
+        let mut op = OperationBuilder::new()
+            .summary(Some(summary))
+            .operation_id(Some(id))
+            .tag("operations");
+        for (code, response) in responses {
+            op = op.response(code, response);
+        }
+        PathItem::new(HttpMethod::Get, op.build())
+    };
+    let alive = || vec![("200", json("The process serves"))];
+    PathsBuilder::new()
+        .path("/livez", get("Alive", "get_livez", alive()))
+        .path(
+            "/healthz",
+            get("Alive (the same as /livez)", "get_healthz", alive()),
+        )
+        .path(
+            "/readyz",
+            get(
+                "Ready: every dependency answers and mail is not stuck",
+                "get_readyz",
+                vec![
+                    ("200", json("Ready")),
+                    ("503", json("Not ready; `checks` names what is wrong")),
+                ],
+            ),
+        )
+        .path(
+            "/metrics",
+            get(
+                "Every series, in Prometheus' text format",
+                "get_metrics",
+                vec![(
+                    "200",
+                    ResponseBuilder::new()
+                        .description("Prometheus text format 0.0.4")
+                        .content(
+                            "text/plain",
+                            ContentBuilder::new()
+                                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                                .build(),
+                        ),
+                )],
+            ),
+        )
+        .build()
+}
+
 async fn ready(State(ops): State<Arc<Ops>>) -> Response {
     let (ready, checks) = ops.readiness().await;
     let status = if ready {

@@ -9,7 +9,7 @@ use crate::endpoint::{Access, Spec, always, detail};
 use crate::error::ToApiError;
 use crate::limits::Action;
 
-const CHANGE_PASSWORD: Spec =
+pub(crate) const CHANGE_PASSWORD: Spec =
     Spec::post("Change Password", Access::Authenticated, always).throttled(Action::Reauthenticate);
 
 pub(crate) async fn change_password(State(state): State<AppState>, request: Request) -> Response {

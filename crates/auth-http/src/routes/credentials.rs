@@ -14,7 +14,7 @@ use crate::endpoint::{Access, Spec, always, detail};
 use crate::error::ToApiError;
 use crate::limits::Action;
 
-const CREDENTIALS: Spec = Spec {
+pub(crate) const CREDENTIALS: Spec = Spec {
     name: "Credentials",
     methods: &[Method::GET],
     allow: "GET, HEAD, OPTIONS",
@@ -47,7 +47,7 @@ pub(crate) async fn list(State(state): State<AppState>, request: Request) -> Res
         .await
 }
 
-const REVOKE: Spec = Spec::post("Revoke Credentials", Access::Authenticated, always)
+pub(crate) const REVOKE: Spec = Spec::post("Revoke Credentials", Access::Authenticated, always)
     .throttled(Action::Reauthenticate);
 
 /// `{"password", "id"}` revokes one; `{"password", "all": true}` every

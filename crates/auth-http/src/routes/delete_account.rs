@@ -14,7 +14,7 @@ fn enabled(settings: &Settings) -> bool {
     settings.delete_account_enabled
 }
 
-const DELETE_ACCOUNT: Spec =
+pub(crate) const DELETE_ACCOUNT: Spec =
     Spec::post("Delete Account", Access::Authenticated, enabled).throttled(Action::Reauthenticate);
 
 pub(crate) async fn delete_account(State(state): State<AppState>, request: Request) -> Response {

@@ -12,7 +12,7 @@ use crate::endpoint::{Access, Spec, always, detail};
 use crate::error::ToApiError;
 use crate::limits::Action;
 
-const LOGIN: Spec = Spec::post("Login", Access::Open, always).throttled(Action::Login);
+pub(crate) const LOGIN: Spec = Spec::post("Login", Access::Open, always).throttled(Action::Login);
 
 pub(crate) async fn login(State(state): State<AppState>, request: Request) -> Response {
     let attempt = request.method() == Method::POST;
@@ -39,7 +39,7 @@ pub(crate) async fn login(State(state): State<AppState>, request: Request) -> Re
     response
 }
 
-const LOGOUT: Spec = Spec::post("Logout", Access::Authenticated, always);
+pub(crate) const LOGOUT: Spec = Spec::post("Logout", Access::Authenticated, always);
 
 pub(crate) async fn logout(State(state): State<AppState>, request: Request) -> Response {
     state

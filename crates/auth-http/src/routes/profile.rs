@@ -11,7 +11,7 @@ use crate::AppState;
 use crate::endpoint::{Access, Spec, always};
 use crate::error::ToApiError;
 
-const PROFILE: Spec = Spec {
+pub(crate) const PROFILE: Spec = Spec {
     name: "Profile",
     methods: &[Method::GET, Method::POST, Method::PUT, Method::PATCH],
     allow: "GET, POST, PUT, PATCH, HEAD, OPTIONS",

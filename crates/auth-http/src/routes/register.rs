@@ -11,7 +11,7 @@ use crate::endpoint::{Access, Spec, detail};
 use crate::error::ToApiError;
 use crate::limits::Action;
 
-const REGISTER: Spec = Spec::post("Register", Access::Open, |s| s.register.enabled)
+pub(crate) const REGISTER: Spec = Spec::post("Register", Access::Open, |s| s.register.enabled)
     .throttled(Action::Register)
     .padded();
 
@@ -42,11 +42,11 @@ pub(crate) async fn register(State(state): State<AppState>, request: Request) ->
 
 /// Whether a taken address gets a new account's answer (see
 /// `RegisterSettings::fail_when_email_taken`).
-fn hides_taken_addresses(settings: &auth_core::settings::Settings) -> bool {
+pub(crate) fn hides_taken_addresses(settings: &auth_core::settings::Settings) -> bool {
     !settings.register.fail_when_email_taken && settings.register.verification_enabled
 }
 
-const VERIFY_REGISTRATION: Spec = Spec::post("Verify Registration", Access::Open, |s| {
+pub(crate) const VERIFY_REGISTRATION: Spec = Spec::post("Verify Registration", Access::Open, |s| {
     s.register.verification_enabled
 })
 .throttled(Action::Verify);
@@ -73,7 +73,7 @@ pub(crate) async fn verify_registration(
         .await
 }
 
-const RESEND_VERIFICATION: Spec = Spec::post("Resend Verification", Access::Open, |s| {
+pub(crate) const RESEND_VERIFICATION: Spec = Spec::post("Resend Verification", Access::Open, |s| {
     s.register.verification_enabled
 })
 .throttled(Action::Resend)

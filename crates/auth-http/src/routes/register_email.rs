@@ -8,7 +8,7 @@ use crate::endpoint::{Access, Spec, always, detail};
 use crate::error::ToApiError;
 use crate::limits::Action;
 
-const REGISTER_EMAIL: Spec = Spec::post("Register Email", Access::Authenticated, always)
+pub(crate) const REGISTER_EMAIL: Spec = Spec::post("Register Email", Access::Authenticated, always)
     .throttled(Action::RegisterEmail)
     .padded();
 
@@ -26,7 +26,7 @@ pub(crate) async fn register_email(State(state): State<AppState>, request: Reque
         .await
 }
 
-const VERIFY_EMAIL: Spec = Spec::post("Verify Email", Access::Open, |s| {
+pub(crate) const VERIFY_EMAIL: Spec = Spec::post("Verify Email", Access::Open, |s| {
     s.register_email.verification_enabled
 })
 .throttled(Action::Verify);

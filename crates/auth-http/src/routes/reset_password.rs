@@ -8,7 +8,7 @@ use crate::endpoint::{Access, Spec, detail};
 use crate::error::ToApiError;
 use crate::limits::Action;
 
-const SEND_LINK: Spec = Spec::post("Send Reset Password Link", Access::Open, |s| {
+pub(crate) const SEND_LINK: Spec = Spec::post("Send Reset Password Link", Access::Open, |s| {
     s.reset_password.enabled
 })
 .throttled(Action::SendResetLink)
@@ -39,8 +39,9 @@ pub(crate) async fn send_link(State(state): State<AppState>, request: Request) -
         .await
 }
 
-const RESET: Spec = Spec::post("Reset Password", Access::Open, |s| s.reset_password.enabled)
-    .throttled(Action::ResetPassword);
+pub(crate) const RESET: Spec =
+    Spec::post("Reset Password", Access::Open, |s| s.reset_password.enabled)
+        .throttled(Action::ResetPassword);
 
 pub(crate) async fn reset(State(state): State<AppState>, request: Request) -> Response {
     state
