@@ -58,6 +58,12 @@ pub(crate) trait Queries: Engine {
     /// Deletes a user (credentials and generation go with it); whether
     /// there was one.
     async fn delete_user(conn: &mut Conn<Self>, id: i64) -> Result<bool, sqlx::Error>;
+    /// Up to `limit` users with ids above `after`, by id.
+    async fn users_after(
+        conn: &mut Conn<Self>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<UserRow>, sqlx::Error>;
     /// Every user's id, username and address.
     async fn identifiers(
         conn: &mut Conn<Self>,
@@ -322,6 +328,19 @@ where
         conn: &mut Conn<DB>,
     ) -> Result<Vec<(i64, String, Option<String>)>, sqlx::Error> {
         sqlx::query_as("SELECT id, username, email FROM users ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await
+    }
+
+    async fn users_after(
+        conn: &mut Conn<DB>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<UserRow>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE id > $1 ORDER BY id LIMIT $2");
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(after)
+            .bind(limit)
             .fetch_all(&mut *conn)
             .await
     }

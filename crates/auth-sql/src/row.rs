@@ -202,6 +202,9 @@ pub(crate) fn change_values(change: &UserChange, matching: Matching) -> Vec<Assi
     if let Some(verified) = change.verified {
         values.push(("verified", Value::Bool(verified)));
     }
+    if let Some(active) = change.active {
+        values.push(("active", Value::Bool(active)));
+    }
     if let Some(pending) = &change.pending_email {
         values.push(("pending_email", email(pending.as_ref())));
     }

@@ -126,6 +126,16 @@ impl<DB: Queries> UserStore for SqlStore<DB> {
             .collect()
     }
 
+    async fn page(&self, after: Option<UserId>, limit: u32) -> Result<Vec<User>, StoreError> {
+        let mut conn = self.conn().await.map_err(store_error::<DB>)?;
+        DB::users_after(&mut conn, after.map_or(0, UserId::get), i64::from(limit))
+            .await
+            .map_err(store_error::<DB>)?
+            .into_iter()
+            .map(User::try_from)
+            .collect()
+    }
+
     async fn put_all(&self, users: &[User]) -> Result<Vec<Option<UniqueField>>, StoreError> {
         let Some(highest) = users.iter().map(|u| u.id.get()).max() else {
             return Ok(Vec::new());

@@ -116,6 +116,8 @@ pub struct UserChange {
     pub password_hash: Option<PasswordHash>,
     /// New verification flag.
     pub verified: Option<bool>,
+    /// Enabled (`true`) or disabled by an administrator (`false`).
+    pub active: Option<bool>,
     /// New pending e-mail change (`Some(None)` clears it).
     pub pending_email: Option<Option<Email>>,
     /// New last-login time.

@@ -5,6 +5,7 @@
 //! Flows read their input from a [`Form`](crate::form::Form) so that DRR's
 //! field rules live here, not in each front end.
 
+mod admin;
 mod authenticate;
 mod change_password;
 mod credentials;
@@ -24,6 +25,7 @@ pub(crate) mod testkit;
 
 use std::sync::Arc;
 
+pub use admin::{AdminError, NewAccount, Revoke};
 pub use authenticate::{AuthenticateError, Authenticated};
 pub use change_password::{ChangePasswordError, PasswordChanged};
 pub use credentials::{CredentialView, RevokeCredentialsError};

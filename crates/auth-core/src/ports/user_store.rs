@@ -115,6 +115,13 @@ pub trait UserStore: Send + Sync {
         Err(unsupported("deleting users"))
     }
 
+    /// Up to `limit` users with ids above `after` (from the first when
+    /// `None`), by id: an operator's listing, page by page. The default
+    /// refuses.
+    async fn page(&self, _after: Option<UserId>, _limit: u32) -> Result<Vec<User>, StoreError> {
+        Err(unsupported("listing users"))
+    }
+
     /// Queues notifications that go with no change.
     async fn enqueue(&self, notify: Vec<Notification>) -> Result<(), StoreError>;
 

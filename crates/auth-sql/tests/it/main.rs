@@ -39,6 +39,7 @@ on_both_engines!(
     outbox_leases_retries_and_gives_up,
     an_expired_lease_is_claimed_again,
     the_backlog_counts_waiting_mail_and_dates_the_oldest,
+    users_are_listed_page_by_page_and_can_be_disabled,
     live_credentials_are_counted_by_kind_and_expired_ones_are_not,
     concurrent_claims_never_share_a_row,
     tokens_are_issued_resolved_revoked_and_stored_only_as_digests,

@@ -457,6 +457,30 @@ pub async fn live_credentials_are_counted_by_kind_and_expired_ones_are_not(engin
     assert_eq!(db.tokens.count_live().await.unwrap(), count(1, 0));
 }
 
+pub async fn users_are_listed_page_by_page_and_can_be_disabled(engine: Engine) {
+    let db = open_or_skip!(engine);
+    let mut ids = Vec::new();
+    for name in ["ann", "bob", "cid"] {
+        ids.push(db.users.create(new_user(name, None), None).await.unwrap().id);
+    }
+    let names = |users: Vec<User>| {
+        users
+            .into_iter()
+            .map(|u| u.username.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(db.users.page(None, 2).await.unwrap()), ["ann", "bob"]);
+    assert_eq!(names(db.users.page(Some(ids[1]), 2).await.unwrap()), ["cid"]);
+    assert!(db.users.page(Some(ids[2]), 2).await.unwrap().is_empty());
+    let change = UserChange {
+        active: Some(false),
+        ..UserChange::default()
+    };
+    let bob = db.users.update(ids[1], change, Vec::new()).await.unwrap();
+    assert!(!bob.active);
+    assert!(!db.users.get(ids[1]).await.unwrap().unwrap().active);
+}
+
 pub async fn an_expired_lease_is_claimed_again(engine: Engine) {
     let db = open_or_skip!(engine);
     db.users
