@@ -7,6 +7,7 @@
 mod account;
 mod change_password;
 mod checklist;
+mod cli;
 mod django;
 mod faults;
 mod harness;

@@ -2,6 +2,7 @@
 //! adapters, and serves DRR's API. Used by the binary and by the end-to-end
 //! tests alike.
 
+pub mod admin;
 mod backend;
 pub mod check;
 pub mod config;
@@ -92,33 +93,13 @@ impl App {
     pub async fn from_plan(mut plan: Plan) -> Result<Self, StartError> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let telemetry = ops::Telemetry::new();
-        let Storage {
+        let Wired {
+            accounts,
             stores,
             limiter,
             probes,
-            keys,
-        } = Storage::open(&plan, clock.clone()).await?;
-        let keys = keys
-            .into_iter()
-            .map(|k| {
-                SecretKey::new(k.to_string())
-                    .map_err(|e| StartError::Setup(format!("SECRET_KEY: {e}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let hasher =
-            Argon2Hasher::new(plan.hashing).map_err(|e| StartError::Setup(e.to_string()))?;
-        let signer = LinkSigner::new(keys).map_err(|e| StartError::Setup(e.to_string()))?;
-        let ports = Ports {
-            store: stores.users,
-            tokens: stores.tokens.clone(),
-            hasher: Arc::new(
-                BlockingHasher::new(hasher, plan.hash_workers)
-                    .with_metrics(telemetry.hashing.clone()),
-            ),
-            clock: clock.clone(),
-        };
+        } = Wired::open(&plan, clock.clone(), Some(telemetry.hashing.clone())).await?;
         let mut document = auth_http::openapi(&plan.api, &plan.settings);
-        let accounts = Accounts::new(ports, signer, plan.passwords, plan.settings);
         let throttle = plan.throttle.map(|limits| Throttle { limits, limiter });
         plan.api.metrics = Some(telemetry.http.clone());
         let mail_metrics = telemetry.mail.clone();
@@ -225,6 +206,59 @@ impl App {
     /// need `serve`'s connection info.
     pub fn into_router(self) -> axum::Router {
         self.router
+    }
+}
+
+/// The workflows over a plan's storage, and what else the server needs of
+/// that storage; the operator commands use the workflows alone.
+pub(crate) struct Wired {
+    pub accounts: Accounts,
+    pub stores: backend::Stores,
+    pub limiter: Arc<dyn RateLimiter>,
+    pub probes: Vec<Arc<dyn backend::Probe>>,
+}
+
+impl Wired {
+    /// Opens the storage (migrating it), reads the keys and assembles the
+    /// workflows; hashes are counted in `hashing` when given.
+    pub(crate) async fn open(
+        plan: &Plan,
+        clock: Arc<dyn Clock>,
+        hashing: Option<auth_runtime::HashMetrics>,
+    ) -> Result<Self, StartError> {
+        let Storage {
+            stores,
+            limiter,
+            probes,
+            keys,
+        } = Storage::open(plan, clock.clone()).await?;
+        let keys = keys
+            .into_iter()
+            .map(|k| {
+                SecretKey::new(k.to_string())
+                    .map_err(|e| StartError::Setup(format!("SECRET_KEY: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let hasher =
+            Argon2Hasher::new(plan.hashing).map_err(|e| StartError::Setup(e.to_string()))?;
+        let signer = LinkSigner::new(keys).map_err(|e| StartError::Setup(e.to_string()))?;
+        let mut hasher = BlockingHasher::new(hasher, plan.hash_workers);
+        if let Some(metrics) = hashing {
+            hasher = hasher.with_metrics(metrics);
+        }
+        let ports = Ports {
+            store: stores.users.clone(),
+            tokens: stores.tokens.clone(),
+            hasher: Arc::new(hasher),
+            clock,
+        };
+        let accounts = Accounts::new(ports, signer, plan.passwords.clone(), plan.settings.clone());
+        Ok(Self {
+            accounts,
+            stores,
+            limiter,
+            probes,
+        })
     }
 }
 

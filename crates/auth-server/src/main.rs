@@ -1,10 +1,11 @@
-//! `auth-server [serve|migrate|check|import-django|rekey-identifiers]`.
+//! `auth-server [serve|migrate|check|import-django|rekey-identifiers|users|credentials]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use auth_core::import::InactiveMeans;
+use auth_server::admin;
 use auth_server::check::Level;
 use auth_server::import::ImportRequest;
 use auth_server::{App, Config, LogFormat};
@@ -42,6 +43,117 @@ enum Command {
     /// Accounts that would then clash (`Bob` and `bob`) are listed and
     /// nothing changes (exit 1) until they are renamed or merged.
     RekeyIdentifiers,
+    /// Manage accounts: USER is an id, a username or an address.
+    ///
+    /// Exit status: 0 done, 1 failed, 2 bad usage, 4 no such user, 5
+    /// refused (a taken username, a weak password, …). Passwords are read
+    /// from the terminal, or from the first line of standard input; never
+    /// from the command line.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+        /// Print JSON instead of a table.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// List or revoke an account's tokens and sessions (exit statuses as
+    /// for `users`).
+    Credentials {
+        #[command(subcommand)]
+        command: CredentialsCommand,
+        /// Print JSON instead of a table.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Every account, by id.
+    List,
+    /// One account.
+    Show { user: String },
+    /// Create an account (verified unless --unverified).
+    Create {
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long, default_value = "")]
+        first_name: String,
+        #[arg(long, default_value = "")]
+        last_name: String,
+        /// Leave it to be verified by its registration link.
+        #[arg(long)]
+        unverified: bool,
+    },
+    /// Enable a disabled account.
+    Activate { user: String },
+    /// Disable an account; its tokens and sessions end at once.
+    Deactivate { user: String },
+    /// Mark an account verified.
+    Verify { user: String },
+    /// Set a new password; every token and session of the account ends.
+    SetPassword { user: String },
+    /// Delete an account and its credentials (asks, unless --yes).
+    Delete {
+        user: String,
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CredentialsCommand {
+    /// The account's live tokens and sessions.
+    List { user: String },
+    /// Revoke one credential (--id, as `list` shows it) or all of them.
+    Revoke {
+        user: String,
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        id: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+impl UsersCommand {
+    fn command(self) -> admin::Command {
+        use admin::Command as C;
+        match self {
+            Self::List => C::List,
+            Self::Show { user } => C::Show(user),
+            Self::Create {
+                username,
+                email,
+                first_name,
+                last_name,
+                unverified,
+            } => C::Create(admin::Create {
+                username,
+                email,
+                first_name,
+                last_name,
+                unverified,
+            }),
+            Self::Activate { user } => C::Activate(user),
+            Self::Deactivate { user } => C::Deactivate(user),
+            Self::Verify { user } => C::Verify(user),
+            Self::SetPassword { user } => C::SetPassword(user),
+            Self::Delete { user, yes } => C::Delete { user, yes },
+        }
+    }
+}
+
+impl CredentialsCommand {
+    fn command(self) -> admin::Command {
+        match self {
+            Self::List { user } => admin::Command::Credentials(user),
+            Self::Revoke { user, id, .. } => admin::Command::Revoke {
+                user,
+                which: id.map_or(auth_core::flows::Revoke::All, auth_core::flows::Revoke::Id),
+            },
+        }
+    }
 }
 
 /// `import-django`'s options.
@@ -221,6 +333,8 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Users { command, json } => operate(&config, command.command(), json).await,
+        Command::Credentials { command, json } => operate(&config, command.command(), json).await,
         Command::Migrate => {
             auth_server::open_database(&config.database_url).await?;
             println!("migrations applied to {}", config.database_url);
@@ -240,6 +354,26 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             });
             app.serve(listener, stopped).await?;
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Runs an operator command; its failure is printed and becomes its exit
+/// status.
+async fn operate(config: &Config, command: admin::Command, json: bool) -> anyhow::Result<ExitCode> {
+    let plan = checked(auth_server::check::run(config))?;
+    let accounts = admin::accounts(&plan).await?;
+    let format = if json {
+        admin::Format::Json
+    } else {
+        admin::Format::Table
+    };
+    let mut out = std::io::stdout().lock();
+    match admin::run(&accounts, command, format, &mut out).await {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(error) => {
+            eprintln!("auth-server: {error}");
+            Ok(ExitCode::from(error.code()))
         }
     }
 }

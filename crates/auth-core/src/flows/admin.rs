@@ -42,7 +42,10 @@ fn describe(errors: &ValidationErrors) -> String {
 }
 
 fn invalid(field: &'static str, code: &'static str, message: impl Into<String>) -> AdminError {
-    AdminError::Invalid(ValidationErrors::single(field, FieldError::new(code, message)))
+    AdminError::Invalid(ValidationErrors::single(
+        field,
+        FieldError::new(code, message),
+    ))
 }
 
 /// An account an operator creates.
@@ -76,10 +79,10 @@ impl Accounts {
     /// an address, matched as logins are.
     pub async fn find_account(&self, key: &str) -> Result<Option<User>, StoreError> {
         let key = key.trim();
-        if let Ok(id) = key.parse::<i64>() {
-            if let Some(user) = self.store.get(UserId::new(id)).await? {
-                return Ok(Some(user));
-            }
+        if let Ok(id) = key.parse::<i64>()
+            && let Some(user) = self.store.get(UserId::new(id)).await?
+        {
+            return Ok(Some(user));
         }
         if let Some(user) = self
             .store
@@ -228,7 +231,10 @@ impl Accounts {
     }
 
     /// The account's live credentials, oldest first.
-    pub async fn account_credentials(&self, user: &User) -> Result<Vec<CredentialInfo>, AdminError> {
+    pub async fn account_credentials(
+        &self,
+        user: &User,
+    ) -> Result<Vec<CredentialInfo>, AdminError> {
         Ok(self.tokens.list(user.id).await?)
     }
 

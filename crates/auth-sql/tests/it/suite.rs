@@ -461,7 +461,13 @@ pub async fn users_are_listed_page_by_page_and_can_be_disabled(engine: Engine) {
     let db = open_or_skip!(engine);
     let mut ids = Vec::new();
     for name in ["ann", "bob", "cid"] {
-        ids.push(db.users.create(new_user(name, None), None).await.unwrap().id);
+        ids.push(
+            db.users
+                .create(new_user(name, None), None)
+                .await
+                .unwrap()
+                .id,
+        );
     }
     let names = |users: Vec<User>| {
         users
@@ -470,7 +476,10 @@ pub async fn users_are_listed_page_by_page_and_can_be_disabled(engine: Engine) {
             .collect::<Vec<_>>()
     };
     assert_eq!(names(db.users.page(None, 2).await.unwrap()), ["ann", "bob"]);
-    assert_eq!(names(db.users.page(Some(ids[1]), 2).await.unwrap()), ["cid"]);
+    assert_eq!(
+        names(db.users.page(Some(ids[1]), 2).await.unwrap()),
+        ["cid"]
+    );
     assert!(db.users.page(Some(ids[2]), 2).await.unwrap().is_empty());
     let change = UserChange {
         active: Some(false),
