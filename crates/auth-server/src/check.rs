@@ -137,7 +137,26 @@ pub fn run(config: &Config) -> Report {
                 key.expose_secret().chars().count()
             ),
         ),
+        (Some(_), Some(_)) => f.warn(
+            "auth.W013",
+            "AUTH_SECRET_KEY and AUTH_SECRET_KEY_FILE are both set: the file wins and AUTH_SECRET_KEY is ignored".into(),
+        ),
         _ => {}
+    }
+    if config.metrics_bind.as_deref() == Some(config.bind.as_str()) {
+        f.error(
+            "auth.E011",
+            format!(
+                "AUTH_METRICS_BIND {:?} is AUTH_BIND: give it another address, or leave it unset to serve metrics and probes beside the API",
+                config.bind
+            ),
+        );
+    }
+    if config.redis_url.is_none() && config.redis_prefix != Config::default().redis_prefix {
+        f.warn(
+            "auth.W014",
+            "AUTH_REDIS_PREFIX is set but AUTH_REDIS_URL is not: it has no effect".into(),
+        );
     }
     if let Some(s) = &settings {
         if s.register.auto_login && !s.register.one_time_use {
@@ -288,6 +307,23 @@ mod tests {
         assert_eq!(report.errors().count(), 0, "{:?}", report.findings);
         assert!(report.findings.iter().any(|f| f.id == "auth.W010"));
         assert!(report.plan.is_some());
+    }
+
+    #[test]
+    fn conflicting_settings_are_reported() {
+        let config = Config {
+            secret_key: Some("k".repeat(40).into()),
+            secret_key_file: Some("/run/secrets/key".into()),
+            metrics_bind: Some(Config::default().bind),
+            redis_prefix: "other:".into(),
+            ..Config::default()
+        };
+        let report = run(&config);
+        let ids: Vec<&str> = report.findings.iter().map(|f| f.id).collect();
+        for id in ["auth.W013", "auth.E011", "auth.W014"] {
+            assert!(ids.contains(&id), "{id} missing from {ids:?}");
+        }
+        assert!(report.plan.is_none());
     }
 
     #[test]

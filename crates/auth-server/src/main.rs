@@ -225,6 +225,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
+        Err(e) if matches!(cli.command, Some(Command::Check)) => {
+            // As the system checks list their findings: every one.
+            let errors = e.each();
+            for error in &errors {
+                println!("ERROR auth.E000: {error}");
+            }
+            println!(
+                "System check identified {0} issue(s) ({0} error(s)).",
+                errors.len()
+            );
+            return ExitCode::FAILURE;
+        }
         Err(e) => {
             eprintln!("auth-server: configuration: {e}");
             return ExitCode::FAILURE;

@@ -49,6 +49,9 @@ pub enum ConfigError {
         /// The file or the environment.
         source_name: String,
     },
+    /// Several of the errors above, every one a source has.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Several(Vec<ConfigError>),
     /// A value parses but means nothing.
     #[error("{key}: {message}")]
     Invalid {
@@ -77,6 +80,8 @@ impl<P: Provider> Checked<P> {
         };
         let mut data = inner.data().map_err(Box::new)?;
         let declared = declarations();
+        // Every bad key, not only the first: a misspelt file is fixed in one go.
+        let mut errors = Vec::new();
         for dict in data.values_mut() {
             let mut renamed = Dict::new();
             for (key, value) in std::mem::take(dict) {
@@ -85,29 +90,34 @@ impl<P: Provider> Checked<P> {
                     .iter()
                     .find(|d| d.name() == upper || d.aliases.contains(&upper.as_str()))
                 else {
-                    if let Some(advice) = super::drr_only::advice(&upper) {
-                        return Err(ConfigError::NotHere {
+                    errors.push(match super::drr_only::advice(&upper) {
+                        Some(advice) => ConfigError::NotHere {
                             key: format!("{prefix}{key}"),
-                            source_name,
+                            source_name: source_name.clone(),
                             advice,
-                        });
-                    }
-                    return Err(ConfigError::Unknown {
-                        key: format!("{prefix}{key}"),
-                        source_name,
-                        suggestion: closest(&upper).map(|name| format!("{prefix}{name}")),
+                        },
+                        None => ConfigError::Unknown {
+                            key: format!("{prefix}{key}"),
+                            source_name: source_name.clone(),
+                            suggestion: closest(&upper).map(|name| format!("{prefix}{name}")),
+                        },
                     });
+                    continue;
                 };
                 if renamed.insert(setting.name(), value).is_some() {
-                    return Err(ConfigError::Twice {
+                    errors.push(ConfigError::Twice {
                         key: format!("{prefix}{}", setting.name()),
-                        source_name,
+                        source_name: source_name.clone(),
                     });
                 }
             }
             *dict = renamed;
         }
-        Ok(Self { inner, data })
+        match errors.len() {
+            0 => Ok(Self { inner, data }),
+            1 => Err(errors.remove(0)),
+            _ => Err(ConfigError::Several(errors)),
+        }
     }
 }
 
@@ -144,11 +154,34 @@ impl Config {
         let env = Env::prefixed("AUTH_")
             .ignore(&NOT_SETTINGS)
             .lowercase(false);
+        // Both sources' bad keys together.
+        let (file, env) = match (Checked::new(file, ""), Checked::new(env, "AUTH_")) {
+            (Ok(file), Ok(env)) => (file, env),
+            (Err(error), Ok(_)) | (Ok(_), Err(error)) => return Err(error),
+            (Err(first), Err(second)) => {
+                return Err(ConfigError::Several(
+                    [first, second]
+                        .into_iter()
+                        .flat_map(ConfigError::each)
+                        .collect(),
+                ));
+            }
+        };
         Figment::new()
-            .merge(Checked::new(file, "")?)
-            .merge(Checked::new(env, "AUTH_")?)
+            .merge(file)
+            .merge(env)
             .extract()
             .map_err(|e| ConfigError::Load(Box::new(e)))
+    }
+}
+
+impl ConfigError {
+    /// The errors this one holds: itself, or each of several.
+    pub fn each(self) -> Vec<ConfigError> {
+        match self {
+            Self::Several(errors) => errors,
+            other => vec![other],
+        }
     }
 }
 

@@ -10,13 +10,14 @@ use super::*;
 
 /// Values to try, as TOML and as environment text, until one loads: each
 /// setting takes at least one of them.
-const SAMPLES: [(&str, &str); 7] = [
+const SAMPLES: [(&str, &str); 8] = [
     ("true", "1"),
     ("7", "7"),
     ("\"x@example.org\"", "x@example.org"),
     ("[\"email\"]", "email"),
     ("{login=\"1/1,1/1\"}", "{login=\"1/1,1/1\"}"),
     ("\"drr\"", "drr"),
+    ("\"json\"", "json"),
     (
         "{subject=\"s.txt\",body=\"b.txt\"}",
         "{subject=\"s.txt\",body=\"b.txt\"}",
@@ -370,4 +371,28 @@ fn the_migration_guide_says_what_becomes_of_every_drr_setting() {
         missing.is_empty(),
         "docs/migrating-from-drr.md lacks rows for {missing:?}"
     );
+}
+
+#[test]
+fn every_unknown_key_of_every_source_is_reported_at_once() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("auth.toml", "bnd = \"x\"\nmail_ulr = \"console\"\n")?;
+        jail.set_env("AUTH_LOGIN_RETRIVE_TOKEN", "1");
+        let errors = Config::load(None).expect_err("three typos").each();
+        let texts: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(texts.len(), 3, "{texts:?}");
+        for (typo, hint) in [
+            ("bnd", "BIND"),
+            ("mail_ulr", "MAIL_URL"),
+            ("AUTH_LOGIN_RETRIVE_TOKEN", "AUTH_LOGIN_RETRIEVE_TOKEN"),
+        ] {
+            assert!(
+                texts
+                    .iter()
+                    .any(|t| t.contains(typo) && t.contains(&format!("did you mean {hint}?"))),
+                "{typo}: {texts:?}"
+            );
+        }
+        Ok(())
+    });
 }
