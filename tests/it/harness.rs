@@ -20,6 +20,8 @@ pub const LOGIN_ACCOUNT_BUDGET: usize = 8;
 
 pub struct TestApp {
     pub base: String,
+    /// `http://host:port`, where `/metrics`, the probes and `/openapi.json` are.
+    root: String,
     /// The SQLite URL of an in-process server, for grey-box checks.
     pub database_url: Option<String>,
     pub sink: Arc<SmtpSink>,
@@ -143,10 +145,12 @@ impl TestApp {
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = watch::channel(false);
         tokio::spawn(app.serve(listener, stopped));
+        let root = format!("http://{addr}");
         Self {
             _server: Some((dir, stop)),
             database_url: Some(config.database_url.clone()),
-            ..Self::attach(format!("http://{addr}"), Arc::new(sink))
+            base: format!("{root}{}", config.api_prefix.trim_end_matches('/')),
+            ..Self::attach(root, Arc::new(sink))
         }
     }
 
@@ -155,6 +159,7 @@ impl TestApp {
     pub fn attach(root: String, sink: Arc<SmtpSink>) -> Self {
         Self {
             base: format!("{root}/api/v1/accounts"),
+            root,
             sink,
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
             database_url: None,
@@ -203,11 +208,9 @@ impl TestApp {
             .await
     }
 
-    /// `http://host:port`, where `/metrics` and the probes are.
+    /// `http://host:port`, where `/metrics`, the probes and `/openapi.json` are.
     pub fn root(&self) -> &str {
-        self.base
-            .strip_suffix("/api/v1/accounts")
-            .unwrap_or(&self.base)
+        &self.root
     }
 
     pub fn url(&self, path: &str) -> String {

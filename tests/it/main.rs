@@ -16,6 +16,7 @@ mod limits;
 mod login;
 mod logs;
 mod mail;
+mod openapi;
 mod ops;
 mod pages;
 mod processes;
