@@ -5,7 +5,10 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <test|ci|conformance|bench|fuzz|services> [extra arguments]
+mod schemathesis;
+
+const USAGE: &str =
+    "usage: cargo xtask <test|ci|conformance|schemathesis|bench|fuzz|services> [extra arguments]
 
   test         run every test of the workspace (nextest when installed, else
                cargo test), then the doctests
@@ -13,6 +16,12 @@ const USAGE: &str = "usage: cargo xtask <test|ci|conformance|bench|fuzz|services
                then `test` (what .ci/run does)
   conformance  build auth-server and run ../shared/conformance against it
                (extra arguments go to pytest)
+  schemathesis [SECONDS]: the release server on SQLite, then on PostgreSQL
+               + Redis (when they answer; required under CI=true), fuzzed by
+               schemathesis (PyPI, venv cached in target/) through its
+               /openapi.json with every check, SECONDS per backend
+               (default 60); fails on any 5xx, any answer the document
+               does not allow, or a crash (reports in target/schemathesis)
   bench        [enumeration|import] (default: both), release build:
                enumeration times known vs unknown accounts on login,
                send-reset-password-link and register (report in
@@ -47,6 +56,7 @@ fn main() -> Result<()> {
             test(&rest)
         }
         "conformance" => conformance(&rest),
+        "schemathesis" => schemathesis::run(&project_root()?, &rest),
         "bench" => bench(&rest),
         "fuzz" => fuzz(&rest),
         "services" => services(&rest),

@@ -85,9 +85,21 @@ impl Fields {
         self.add(name, char_field(max), false)
     }
 
-    /// A DRF `BooleanField` (`true`, `"yes"`, `1`, …), optional.
+    /// A DRF `BooleanField`, optional: a boolean, 0 or 1, or one of DRF's
+    /// words for them in any case (`yes`, `off`, `t`, …).
     pub(crate) fn flag(self, name: &str) -> Self {
-        self.add(name, ObjectBuilder::new().schema_type(Type::Boolean), false)
+        let words = r"^([tTyYfFnN01]|[yY][eE][sS]|[nN][oO]|[tT][rR][uU][eE]|[fF][aA][lL][sS][eE]|[oO][nN]|[oO][fF][fF])$";
+        // One schema, not anyOf: each keyword constrains its own type only.
+        let schema = ObjectBuilder::new()
+            .schema_type(
+                [Type::Boolean, Type::Integer, Type::String]
+                    .into_iter()
+                    .collect::<SchemaType>(),
+            )
+            .minimum(Some(0))
+            .maximum(Some(1))
+            .pattern(Some(words));
+        self.add(name, schema, false)
     }
 
     /// An e-mail address.
@@ -219,9 +231,17 @@ fn operation(route: &Route, settings: &Settings, method: &Method) -> Operation {
         )))
         .response(status.as_str(), response("Success", body));
     if let Some(Fields(fields)) = (route.doc.request)(settings, method) {
+        let fields: Schema = fields.into();
+        // DRF reads a missing body as an empty form: it is refused only
+        // when some field is required.
+        let needed = matches!(&fields, Schema::Object(o) if !o.required.is_empty());
         op = op.request_body(Some(
             RequestBodyBuilder::new()
-                .required(Some(Required::True))
+                .required(Some(if needed {
+                    Required::True
+                } else {
+                    Required::False
+                }))
                 .content(JSON, ContentBuilder::new().schema(Some(fields)).build())
                 .build(),
         ));
