@@ -175,3 +175,22 @@ async fn every_answer_carries_a_request_id_and_a_clients_own_is_replaced() {
     assert_ne!(id(&forwarded), "chosen-by-the-client-1");
     assert_eq!(id(&forwarded).len(), 36);
 }
+
+#[tokio::test]
+async fn a_null_character_in_a_text_field_is_a_field_error_on_postgres_too() {
+    let Some(database) = auth_sql::testing::PgDatabase::create().await else {
+        return;
+    };
+    let url = database.url.clone();
+    let app = TestApp::spawn(auth_server::Compat::Safe, |c| c.database_url = url).await;
+    // PostgreSQL refuses NUL in text; DRF refuses it first, as this must.
+    let reply = app
+        .post("/login/", json!({"login": "ann\u{0}", "password": "x"}))
+        .await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(reply.body["login"][0], "Null characters are not allowed.");
+    let reply = app
+        .post("/send-reset-password-link/", json!({"login": "\u{0}bob"}))
+        .await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+}

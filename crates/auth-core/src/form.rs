@@ -242,6 +242,14 @@ pub(crate) fn read_text(
     {
         return Err(max_length(max));
     }
+    // DRF's ProhibitNullCharactersValidator, on every CharField: no store
+    // keeps a NUL in text (PostgreSQL refuses it outright).
+    if text.contains('\0') {
+        return Err(FieldError::new(
+            "null_characters_not_allowed",
+            "Null characters are not allowed.",
+        ));
+    }
     Ok(Some(text))
 }
 

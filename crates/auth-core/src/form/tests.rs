@@ -33,6 +33,16 @@ fn text_errors_follow_drf() {
 }
 
 #[test]
+fn null_characters_are_refused_as_drf_refuses_them() {
+    let f = form(json!({"login": "ann\u{0}", "ok": "ann"}));
+    assert_eq!(
+        required_text(&f, "login").unwrap_err().code,
+        "null_characters_not_allowed"
+    );
+    assert_eq!(required_text(&f, "ok").unwrap(), "ann");
+}
+
+#[test]
 fn integers_read_like_python_int() {
     for (raw, want) in [
         (json!(1700000000), Some(1_700_000_000)),
