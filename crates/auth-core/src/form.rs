@@ -219,6 +219,13 @@ impl TextRule {
 
 /// DRF `CharField`: strings and numbers become text, stripped of
 /// surrounding whitespace. `Ok(None)` means absent and not required.
+/// `text` without the surrounding whitespace Python's `str.strip()` removes
+/// (as DRF's CharField does): Unicode's White_Space and the separators
+/// U+001C to U+001F, which Python counts as whitespace too.
+pub(crate) fn strip(text: &str) -> &str {
+    text.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
+}
+
 pub(crate) fn read_text(
     form: &Form,
     name: &str,
@@ -228,7 +235,7 @@ pub(crate) fn read_text(
         None if rule.required => return Err(FieldError::required()),
         None => return Ok(None),
         Some(RawValue::Null) => return Err(FieldError::new("null", "This field may not be null.")),
-        Some(RawValue::Text(s)) => s.trim().to_owned(),
+        Some(RawValue::Text(s)) => strip(s).to_owned(),
         Some(RawValue::Number(n)) => n.clone(),
         Some(RawValue::Bool(_) | RawValue::List | RawValue::Object) => {
             return Err(FieldError::new("invalid", "Not a valid string."));
@@ -292,7 +299,7 @@ pub(crate) fn read_integer(form: &Form, name: &str) -> Result<i64, FieldError> {
 }
 
 fn parse_python_int(text: &str) -> Option<i64> {
-    let text = text.trim();
+    let text = strip(text);
     // DRF strips a fractional part made only of zeros ("12.000" → "12").
     let text = match text.split_once('.') {
         Some((int, frac)) if frac.bytes().all(|b| b == b'0') => int,

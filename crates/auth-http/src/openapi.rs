@@ -140,13 +140,16 @@ impl Fields {
 }
 
 fn char_field(max: Option<usize>) -> ObjectBuilder {
+    // The limit holds once surrounding whitespace is stripped, as DRF
+    // strips it first, which `maxLength` cannot say: it is told in words.
+    let limit = max.map(|max| format!("At most {max} characters, surrounding whitespace stripped"));
     ObjectBuilder::new()
         .schema_type(
             [Type::String, Type::Number]
                 .into_iter()
                 .collect::<SchemaType>(),
         )
-        .max_length(max)
+        .description(limit)
 }
 
 /// A reference to a shared schema.

@@ -343,7 +343,7 @@ mod tests;
 /// A submitted text that is not blank, or `None`.
 fn text_or_blank(form: &Form, name: &str) -> Option<String> {
     match form.get(name) {
-        Some(RawValue::Text(text)) if !text.trim().is_empty() => Some(text.clone()),
+        Some(RawValue::Text(text)) if !crate::form::strip(text).is_empty() => Some(text.clone()),
         Some(RawValue::Text(_)) | None => None,
         // Anything else (a number, a list) is validated as the field.
         Some(_) => Some(String::new()),

@@ -33,6 +33,13 @@ fn text_errors_follow_drf() {
 }
 
 #[test]
+fn text_is_stripped_of_what_python_counts_as_whitespace() {
+    let f = form(json!({"sep": "\u{1c}\u{1f} ann \u{3000}", "blank": "\u{1d}\u{85}"}));
+    assert_eq!(required_text(&f, "sep").unwrap(), "ann");
+    assert_eq!(required_text(&f, "blank").unwrap_err().code, "blank");
+}
+
+#[test]
 fn null_characters_are_refused_as_drf_refuses_them() {
     let f = form(json!({"login": "ann\u{0}", "ok": "ann"}));
     assert_eq!(
