@@ -250,6 +250,8 @@ fn against(root: &Path, st: &Path, backend: &Backend, seconds: u64) -> Result<()
             .args([filter, pattern])
             .args(["--report", "junit", "--report-dir"])
             .arg(&report)
+            // Its cache (.schemathesis/) stays with the run, not in the tree.
+            .current_dir(&dir)
             .status()
             .context("could not run schemathesis")?;
         if !status.success() {
