@@ -206,3 +206,39 @@ async fn probes_answer_and_readyz_fails_when_mail_is_stuck() {
     assert_eq!(series(&text, "auth_mail_queued"), Some(1.0));
     assert!(series(&text, "auth_mail_oldest_age_seconds").unwrap() >= 1.0);
 }
+
+#[tokio::test]
+async fn past_the_hashing_queue_logins_are_shed_with_503_and_retry_after() {
+    let app = TestApp::spawn(auth_server::Compat::Safe, |c| {
+        // One slow hash at a time and no queue: concurrent logins must shed.
+        c.password_hash_workers = Some(1);
+        c.password_hash_queue = Some(0);
+        c.password_hash_memory_kib = 65_536;
+        c.password_hash_iterations = 4;
+    })
+    .await;
+    let names: Vec<String> = (0..6).map(|i| format!("nobody{i}")).collect();
+    let attempts = names
+        .iter()
+        .map(|name| app.login(name, "a wrong password 1"));
+    let replies = futures::future::join_all(attempts).await;
+    let shed: Vec<&Reply> = replies.iter().filter(|r| r.status == 503).collect();
+    assert!(!shed.is_empty(), "nothing was shed");
+    assert!(
+        replies.iter().any(|r| r.status == 400),
+        "nothing was served"
+    );
+    for reply in &shed {
+        assert_eq!(reply.headers["retry-after"], "1");
+        assert!(reply.detail(503).contains("waiting for a password check"));
+    }
+    let text = scrape(app.root()).await;
+    assert_eq!(
+        series(&text, "auth_password_hashes_shed_total"),
+        Some(shed.len() as f64)
+    );
+    assert_eq!(
+        series(&text, "auth_logins_total{outcome=\"error\"}"),
+        Some(shed.len() as f64)
+    );
+}

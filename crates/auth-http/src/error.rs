@@ -51,6 +51,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     /// 429 with `Retry-After`: a rate limit is spent.
     Throttled(time::Duration),
+    /// 503 with `Retry-After: 1`: the password-hashing queue is full; the
+    /// request is shed (load, not a failure: logged at WARN).
+    Busy,
     /// 503: a dependency is down; the client may retry. The cause goes to
     /// the log (once, by [`crate::observe`]), never to the client.
     Unavailable(Cause),
@@ -132,6 +135,17 @@ impl ApiError {
                 if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
                     response.headers_mut().insert(header::RETRY_AFTER, value);
                 }
+                response
+            }
+            Self::Busy => {
+                let mut response = detail(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Too many requests are waiting for a password check; try again in a moment.",
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response.extensions_mut().insert(Shed);
                 response
             }
             Self::Unavailable(cause) => {
@@ -219,6 +233,10 @@ impl ApiError {
                     &format!("Too many attempts; try again in {secs} seconds."),
                 )
             }
+            Self::Busy => said(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The service is busy right now; try again in a moment.",
+            ),
             Self::Unavailable(cause) => InWords {
                 failure: Some(cause),
                 ..said(
@@ -297,9 +315,17 @@ impl From<TokenError> for ApiError {
 
 impl From<HashError> for ApiError {
     fn from(error: HashError) -> Self {
-        Self::Internal(Cause::new(error))
+        match error {
+            HashError::Busy => Self::Busy,
+            other => Self::Internal(Cause::new(other)),
+        }
     }
 }
+
+/// Marks an answer that shed load ([`ApiError::Busy`]): a 5xx, but no
+/// failure to log as one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shed;
 
 /// Flow errors → API errors; DRR-raised messages need the
 /// `non_field_errors` setting, hence a method rather than `From`.

@@ -14,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tower_http::request_id::RequestId;
 
-use crate::error::Failure;
+use crate::error::{Failure, Shed};
 use crate::metrics::HttpMetrics;
 
 /// The header carrying the request id, both ways.
@@ -84,7 +84,9 @@ pub(crate) async fn answer(
     let span = tracing::Span::current();
     span.record("status", status.as_u16());
     span.record("latency_ms", took.as_secs_f64() * 1000.0);
-    if status.is_server_error() {
+    if response.extensions().get::<Shed>().is_some() {
+        tracing::warn!("shed: the password-hashing queue is full");
+    } else if status.is_server_error() {
         match response.extensions().get::<Failure>() {
             Some(Failure(cause)) => {
                 tracing::error!(error = %report(cause), "request failed");

@@ -307,7 +307,7 @@ fn operation(route: &Route, settings: &Settings, method: &Method) -> Operation {
     op.response(
         "503",
         response(
-            "A store (database, Redis) does not answer; retry later",
+            "A store (database, Redis) does not answer, or too many password checks wait (`Retry-After`); retry later",
             schema("Detail"),
         ),
     )

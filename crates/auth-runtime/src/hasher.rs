@@ -1,5 +1,7 @@
 //! Password hashing off the async executor, on a bounded pool: a flood of
-//! logins queues for hashing instead of stalling every other request.
+//! logins queues for hashing instead of stalling every other request, and
+//! past a bounded queue is shed ([`HashError::Busy`]) instead of waiting
+//! without end.
 
 use std::sync::Arc;
 
@@ -37,6 +39,7 @@ struct OperationLabels {
 pub struct HashMetrics {
     computed: Family<OperationLabels, Counter>,
     wait: Histogram,
+    shed: Counter,
 }
 
 impl HashMetrics {
@@ -46,6 +49,7 @@ impl HashMetrics {
             computed: Family::default(),
             // 0.1 ms to ~3 s: none, up to a long queue of argon2 hashes.
             wait: Histogram::new(exponential_buckets(0.0001, 2.0, 15)),
+            shed: Counter::default(),
         };
         registry.register(
             "auth_password_hashes",
@@ -58,6 +62,11 @@ impl HashMetrics {
             Unit::Seconds,
             metrics.wait.clone(),
         );
+        registry.register(
+            "auth_password_hashes_shed",
+            "Password checks refused because the hashing queue was full (503)",
+            metrics.shed.clone(),
+        );
         metrics
     }
 }
@@ -66,7 +75,10 @@ impl HashMetrics {
 #[derive(Debug, Clone)]
 pub struct BlockingHasher {
     inner: Arc<Argon2Hasher>,
+    /// One per hash running.
     permits: Arc<Semaphore>,
+    /// One per hash running or waiting; none left means shed.
+    admitted: Option<Arc<Semaphore>>,
     metrics: Option<HashMetrics>,
 }
 
@@ -76,7 +88,18 @@ impl BlockingHasher {
         Self {
             inner: Arc::new(inner),
             permits: Arc::new(Semaphore::new(limit.max(1))),
+            admitted: None,
             metrics: None,
+        }
+    }
+
+    /// The same pool, with at most `waiting` hashes waiting for a slot
+    /// beyond those running; one more is refused with [`HashError::Busy`].
+    pub fn with_queue(self, waiting: usize) -> Self {
+        let running = self.permits.available_permits();
+        Self {
+            admitted: Some(Arc::new(Semaphore::new(running + waiting))),
+            ..self
         }
     }
 
@@ -93,6 +116,18 @@ impl BlockingHasher {
         T: Send + 'static,
         F: FnOnce(&Argon2Hasher) -> T + Send + 'static,
     {
+        let _admitted = match &self.admitted {
+            Some(admitted) => match admitted.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    if let Some(metrics) = &self.metrics {
+                        metrics.shed.inc();
+                    }
+                    return Err(HashError::Busy);
+                }
+            },
+            None => None,
+        };
         let queued = std::time::Instant::now();
         let _permit = self
             .permits
@@ -138,5 +173,38 @@ impl PasswordHasher for BlockingHasher {
         let password = password.clone();
         self.run(Operation::dummy, move |h| h.verify_dummy_sync(&password))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auth_core::hashing::Argon2Params;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn past_the_queue_a_hash_is_refused_and_the_pool_recovers() {
+        // Slow enough that the first two are still in the pool when the
+        // third arrives.
+        let params = Argon2Params {
+            m_cost: 65_536,
+            t_cost: 4,
+            p_cost: 1,
+        };
+        let hasher = Argon2Hasher::new(params).unwrap();
+        let pool = BlockingHasher::new(hasher, 1).with_queue(1);
+        let password = Password::new("a long enough passphrase 42");
+        let (a, b, c) = tokio::join!(
+            pool.hash(&password),
+            pool.hash(&password),
+            pool.hash(&password)
+        );
+        let outcomes = [a.is_ok(), b.is_ok(), c.is_ok()];
+        assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 2, "{outcomes:?}");
+        assert_eq!(
+            [a, b, c].into_iter().find_map(Result::err),
+            Some(HashError::Busy)
+        );
+        // Once the queue drains, hashes are admitted again.
+        assert!(pool.hash(&password).await.is_ok());
     }
 }

@@ -257,16 +257,18 @@ fn plan(
         enumeration_floor: config.enumeration_floor(),
         ..auth_http::ApiConfig::default()
     };
+    let hash_workers = config.password_hash_workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(2)
+    });
     Plan {
         bind: config.bind.clone(),
         settings,
         passwords,
         hashing,
-        hash_workers: config.password_hash_workers.unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(usize::from)
-                .unwrap_or(2)
-        }),
+        hash_workers,
+        hash_queue: config.password_hash_queue.unwrap_or(16 * hash_workers),
         credentials: config.credential_policy(),
         one_token_per_user: config.one_token_per_user(),
         database_url: config.database_url.clone(),

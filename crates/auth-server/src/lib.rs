@@ -242,7 +242,7 @@ impl Wired {
         let hasher =
             Argon2Hasher::new(plan.hashing).map_err(|e| StartError::Setup(e.to_string()))?;
         let signer = LinkSigner::new(keys).map_err(|e| StartError::Setup(e.to_string()))?;
-        let mut hasher = BlockingHasher::new(hasher, plan.hash_workers);
+        let mut hasher = BlockingHasher::new(hasher, plan.hash_workers).with_queue(plan.hash_queue);
         if let Some(metrics) = hashing {
             hasher = hasher.with_metrics(metrics);
         }

@@ -30,6 +30,8 @@ pub struct Plan {
     pub hashing: Argon2Params,
     /// Concurrent password hashes.
     pub hash_workers: usize,
+    /// Password hashes that may wait beyond those running.
+    pub hash_queue: usize,
     /// How long credentials live.
     pub credentials: CredentialPolicy,
     /// DRR's one token per user, rather than one per login.

@@ -28,6 +28,10 @@ pub enum HashError {
     /// the pool running hashes is gone).
     #[error("password hashing failed")]
     Failed(#[source] Cause),
+    /// Too many passwords already wait for a hashing slot: the request is
+    /// shed rather than queued without end; the client may retry soon.
+    #[error("too many passwords are waiting to be checked")]
+    Busy,
 }
 
 /// Hashes and checks passwords.
