@@ -6,7 +6,7 @@
 //! the async [`PasswordHasher`](crate::ports::PasswordHasher) port by running
 //! inline, and a server adapter can move it onto a blocking pool.
 
-use argon2::password_hash::phc::PasswordHash as Phc;
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash as Phc, Salt};
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
@@ -21,6 +21,16 @@ use zeroize::Zeroizing;
 
 use crate::domain::{Password, PasswordHash};
 use crate::ports::{Cause, HashError, PasswordHasher, Verification};
+
+/// The working memory of one argon2id hash, kept to be reused
+/// ([`Argon2Hasher::memory`]).
+pub struct HashMemory(Vec<argon2::Block>);
+
+impl std::fmt::Debug for HashMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HashMemory({} KiB)", self.0.len())
+    }
+}
 
 /// argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +157,98 @@ impl Argon2Hasher {
         hash_with(&self.argon2, password)
     }
 
+    /// Working memory for one hash at the configured cost (`m_cost` KiB),
+    /// to be reused hash after hash by [`hash_in`](Self::hash_in) and
+    /// [`verify_in`](Self::verify_in): a thread that keeps one never
+    /// allocates another, so the memory of hashing stays bounded by the
+    /// threads that hash.
+    pub fn memory(&self) -> HashMemory {
+        HashMemory(vec![
+            argon2::Block::default();
+            self.argon2.params().block_count()
+        ])
+    }
+
+    /// [`hash_sync`](Self::hash_sync) in `memory`: the same hash (same
+    /// PHC string for the same salt), without allocating its blocks.
+    pub fn hash_in(
+        &self,
+        password: &Password,
+        memory: &mut HashMemory,
+    ) -> Result<PasswordHash, HashError> {
+        let failed = |e: &dyn std::fmt::Display| HashError::Failed(Cause::msg(e.to_string()));
+        let mut salt = [0u8; 16];
+        rand::fill(&mut salt[..]);
+        let salt = Salt::new(&salt).map_err(|e| failed(&e))?;
+        let output = self
+            .raw_in(normalized(password).as_bytes(), &salt, memory)
+            .map_err(|e| failed(&e))?;
+        let phc = Phc {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(self.argon2.params()).map_err(|e| failed(&e))?,
+            salt: Some(salt),
+            hash: Some(output),
+        };
+        Ok(PasswordHash::new(phc.to_string()))
+    }
+
+    /// [`verify_sync`](Self::verify_sync), computing a hash of ours (argon2id
+    /// at the configured cost) in `memory`; any other format as there.
+    pub fn verify_in(
+        &self,
+        password: &Password,
+        hash: &PasswordHash,
+        memory: &mut HashMemory,
+    ) -> Verification {
+        self.verify_with(password, hash, Some(memory))
+    }
+
+    /// [`verify_dummy_sync`](Self::verify_dummy_sync) in `memory`.
+    pub fn verify_dummy_in(&self, password: &Password, memory: &mut HashMemory) {
+        let _ = self.verify_with(password, &self.dummy, Some(memory));
+    }
+
+    /// argon2id of `password` with `salt` at the configured cost, in `memory`.
+    fn raw_in(
+        &self,
+        password: &[u8],
+        salt: &Salt,
+        memory: &mut HashMemory,
+    ) -> Result<Output, String> {
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        self.argon2
+            .hash_password_into_with_memory(password, salt.as_ref(), &mut out, &mut memory.0[..])
+            .map_err(|e| e.to_string())?;
+        Output::new(&out).map_err(|e| e.to_string())
+    }
+
+    /// Whether `encoded` is ours (argon2id, v=19, the configured cost) and
+    /// matches `password`, computed in `memory`; `None` when it is not ours.
+    fn verify_ours_in(
+        &self,
+        password: &[u8],
+        encoded: &str,
+        memory: &mut HashMemory,
+    ) -> Option<bool> {
+        let phc = Phc::new(encoded).ok()?;
+        let stored = Params::try_from(&phc).ok()?;
+        let ours = phc.algorithm.as_str() == "argon2id"
+            && phc.version == Some(0x13)
+            && stored.m_cost() == self.params.m_cost
+            && stored.t_cost() == self.params.t_cost
+            && stored.p_cost() == self.params.p_cost
+            && stored
+                .output_len()
+                .is_none_or(|len| len == Params::DEFAULT_OUTPUT_LEN);
+        if !ours {
+            return None;
+        }
+        let (salt, expected) = (phc.salt?, phc.hash?);
+        let computed = self.raw_in(password, &salt, memory).ok()?;
+        Some(bool::from(computed.as_bytes().ct_eq(expected.as_bytes())))
+    }
+
     /// Checks `password` against a stored hash of any [`HashFormat`]. A
     /// hash in an unknown or malformed format never matches (as Django's
     /// unusable passwords).
@@ -155,10 +257,24 @@ impl Argon2Hasher {
     /// "ü" and a decomposed one are the same password; Django's hashes are
     /// of the text as typed (Django does not normalise), and are checked so.
     pub fn verify_sync(&self, password: &Password, hash: &PasswordHash) -> Verification {
+        self.verify_with(password, hash, None)
+    }
+
+    fn verify_with(
+        &self,
+        password: &Password,
+        hash: &PasswordHash,
+        memory: Option<&mut HashMemory>,
+    ) -> Verification {
         let pw = password.expose().as_bytes();
         let encoded = hash.as_str();
         let matched = match HashFormat::of(encoded) {
-            Some(HashFormat::Argon2id) => verify_phc(normalized(password).as_bytes(), encoded),
+            Some(HashFormat::Argon2id) => {
+                let normal = normalized(password);
+                memory
+                    .and_then(|memory| self.verify_ours_in(normal.as_bytes(), encoded, memory))
+                    .unwrap_or_else(|| verify_phc(normal.as_bytes(), encoded))
+            }
             Some(HashFormat::DjangoArgon2) => {
                 verify_phc(pw, &format!("${}", &encoded["argon2$".len()..]))
             }
@@ -356,6 +472,52 @@ mod tests {
             p_cost: 1,
         })
         .unwrap()
+    }
+
+    #[test]
+    fn hashing_in_kept_memory_agrees_with_the_library_both_ways() {
+        let hasher = fast();
+        let mut memory = hasher.memory();
+        let right = Password::new("correct horse");
+        let wrong = Password::new("correct horsf");
+        let matched = Verification::Match {
+            needs_rehash: false,
+        };
+        // The library's hash checked in kept memory, and ours by the library,
+        // again and again in the same memory.
+        for _ in 0..3 {
+            let theirs = hasher.hash_sync(&right).unwrap();
+            let ours = hasher.hash_in(&right, &mut memory).unwrap();
+            assert_eq!(hasher.verify_in(&right, &theirs, &mut memory), matched);
+            assert_eq!(hasher.verify_sync(&right, &ours), matched);
+            assert_eq!(hasher.verify_in(&right, &ours, &mut memory), matched);
+            assert_eq!(
+                hasher.verify_in(&wrong, &ours, &mut memory),
+                Verification::Mismatch
+            );
+            assert_eq!(
+                ours.as_str().split('$').take(4).collect::<Vec<_>>(),
+                theirs.as_str().split('$').take(4).collect::<Vec<_>>(),
+                "same variant, version and parameters"
+            );
+        }
+        // A hash at another cost is checked as before, and asks for a rehash.
+        let other = Argon2Hasher::new(Argon2Params {
+            m_cost: 512,
+            t_cost: 1,
+            p_cost: 1,
+        })
+        .unwrap()
+        .hash_sync(&right)
+        .unwrap();
+        assert_eq!(
+            hasher.verify_in(&right, &other, &mut memory),
+            Verification::Match { needs_rehash: true }
+        );
+        assert_eq!(
+            hasher.verify_in(&wrong, &other, &mut memory),
+            Verification::Mismatch
+        );
     }
 
     #[test]
