@@ -1,5 +1,6 @@
-//! Password hashing off the async executor, on a bounded pool: a flood of
-//! logins queues for hashing instead of stalling every other request, and
+//! Password hashing off the async executor, on a fixed pool of threads
+//! that reuse their memory: a flood of logins queues for hashing instead of
+//! stalling every other request or growing the process, and
 //! past a bounded queue is shed ([`HashError::Busy`]) instead of waiting
 //! without end.
 
@@ -7,14 +8,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use auth_core::domain::{Password, PasswordHash};
-use auth_core::hashing::Argon2Hasher;
-use auth_core::ports::{Cause, HashError, PasswordHasher, Verification};
+use auth_core::hashing::{Argon2Hasher, HashMemory};
+use auth_core::ports::{HashError, PasswordHasher, Verification};
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
-use tokio::sync::Semaphore;
+use std::sync::{Mutex, mpsc};
+
+use tokio::sync::{Semaphore, oneshot};
 
 /// What a hash was computed for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EncodeLabelValue)]
@@ -71,34 +74,63 @@ impl HashMetrics {
     }
 }
 
-/// Runs [`Argon2Hasher`] on tokio's blocking threads, at most `limit` at a time.
-#[derive(Debug, Clone)]
+/// A hash to compute on a hashing thread, in that thread's memory.
+type Job = Box<dyn FnOnce(&Argon2Hasher, &mut HashMemory) + Send>;
+
+/// Runs [`Argon2Hasher`] on a fixed pool of `limit` threads of its own, each
+/// keeping one hash's memory for every hash it computes: however many
+/// requests hash, hashing holds `limit` × the memory cost, no more (the
+/// allocator never sees a 19 MiB block freed on one thread and wanted on
+/// another). Hashes beyond the threads wait in order.
+#[derive(Clone)]
 pub struct BlockingHasher {
-    inner: Arc<Argon2Hasher>,
-    /// One per hash running.
-    permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
+    threads: usize,
     /// One per hash running or waiting; none left means shed.
     admitted: Option<Arc<Semaphore>>,
     metrics: Option<HashMetrics>,
 }
 
+impl std::fmt::Debug for BlockingHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockingHasher")
+            .field("threads", &self.threads)
+            .field("admitted", &self.admitted)
+            .finish_non_exhaustive()
+    }
+}
+
 impl BlockingHasher {
-    /// Wraps `inner`, allowing `limit` concurrent hashes (at least one).
+    /// Starts `limit` hashing threads (at least one) for `inner`; they end
+    /// when the last clone of the pool is dropped.
     pub fn new(inner: Argon2Hasher, limit: usize) -> Self {
+        let threads = limit.max(1);
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        let inner = Arc::new(inner);
+        for index in 0..threads {
+            let (queue, inner) = (queue.clone(), inner.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("argon2-{index}"))
+                .spawn(move || work(&inner, &queue));
+            if let Err(error) = spawned {
+                // Fewer threads hash slower; none is reported by the first hash.
+                tracing::error!(%error, "could not start a hashing thread");
+            }
+        }
         Self {
-            inner: Arc::new(inner),
-            permits: Arc::new(Semaphore::new(limit.max(1))),
+            jobs,
+            threads,
             admitted: None,
             metrics: None,
         }
     }
 
-    /// The same pool, with at most `waiting` hashes waiting for a slot
+    /// The same pool, with at most `waiting` hashes waiting for a thread
     /// beyond those running; one more is refused with [`HashError::Busy`].
     pub fn with_queue(self, waiting: usize) -> Self {
-        let running = self.permits.available_permits();
         Self {
-            admitted: Some(Arc::new(Semaphore::new(running + waiting))),
+            admitted: Some(Arc::new(Semaphore::new(self.threads + waiting))),
             ..self
         }
     }
@@ -114,9 +146,9 @@ impl BlockingHasher {
     async fn run<T, F>(&self, operation: Operation, work: F) -> Result<T, HashError>
     where
         T: Send + 'static,
-        F: FnOnce(&Argon2Hasher) -> T + Send + 'static,
+        F: FnOnce(&Argon2Hasher, &mut HashMemory) -> T + Send + 'static,
     {
-        let _admitted = match &self.admitted {
+        let admitted = match &self.admitted {
             Some(admitted) => match admitted.clone().try_acquire_owned() {
                 Ok(permit) => Some(permit),
                 Err(_) => {
@@ -128,19 +160,24 @@ impl BlockingHasher {
             },
             None => None,
         };
+        let (done, result) = oneshot::channel();
         let queued = std::time::Instant::now();
-        let _permit = self
-            .permits
-            .acquire()
+        let metrics = self.metrics.clone();
+        let job: Job = Box::new(move |hasher, memory| {
+            // Held until the hash is done, even if its request is gone, so
+            // the queue's bound counts every hash still to compute.
+            let _admitted = admitted;
+            if let Some(metrics) = &metrics {
+                metrics.wait.observe(queued.elapsed().as_secs_f64());
+            }
+            let _ = done.send(work(hasher, memory));
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| HashError::Failed("the hashing threads are gone".into()))?;
+        let done = result
             .await
-            .map_err(|_| HashError::Failed("hashing pool closed".into()))?;
-        if let Some(metrics) = &self.metrics {
-            metrics.wait.observe(queued.elapsed().as_secs_f64());
-        }
-        let inner = self.inner.clone();
-        let done = tokio::task::spawn_blocking(move || work(&inner))
-            .await
-            .map_err(|e| HashError::Failed(Cause::new(e)))?;
+            .map_err(|_| HashError::Failed("a hashing thread failed".into()))?;
         if let Some(metrics) = &self.metrics {
             metrics
                 .computed
@@ -151,11 +188,30 @@ impl BlockingHasher {
     }
 }
 
+/// A hashing thread: takes jobs in turn until the pool is dropped, each in
+/// the one memory it keeps (allocated at its first job). A job that panics
+/// loses its answer, not the thread.
+fn work(hasher: &Argon2Hasher, queue: &Mutex<mpsc::Receiver<Job>>) {
+    let mut memory: Option<HashMemory> = None;
+    loop {
+        let job = match queue.lock() {
+            Ok(queue) => queue.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        let memory = memory.get_or_insert_with(|| hasher.memory());
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(hasher, memory)));
+        if ran.is_err() {
+            tracing::error!("a password hash panicked");
+        }
+    }
+}
+
 #[async_trait]
 impl PasswordHasher for BlockingHasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
         let password = password.clone();
-        self.run(Operation::hash, move |h| h.hash_sync(&password))
+        self.run(Operation::hash, move |h, memory| h.hash_in(&password, memory))
             .await?
     }
 
@@ -165,13 +221,17 @@ impl PasswordHasher for BlockingHasher {
         hash: &PasswordHash,
     ) -> Result<Verification, HashError> {
         let (password, hash) = (password.clone(), hash.clone());
-        self.run(Operation::verify, move |h| h.verify_sync(&password, &hash))
+        self.run(Operation::verify, move |h, memory| {
+            h.verify_in(&password, &hash, memory)
+        })
             .await
     }
 
     async fn verify_dummy(&self, password: &Password) -> Result<(), HashError> {
         let password = password.clone();
-        self.run(Operation::dummy, move |h| h.verify_dummy_sync(&password))
+        self.run(Operation::dummy, move |h, memory| {
+            h.verify_dummy_in(&password, memory)
+        })
             .await
     }
 }
