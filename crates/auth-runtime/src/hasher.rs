@@ -211,8 +211,10 @@ fn work(hasher: &Argon2Hasher, queue: &Mutex<mpsc::Receiver<Job>>) {
 impl PasswordHasher for BlockingHasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
         let password = password.clone();
-        self.run(Operation::hash, move |h, memory| h.hash_in(&password, memory))
-            .await?
+        self.run(Operation::hash, move |h, memory| {
+            h.hash_in(&password, memory)
+        })
+        .await?
     }
 
     async fn verify(
@@ -224,7 +226,7 @@ impl PasswordHasher for BlockingHasher {
         self.run(Operation::verify, move |h, memory| {
             h.verify_in(&password, &hash, memory)
         })
-            .await
+        .await
     }
 
     async fn verify_dummy(&self, password: &Password) -> Result<(), HashError> {
@@ -232,7 +234,7 @@ impl PasswordHasher for BlockingHasher {
         self.run(Operation::dummy, move |h, memory| {
             h.verify_dummy_in(&password, memory)
         })
-            .await
+        .await
     }
 }
 
