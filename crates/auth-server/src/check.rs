@@ -268,7 +268,7 @@ fn plan(
         passwords,
         hashing,
         hash_workers,
-        hash_queue: config.password_hash_queue.unwrap_or(16 * hash_workers),
+        hash_queue: config.password_hash_queue.unwrap_or(64 * hash_workers),
         credentials: config.credential_policy(),
         one_token_per_user: config.one_token_per_user(),
         database_url: config.database_url.clone(),

@@ -237,7 +237,7 @@ settings! {
     #[setting(Server, shown = "CPU count")]
     optional password_hash_workers: usize;
     /// Password checks that may wait for a hashing slot beyond those running; one more is refused with 503 and `Retry-After: 1` (login, register, password changes), not queued without end.
-    #[setting(Server, shown = "16 × `PASSWORD_HASH_WORKERS`")]
+    #[setting(Server, shown = "64 × `PASSWORD_HASH_WORKERS`")]
     optional password_hash_queue: usize;
     /// `safe` or `drr`: the profile every setting left unset takes its value from.
     #[setting(Server)]
