@@ -3,11 +3,12 @@
 //! syntax, uniqueness, the password policy, credentials ended with a new
 //! password or a disabled account) without a logged-in caller.
 
+use super::register::{unique_error, username_error};
 use super::{Accounts, policy_errors};
 use crate::domain::{Email, NewUser, Password, User, UserChange, UserId, Username};
-use crate::form::{FieldError, ValidationErrors};
+use crate::form::{ValidationErrors, email_error};
 use crate::policy::UserAttributes;
-use crate::ports::{CredentialInfo, HashError, StoreError, TokenError, UniqueField};
+use crate::ports::{CredentialInfo, HashError, StoreError, TokenError};
 
 /// Why an operator action did nothing.
 #[derive(Debug, thiserror::Error)]
@@ -39,13 +40,6 @@ fn describe(errors: &ValidationErrors) -> String {
         .flat_map(|(field, list)| list.iter().map(move |e| format!("{field}: {}", e.message)))
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-fn invalid(field: &'static str, code: &'static str, message: impl Into<String>) -> AdminError {
-    AdminError::Invalid(ValidationErrors::single(
-        field,
-        FieldError::new(code, message),
-    ))
 }
 
 /// An account an operator creates.
@@ -112,8 +106,9 @@ impl Accounts {
 
     /// Creates an account, active, under the API's rules.
     pub async fn create_account(&self, new: NewAccount) -> Result<User, AdminError> {
+        let invalid = |field, error| AdminError::Invalid(ValidationErrors::single(field, error));
         let username = Username::parse(new.username.trim())
-            .map_err(|e| invalid("username", "invalid", e.to_string()))?;
+            .map_err(|e| invalid("username", username_error(e)))?;
         let email = new
             .email
             .as_deref()
@@ -122,12 +117,10 @@ impl Accounts {
             .map(|e| {
                 Email::parse(e)
                     .map(|e| e.with_lowercase_domain())
-                    .map_err(|_| invalid("email", "invalid", "Enter a valid email address."))
+                    .map_err(|e| invalid("email", email_error(e)))
             })
             .transpose()?;
-        let mut errors = ValidationErrors::default();
-        policy_errors(
-            &self.policy,
+        self.check_policy(
             &new.password,
             &UserAttributes {
                 username: username.as_str(),
@@ -135,12 +128,7 @@ impl Accounts {
                 last_name: &new.last_name,
                 email: email.as_ref().map(Email::as_str).unwrap_or_default(),
             },
-            "password",
-            &mut errors,
-        );
-        if !errors.is_empty() {
-            return Err(AdminError::Invalid(errors));
-        }
+        )?;
         let password_hash = self.hasher.hash(&new.password).await?;
         let user = NewUser {
             username,
@@ -155,16 +143,7 @@ impl Accounts {
             .create(user, None)
             .await
             .map_err(|error| match error {
-                StoreError::Conflict(UniqueField::Username) => invalid(
-                    "username",
-                    "unique",
-                    "A user with that username already exists.",
-                ),
-                StoreError::Conflict(UniqueField::Email) => invalid(
-                    "email",
-                    "unique",
-                    "user with this email address already exists.",
-                ),
+                StoreError::Conflict(field) => AdminError::Invalid(unique_error(field)),
                 other => AdminError::Store(other),
             })
     }
@@ -195,9 +174,7 @@ impl Accounts {
     /// Sets a new password under the policy and ends every credential of
     /// the account (as after a reset); how many ended.
     pub async fn set_password(&self, user: &User, password: &Password) -> Result<u64, AdminError> {
-        let mut errors = ValidationErrors::default();
-        policy_errors(
-            &self.policy,
+        self.check_policy(
             password,
             &UserAttributes {
                 username: user.username.as_str(),
@@ -205,12 +182,7 @@ impl Accounts {
                 last_name: &user.last_name,
                 email: user.email.as_ref().map(Email::as_str).unwrap_or_default(),
             },
-            "password",
-            &mut errors,
-        );
-        if !errors.is_empty() {
-            return Err(AdminError::Invalid(errors));
-        }
+        )?;
         let change = UserChange {
             password_hash: Some(self.hasher.hash(password).await?),
             ..UserChange::default()
@@ -253,6 +225,17 @@ impl Accounts {
         }
     }
 
+    /// The password policy's verdict on `password` for `user`.
+    fn check_policy(
+        &self,
+        password: &Password,
+        user: &UserAttributes<'_>,
+    ) -> Result<(), AdminError> {
+        let mut errors = ValidationErrors::default();
+        policy_errors(&self.policy, password, user, "password", &mut errors);
+        errors.into_result().map_err(AdminError::Invalid)
+    }
+
     async fn change(&self, user: &User, change: UserChange) -> Result<User, AdminError> {
         self.store
             .update(user.id, change, Vec::new())
@@ -268,6 +251,7 @@ impl Accounts {
 mod tests {
     use super::*;
     use crate::domain::PasswordHash;
+    use crate::ports::UniqueField;
     use crate::flows::testkit::*;
 
     #[test]

@@ -43,7 +43,7 @@ impl From<StoreError> for RegisterError {
     }
 }
 
-fn unique_error(field: UniqueField) -> ValidationErrors {
+pub(super) fn unique_error(field: UniqueField) -> ValidationErrors {
     match field {
         UniqueField::Username => ValidationErrors::single(
             "username",
