@@ -332,9 +332,12 @@ fn parse_python_int(text: &str) -> Option<i64> {
 }
 
 /// DRF `BooleanField` (optional, default false).
+/// The words DRF's `BooleanField` reads as true, in any case.
+pub const TRUE_WORDS: [&str; 6] = ["t", "y", "yes", "true", "on", "1"];
+/// The words DRF's `BooleanField` reads as false, in any case.
+pub const FALSE_WORDS: [&str; 6] = ["f", "n", "no", "false", "off", "0"];
+
 pub(crate) fn read_bool(form: &Form, name: &str) -> Result<bool, FieldError> {
-    const TRUE: [&str; 6] = ["t", "y", "yes", "true", "on", "1"];
-    const FALSE: [&str; 6] = ["f", "n", "no", "false", "off", "0"];
     let invalid = || FieldError::new("invalid", "Must be a valid boolean.");
     match form.get(name) {
         None => Ok(false),
@@ -347,9 +350,9 @@ pub(crate) fn read_bool(form: &Form, name: &str) -> Result<bool, FieldError> {
         },
         Some(RawValue::Text(s)) => {
             let lower = s.to_lowercase();
-            if TRUE.contains(&lower.as_str()) {
+            if TRUE_WORDS.contains(&lower.as_str()) {
                 Ok(true)
-            } else if FALSE.contains(&lower.as_str()) {
+            } else if FALSE_WORDS.contains(&lower.as_str()) {
                 Ok(false)
             } else {
                 Err(invalid())

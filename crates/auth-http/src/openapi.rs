@@ -88,7 +88,21 @@ impl Fields {
     /// A DRF `BooleanField`, optional: a boolean, 0 or 1, or one of DRF's
     /// words for them in any case (`yes`, `off`, `t`, …).
     pub(crate) fn flag(self, name: &str) -> Self {
-        let words = r"^([tTyYfFnN01]|[yY][eE][sS]|[nN][oO]|[tT][rR][uU][eE]|[fF][aA][lL][sS][eE]|[oO][nN]|[oO][fF][fF])$";
+        // DRF's words (auth-core's lists), each letter in either case.
+        let words = auth_core::form::TRUE_WORDS
+            .iter()
+            .chain(&auth_core::form::FALSE_WORDS)
+            .map(|word| {
+                word.chars()
+                    .map(|c| match (c.to_ascii_lowercase(), c.to_ascii_uppercase()) {
+                        (lower, upper) if lower != upper => format!("[{lower}{upper}]"),
+                        _ => c.to_string(),
+                    })
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("|");
+        let words = format!("^({words})$");
         // One schema, not anyOf: each keyword constrains its own type only.
         let schema = ObjectBuilder::new()
             .schema_type(

@@ -251,8 +251,8 @@ impl Accounts {
 mod tests {
     use super::*;
     use crate::domain::PasswordHash;
-    use crate::ports::UniqueField;
     use crate::flows::testkit::*;
+    use crate::ports::UniqueField;
 
     #[test]
     fn disabling_an_account_ends_its_credentials_and_enabling_does_not() {
