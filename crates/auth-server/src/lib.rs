@@ -119,12 +119,20 @@ impl App {
                 (api.merge(ops), None)
             }
         };
-        let document = Arc::new(document);
+        // Serialised once: it does not change while the server runs.
+        let document = serde_json::to_string(&document)
+            .map_err(|e| StartError::Setup(format!("the OpenAPI document: {e}")))?;
+        let document = axum::body::Bytes::from(document);
         let router = api.route(
             "/openapi.json",
             axum::routing::get(move || {
                 let document = document.clone();
-                async move { axum::Json(document.as_ref().clone()) }
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        document,
+                    )
+                }
             }),
         );
         Ok(Self {
