@@ -25,14 +25,20 @@ pub fn python(name: &str, requirements: &Path) -> Option<PathBuf> {
     let home = target.join("venv");
     let dir = home.join(name);
     let marker = |dir: &Path| dir.join("installed-requirements.txt");
-    if std::fs::read_to_string(marker(&dir)).is_ok_and(|had| had == wanted) {
+    let current = |dir: &Path| std::fs::read_to_string(marker(dir)).is_ok_and(|had| had == wanted);
+    std::fs::create_dir_all(&home).unwrap();
+    // One test process builds at a time; the others wait on the lock and
+    // then find the environment made. Without it a late builder replaced
+    // an environment another process was still importing from.
+    let lock = std::fs::File::create(home.join(format!("{name}.lock"))).unwrap();
+    lock.lock().unwrap();
+    if current(&dir) {
         return Some(dir.join("bin/python"));
     }
-    // Built aside and renamed into place, so test processes running at
-    // once never see half an environment.
-    let building = home.join(format!("{name}.building-{}", std::process::id()));
+    // Built aside and renamed into place, so an interrupted build never
+    // leaves half an environment behind a current-looking marker.
+    let building = home.join(format!("{name}.building"));
     let _ = std::fs::remove_dir_all(&building);
-    std::fs::create_dir_all(&home).unwrap();
     let made = run(Command::new("python3").arg("-m").arg("venv").arg(&building)).and_then(|()| {
         run(Command::new(building.join("bin/python"))
             .args([
@@ -56,10 +62,7 @@ pub fn python(name: &str, requirements: &Path) -> Option<PathBuf> {
     }
     std::fs::write(marker(&building), &wanted).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-    if std::fs::rename(&building, &dir).is_err() {
-        // Another test process got there first; its environment is as good.
-        let _ = std::fs::remove_dir_all(&building);
-    }
+    std::fs::rename(&building, &dir).unwrap();
     Some(dir.join("bin/python"))
 }
 
