@@ -16,51 +16,15 @@ use auth_server::import::{ImportRequest, Summary};
 use auth_server::{Compat, Config};
 use auth_sql::django::UserTable;
 
+#[path = "common/django_site.rs"]
+mod django_site;
+use django_site::Site;
+
 const USERS: usize = 100_000;
 const GOAL: Duration = Duration::from_secs(30);
 
-/// Django 5.2's DDL for the two tables on SQLite.
-const DJANGO_TABLES: [&str; 2] = [
-    r#"CREATE TABLE "auth_user" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "password" varchar(128) NOT NULL, "last_login" datetime NULL, "is_superuser" bool NOT NULL, "username" varchar(150) NOT NULL UNIQUE, "last_name" varchar(150) NOT NULL, "email" varchar(254) NOT NULL, "is_staff" bool NOT NULL, "is_active" bool NOT NULL, "date_joined" datetime NOT NULL, "first_name" varchar(150) NOT NULL)"#,
-    r#"CREATE TABLE "authtoken_token" ("key" varchar(40) NOT NULL PRIMARY KEY, "created" datetime NOT NULL, "user_id" integer NOT NULL UNIQUE REFERENCES "auth_user" ("id") DEFERRABLE INITIALLY DEFERRED)"#,
-];
-
 /// A pbkdf2_sha256 hash as Django stores it (never verified here).
 const HASH: &str = "pbkdf2_sha256$1000000$c2FsdHNhbHQ$HgGtz23nfY68BYPHybbu8UlRLZeUGYirGuG5uf5fmDg=";
-
-async fn make_site(path: &std::path::Path) {
-    let url = format!("sqlite://{}?mode=rwc", path.display());
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    for ddl in DJANGO_TABLES {
-        sqlx::query(ddl).execute(&pool).await.unwrap();
-    }
-    let mut tx = pool.begin().await.unwrap();
-    for n in 1..=USERS {
-        sqlx::query(
-            "INSERT INTO auth_user (id, password, last_login, is_superuser, username, last_name, \
-             email, is_staff, is_active, date_joined, first_name) \
-             VALUES ($1, $2, NULL, 0, $3, 'Lovelace', $4, 0, $5, '2024-05-01 10:00:00.123456', 'Ada')",
-        )
-        .bind(n as i64)
-        .bind(HASH)
-        .bind(format!("user{n}"))
-        .bind(format!("user{n}@example.org"))
-        .bind(n % 10 != 0)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-        sqlx::query(
-            "INSERT INTO authtoken_token (key, created, user_id) \
-             VALUES ($1, '2024-05-01 10:00:00.123456', $2)",
-        )
-        .bind(format!("{n:040x}"))
-        .bind(n as i64)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    }
-    tx.commit().await.unwrap();
-}
 
 async fn import(config: &Config, from: &str) -> (Summary, Duration) {
     let plan = auth_server::check::run(config).plan.unwrap();
@@ -80,7 +44,14 @@ async fn import(config: &Config, from: &str) -> (Summary, Duration) {
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("site.db");
-    make_site(&site).await;
+    Site {
+        users: USERS,
+        password_hash: HASH,
+        active: |n| n % 10 != 0,
+        created: "2024-05-01 10:00:00.123456",
+    }
+    .write(&site)
+    .await;
     let config = Config {
         compat: Compat::Drr,
         database_url: format!("sqlite://{}", dir.path().join("auth.db").display()),

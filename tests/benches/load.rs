@@ -1,0 +1,1034 @@
+//! `cargo xtask bench load`: throughput, latency, CPU and memory of the
+//! release server under wrk, beside two ceilings measured in the same run —
+//! a minimal axum route (this binary, re-run as a server) and argon2id at
+//! the configured cost (cores ÷ one hash's time).
+//!
+//! The server is the release binary (`AUTH_SERVER_BIN`, which `cargo xtask
+//! bench load` builds), on SQLite and, when they answer, on PostgreSQL +
+//! Redis (required under `CI=true`), with its production defaults except
+//! rate limits, which would end the run (raised for it only, and it says
+//! so). Users are seeded through the store — a Django site's tables
+//! imported with `import-django`, DRF tokens included — not through the
+//! API. Every scenario runs after a warm-up; CPU is the server process's
+//! user + system time, peak RSS its high-water mark reset before each
+//! scenario (`/proc/PID/clear_refs`).
+//!
+//! `LOAD_MODE=quick` (CI): a few seconds per scenario, no million-user
+//! run. `full` (default): ten seconds per scenario, and login / profile
+//! latency with 1 000 000 users and tokens against 1 000. Reports in
+//! `target/bench/load.md` and `target/bench/load.svg`; exits non-zero when
+//! a goal (printed with the table) is missed.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a bench: a failed unwrap is a failed run
+
+#[path = "common/django_site.rs"]
+mod django_site;
+
+use std::fmt::Write as _;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use auth_core::domain::Password;
+use auth_core::hashing::{Argon2Hasher, Argon2Params};
+use auth_core::import::InactiveMeans;
+use auth_server::Config;
+use auth_server::import::ImportRequest;
+use auth_sql::django::UserTable;
+use django_site::{Site, token_key};
+use serde_json::Value;
+
+const PASSWORD: &str = "a long enough passphrase 42";
+const SECRET: &str = "load bench secret key, long enough to pass the check 0123";
+const PREFIX: &str = "/api/v1/accounts";
+/// Users of the ordinary runs; the scale run has [`SCALE_USERS`].
+const USERS: usize = 1_000;
+const SCALE_USERS: usize = 1_000_000;
+/// Distinct tokens and sessions the read scenarios cycle through.
+const CREDENTIALS: usize = 1_000;
+const SESSIONS: usize = 64;
+/// Far above what a run sends; for this run only.
+const RAISED_RULE: &str = "1000000/60,1000000/60";
+
+/// The goals of issue 12, checked at the end.
+const READ_SHARE_SQLITE: f64 = 0.50;
+const READ_SHARE_SHARED: f64 = 0.35;
+const LOGIN_SHARE: f64 = 0.90;
+const FLOOD_P99_FACTOR: f64 = 3.0;
+const SCALE_SLOWDOWN: f64 = 0.10;
+const BASE_RSS_MIB: f64 = 64.0;
+
+/// The scenario of reads measured while a login flood runs.
+const FLOODED: &str = "token-auth GET profile/ during a login flood";
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Quick,
+    Full,
+}
+
+impl Mode {
+    fn from_env() -> Self {
+        match std::env::var("LOAD_MODE").as_deref() {
+            Ok("quick") => Self::Quick,
+            Ok("full") | Err(_) => Self::Full,
+            Ok(other) => panic!("LOAD_MODE={other}: use quick or full"),
+        }
+    }
+
+    fn seconds(self) -> u64 {
+        match self {
+            Self::Quick => 3,
+            Self::Full => 10,
+        }
+    }
+
+    fn warmup(self) -> u64 {
+        match self {
+            Self::Quick => 1,
+            Self::Full => 2,
+        }
+    }
+}
+
+/// What wrk measured, and what the server spent meanwhile.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    cpu_ms: f64,
+    rss_mib: f64,
+    requests: u64,
+    /// Answers with a status of 400 or more.
+    refused: u64,
+    socket_errors: u64,
+}
+
+/// One row of the report.
+struct Row {
+    backend: &'static str,
+    scenario: String,
+    conns: usize,
+    sample: Sample,
+    /// Share of the relevant ceiling, when there is one.
+    share: Option<f64>,
+}
+
+/// A child process, killed when dropped.
+struct Process {
+    child: Child,
+    origin: String,
+}
+
+impl Process {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_until_up(origin: &str, path: &str, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the server exited before it answered: {status}");
+        }
+        if let Ok(response) = ureq_get(&format!("{origin}{path}")) {
+            if response < 500 {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "{origin}{path} did not answer in 60 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A GET's status, over a plain TCP connection (no client crate needed
+/// for a readiness probe).
+fn ureq_get(url: &str) -> std::io::Result<u16> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut stream = std::net::TcpStream::connect(host)?;
+    write!(
+        stream,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status line"))
+}
+
+// ---------------------------------------------------------------- ceiling
+
+/// The ceiling: one axum route answering a profile-sized JSON body, on a
+/// runtime shaped like the server's (one worker per core), and nothing else.
+fn serve_ceiling(bind: &str) {
+    use axum::Json;
+    use axum::routing::get;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let body = serde_json::json!({
+            "id": 1, "username": "user1", "first_name": "Ada",
+            "last_name": "Lovelace", "email": "user1@example.org",
+        });
+        let app = axum::Router::new().route(
+            &format!("{PREFIX}/profile/"),
+            get(move || {
+                let body = body.clone();
+                async move { Json(body) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
+        axum::serve(listener, app).await.unwrap();
+    });
+}
+
+fn start_ceiling() -> Process {
+    let port = free_port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .env("LOAD_CEILING", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until_up(&origin, &format!("{PREFIX}/profile/"), &mut child);
+    Process { child, origin }
+}
+
+/// One argon2id hash at the default cost, timed on this thread (median of
+/// a few), and the login ceiling it sets: cores ÷ that time.
+fn argon2_ceiling() -> (Duration, f64) {
+    let hasher = Argon2Hasher::new(Argon2Params::default()).unwrap();
+    let password = Password::new(PASSWORD);
+    let mut times: Vec<Duration> = (0..9)
+        .map(|_| {
+            let started = Instant::now();
+            hasher.hash_sync(&password).unwrap();
+            started.elapsed()
+        })
+        .collect();
+    times.sort();
+    let one = times[times.len() / 2];
+    (one, cores() as f64 / one.as_secs_f64())
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+// ---------------------------------------------------------------- server
+
+enum Backend {
+    Sqlite,
+    Shared { postgres: String, redis: String },
+}
+
+impl Backend {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Sqlite => "SQLite",
+            Self::Shared { .. } => "PostgreSQL + Redis",
+        }
+    }
+}
+
+/// A database (and Redis prefix) made for one server, removed after it.
+struct Store {
+    config: Config,
+    cleanup: Option<(String, String, String)>,
+}
+
+impl Store {
+    async fn make(backend: &Backend, dir: &Path, label: &str) -> Self {
+        let mut config = Config {
+            secret_key: Some(SECRET.into()),
+            ..Config::default()
+        };
+        let cleanup = match backend {
+            Backend::Sqlite => {
+                config.database_url = format!("sqlite://{}", dir.join(format!("{label}.db")).display());
+                None
+            }
+            Backend::Shared { postgres, redis } => {
+                let name = format!("load_{}_{label}", std::process::id());
+                let admin = sqlx::PgPool::connect(postgres).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
+                    .execute(&admin)
+                    .await
+                    .unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&admin)
+                    .await
+                    .unwrap();
+                admin.close().await;
+                let base = postgres.rsplit_once('/').map_or(postgres.as_str(), |(b, _)| b);
+                config.database_url = format!("{base}/{name}");
+                let prefix = format!("load:{}:{label}:", std::process::id());
+                config.redis_url = Some(redis.clone());
+                config.redis_prefix = prefix.clone();
+                Some((postgres.clone(), name, prefix))
+            }
+        };
+        Self { config, cleanup }
+    }
+
+    /// Seeds `users` users with tokens through `import-django`.
+    async fn seed(&self, dir: &Path, users: usize, hash: &str) {
+        let site = dir.join(format!("site-{users}.db"));
+        if !site.exists() {
+            let created = time::OffsetDateTime::now_utc()
+                .format(time::macros::format_description!(
+                    "[year]-[month]-[day] [hour]:[minute]:[second].000000"
+                ))
+                .unwrap();
+            Site {
+                users,
+                password_hash: hash,
+                active: |_| true,
+                created: &created,
+            }
+            .write(&site)
+            .await;
+        }
+        let plan = auth_server::check::run(&self.config).plan.unwrap();
+        let request = ImportRequest {
+            from: format!("sqlite://{}", site.display()),
+            users: UserTable::default(),
+            tokens: Some("authtoken_token".into()),
+            inactive: InactiveMeans::Unverified,
+            dry_run: false,
+        };
+        let summary = auth_server::import::run(&plan, &request).await.unwrap();
+        assert_eq!(summary.users.created, users as u64, "{summary}");
+        assert_eq!(summary.tokens.created, users as u64, "{summary}");
+    }
+
+    fn server_env(&self, port: u16, mail: &Path) -> Vec<(String, String)> {
+        let rules = [
+            "login",
+            "register",
+            "send_reset_link",
+            "reset_password",
+            "verify",
+            "register_email",
+            "resend",
+            "reauthenticate",
+        ]
+        .map(|action| format!("{action}=\"{RAISED_RULE}\""))
+        .join(",");
+        let mut env = vec![
+            ("AUTH_BIND".into(), format!("127.0.0.1:{port}")),
+            ("AUTH_SECRET_KEY".into(), SECRET.into()),
+            ("AUTH_DATABASE_URL".into(), self.config.database_url.clone()),
+            ("AUTH_MAIL_URL".into(), format!("dir:{}", mail.display())),
+            ("AUTH_RATE_LIMIT_RULES".into(), format!("{{{rules}}}")),
+            ("AUTH_LOG".into(), "warn".into()),
+        ];
+        if let Some(redis) = &self.config.redis_url {
+            env.push(("AUTH_REDIS_URL".into(), redis.clone()));
+            env.push(("AUTH_REDIS_PREFIX".into(), self.config.redis_prefix.clone()));
+        }
+        env
+    }
+
+    async fn drop_all(self) {
+        let Some((postgres, name, prefix)) = self.cleanup else {
+            return;
+        };
+        if let Some(redis) = &self.config.redis_url {
+            let client = redis::Client::open(redis.as_str()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("{prefix}*"))
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            for chunk in keys.chunks(1000) {
+                let _: () = redis::cmd("DEL").arg(chunk).query_async(&mut conn).await.unwrap();
+            }
+        }
+        let admin = sqlx::PgPool::connect(&postgres).await.unwrap();
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+            .execute(&admin)
+            .await;
+    }
+}
+
+fn start_server(store: &Store, dir: &Path, label: &str) -> Process {
+    let binary = std::env::var("AUTH_SERVER_BIN")
+        .expect("AUTH_SERVER_BIN: run this bench through `cargo xtask bench load`");
+    let port = free_port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let mail = dir.join(format!("mail-{label}"));
+    std::fs::create_dir_all(&mail).unwrap();
+    let log = std::fs::File::create(dir.join(format!("server-{label}.log"))).unwrap();
+    let mut child = Command::new(&binary)
+        .envs(store.server_env(port, &mail))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start {binary}: {e}"));
+    wait_until_up(&origin, "/livez", &mut child);
+    Process { child, origin }
+}
+
+/// Session cookies (`name=value`) of the first `count` users, by logging in.
+async fn sessions(origin: &str, count: usize) -> Vec<String> {
+    let client = reqwest::Client::new();
+    let mut cookies = Vec::with_capacity(count);
+    for n in 1..=count {
+        let response = client
+            .post(format!("{origin}{PREFIX}/login/"))
+            .json(&serde_json::json!({"login": format!("user{n}"), "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "login of user{n}");
+        let cookie = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.split('=').next().is_some_and(|name| name.ends_with("sessionid")))
+            .expect("a session cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        cookies.push(cookie);
+    }
+    cookies
+}
+
+// ---------------------------------------------------------------- wrk
+
+/// The Lua every script ends with: the figures as one JSON line.
+const DONE: &str = r#"
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'RESULT {"requests":%d,"duration_us":%d,"refused":%d,"socket_errors":%d,"p50_us":%d,"p99_us":%d}\n',
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"#;
+
+/// A script sending `method path` with one of `values` as `header`, in
+/// turn (each wrk thread starting elsewhere in the list).
+fn rotating_header(method: &str, path: &str, header: &str, values: &[String]) -> String {
+    let list = values
+        .iter()
+        .map(|v| format!("{v:?}"))
+        .collect::<Vec<_>>()
+        .join(",\n");
+    format!(
+        r#"local values = {{ {list} }}
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+function init(args) n = (tid or 1) * 7919 end
+function request()
+  n = n + 1
+  return wrk.format("{method}", "{path}", {{ ["{header}"] = values[(n % #values) + 1] }})
+end
+{DONE}"#
+    )
+}
+
+/// A script posting a JSON body made by `body`, a Lua expression of `n`
+/// (this thread's request count) and `tid` (its number).
+fn posting(path: &str, body: &str) -> String {
+    format!(
+        r#"local threads = 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+function init(args) n = 0 end
+function request()
+  n = n + 1
+  return wrk.format("POST", "{path}", {{ ["Content-Type"] = "application/json" }}, {body})
+end
+{DONE}"#
+    )
+}
+
+fn cpu_ms(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    // utime and stime (fields 14 and 15 of proc(5)), in USER_HZ = 100 ticks.
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks * 10.0
+}
+
+fn reset_peak_rss(pid: u32) {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .unwrap()
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .unwrap();
+    kib / 1024.0
+}
+
+/// Starts wrk on `url` with `script` (written to `dir`).
+fn spawn_wrk(dir: &Path, name: &str, script: &str, url: &str, conns: usize, seconds: u64) -> Child {
+    // Each run of a script gets its own number, so the names a register
+    // script makes never repeat those of an earlier run.
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
+    let path: PathBuf = dir.join(format!("{name}.lua"));
+    std::fs::write(&path, script.replace("__RUN__", &run.to_string())).unwrap();
+    let threads = cores().min(conns);
+    Command::new(std::env::var("WRK").unwrap_or_else(|_| "wrk".into()))
+        .arg(format!("-t{threads}"))
+        .arg(format!("-c{conns}"))
+        .arg(format!("-d{seconds}s"))
+        .args(["--timeout", "10s", "-s"])
+        .arg(&path)
+        .arg(url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("wrk is needed: apt-get install wrk")
+}
+
+fn wrk_result(child: Child) -> (u64, Duration, u64, u64, f64, f64) {
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "wrk failed: {}{}",
+        stdout,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .unwrap_or_else(|| panic!("no result from wrk: {stdout}"));
+    let v: Value = serde_json::from_str(line).unwrap();
+    let n = |k: &str| v[k].as_u64().unwrap();
+    (
+        n("requests"),
+        Duration::from_micros(n("duration_us")),
+        n("refused"),
+        n("socket_errors"),
+        n("p50_us") as f64 / 1000.0,
+        n("p99_us") as f64 / 1000.0,
+    )
+}
+
+/// Warms `url` up with `script`, then measures it for the mode's time.
+fn measure(
+    mode: Mode,
+    dir: &Path,
+    pid: u32,
+    name: &str,
+    script: &str,
+    url: &str,
+    conns: usize,
+) -> Sample {
+    let _ = wrk_result(spawn_wrk(dir, name, script, url, conns, mode.warmup()));
+    reset_peak_rss(pid);
+    let before = cpu_ms(pid);
+    let (requests, took, refused, socket_errors, p50_ms, p99_ms) =
+        wrk_result(spawn_wrk(dir, name, script, url, conns, mode.seconds()));
+    let cpu = cpu_ms(pid) - before;
+    Sample {
+        rps: requests as f64 / took.as_secs_f64(),
+        p50_ms,
+        p99_ms,
+        cpu_ms: cpu / requests.max(1) as f64,
+        rss_mib: peak_rss_mib(pid),
+        requests,
+        refused,
+        socket_errors,
+    }
+}
+
+// ---------------------------------------------------------------- scenarios
+
+struct Scripts {
+    token_read: String,
+    session_read: String,
+    login: String,
+    failed_login: String,
+    register: String,
+}
+
+impl Scripts {
+    fn new(users: usize, sessions: &[String], run: &str) -> Self {
+        let profile = format!("{PREFIX}/profile/");
+        // Tokens spread over the whole user range, so a large store is
+        // read all over, not only at its start.
+        let step = (users / CREDENTIALS).max(1);
+        let tokens: Vec<String> = (0..CREDENTIALS.min(users))
+            .map(|i| format!("Token {}", token_key(1 + i * step)))
+            .collect();
+        let login = format!("{PREFIX}/login/");
+        let pick = format!("((tid * 7919 + n) % {users}) + 1");
+        Self {
+            token_read: rotating_header("GET", &profile, "Authorization", &tokens),
+            session_read: rotating_header("GET", &profile, "Cookie", sessions),
+            login: posting(
+                &login,
+                &format!(r#"'{{"login":"user' .. {pick} .. '","password":"{PASSWORD}"}}'"#),
+            ),
+            failed_login: posting(
+                &login,
+                &format!(r#"'{{"login":"user' .. {pick} .. '","password":"not the password"}}'"#),
+            ),
+            register: posting(
+                &format!("{PREFIX}/register/"),
+                &format!(
+                    r#"'{{"username":"{run}r__RUN__t' .. tid .. 'n' .. n .. '","email":"{run}r__RUN__t' .. tid .. 'n' .. n .. '@example.org","password":"{PASSWORD}","password_confirm":"{PASSWORD}"}}'"#
+                ),
+            ),
+        }
+    }
+}
+
+struct Ceilings {
+    /// Requests per second of the minimal route, by connections.
+    route: Vec<(usize, Sample)>,
+    /// Logins per second argon2id allows.
+    logins: f64,
+}
+
+impl Ceilings {
+    fn route(&self, conns: usize) -> f64 {
+        self.route.iter().find(|(c, _)| *c == conns).unwrap().1.rps
+    }
+}
+
+/// Every scenario on one backend; rows appended to `rows`.
+async fn scenarios(
+    mode: Mode,
+    backend: &Backend,
+    dir: &Path,
+    hash: &str,
+    ceilings: &Ceilings,
+    rows: &mut Vec<Row>,
+) {
+    let label = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Shared { .. } => "shared",
+    };
+    let store = Store::make(backend, dir, label).await;
+    store.seed(dir, USERS, hash).await;
+    let server = start_server(&store, dir, label);
+    let cookies = sessions(&server.origin, SESSIONS).await;
+    let scripts = Scripts::new(USERS, &cookies, &format!("r{}", std::process::id()));
+    let pid = server.pid();
+    let profile = format!("{}{PREFIX}/profile/", server.origin);
+    let login = format!("{}{PREFIX}/login/", server.origin);
+    let register = format!("{}{PREFIX}/register/", server.origin);
+    let mut add = |scenario: &str, conns, sample: Sample, share| {
+        println!(
+            "{:<20} {:<34} c={conns:<3} {:>9.0} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms  {:>6.3} CPU ms/req  {:>6.1} MiB",
+            backend.name(),
+            scenario,
+            sample.rps,
+            sample.p50_ms,
+            sample.p99_ms,
+            sample.cpu_ms,
+            sample.rss_mib
+        );
+        rows.push(Row {
+            backend: backend.name(),
+            scenario: scenario.to_owned(),
+            conns,
+            sample,
+            share,
+        });
+    };
+    for conns in [16, 64] {
+        let s = measure(mode, dir, pid, "token", &scripts.token_read, &profile, conns);
+        assert_eq!(s.refused + s.socket_errors, 0, "token reads refused: {s:?}");
+        add("token-auth GET profile/", conns, s, Some(s.rps / ceilings.route(conns)));
+        let s = measure(mode, dir, pid, "session", &scripts.session_read, &profile, conns);
+        assert_eq!(s.refused + s.socket_errors, 0, "session reads refused: {s:?}");
+        add("session-auth GET profile/", conns, s, Some(s.rps / ceilings.route(conns)));
+    }
+    for conns in [16, 64] {
+        let s = measure(mode, dir, pid, "login", &scripts.login, &login, conns);
+        assert_eq!(s.refused + s.socket_errors, 0, "logins refused: {s:?}");
+        add("POST login/", conns, s, Some(s.rps / ceilings.logins));
+    }
+    let s = measure(mode, dir, pid, "failed", &scripts.failed_login, &login, 64);
+    assert_eq!(s.refused, s.requests, "failed logins must all be 400: {s:?}");
+    add("POST login/ (wrong password)", 64, s, Some(s.rps / ceilings.logins));
+    let s = measure(mode, dir, pid, "register", &scripts.register, &register, 64);
+    assert_eq!(s.refused + s.socket_errors, 0, "registrations refused: {s:?}");
+    add("POST register/", 64, s, Some(s.rps / ceilings.logins));
+
+    // Reads while a login flood runs: the flood starts first and outlasts them.
+    let idle = measure(mode, dir, pid, "idle", &scripts.token_read, &profile, 16);
+    let seconds = mode.seconds();
+    let flood = spawn_wrk(dir, "flood", &scripts.login, &login, 64, seconds + 2 * mode.warmup() + 2);
+    std::thread::sleep(Duration::from_secs(1));
+    let during = measure(mode, dir, pid, "during", &scripts.token_read, &profile, 16);
+    let (flood_requests, flood_took, _, _, _, _) = wrk_result(flood);
+    add("token-auth GET profile/ idle", 16, idle, None);
+    println!(
+        "login flood beside the reads: {:.0} logins/s",
+        flood_requests as f64 / flood_took.as_secs_f64()
+    );
+    add(FLOODED, 16, during, Some(during.p99_ms / idle.p99_ms));
+    drop(server);
+
+    if mode == Mode::Full {
+        // The same reads and logins with a million users and tokens.
+        let big = Store::make(backend, dir, &format!("{label}-1m")).await;
+        let started = Instant::now();
+        big.seed(dir, SCALE_USERS, hash).await;
+        println!(
+            "seeded {SCALE_USERS} users and tokens in {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
+        let server = start_server(&big, dir, &format!("{label}-1m"));
+        let scripts = Scripts::new(SCALE_USERS, &cookies, "big");
+        let pid = server.pid();
+        let s = measure(
+            mode,
+            dir,
+            pid,
+            "token-1m",
+            &scripts.token_read,
+            &format!("{}{PREFIX}/profile/", server.origin),
+            16,
+        );
+        assert_eq!(s.refused + s.socket_errors, 0, "token reads refused: {s:?}");
+        add("token-auth GET profile/, 1M users", 16, s, None);
+        let s = measure(
+            mode,
+            dir,
+            pid,
+            "login-1m",
+            &scripts.login,
+            &format!("{}{PREFIX}/login/", server.origin),
+            16,
+        );
+        assert_eq!(s.refused + s.socket_errors, 0, "logins refused: {s:?}");
+        add("POST login/, 1M users", 16, s, None);
+        drop(server);
+        big.drop_all().await;
+    }
+    store.drop_all().await;
+}
+
+// ---------------------------------------------------------------- report
+
+fn find<'a>(rows: &'a [Row], backend: &str, scenario: &str, conns: usize) -> Option<&'a Row> {
+    rows.iter()
+        .find(|r| r.backend == backend && r.scenario == scenario && r.conns == conns)
+}
+
+/// Each goal, met or not, as a line of the report.
+fn goals(rows: &[Row], ceilings: &Ceilings, pool_mib: f64) -> Vec<(bool, String)> {
+    let mut out = Vec::new();
+    for (backend, goal) in [
+        ("SQLite", READ_SHARE_SQLITE),
+        ("PostgreSQL + Redis", READ_SHARE_SHARED),
+    ] {
+        for conns in [16, 64] {
+            if let Some(row) = find(rows, backend, "token-auth GET profile/", conns) {
+                let share = row.share.unwrap_or_default();
+                out.push((
+                    share >= goal,
+                    format!(
+                        "{backend}: token-auth profile read at c={conns} is {:.0} % of the minimal route (goal ≥ {:.0} %)",
+                        share * 100.0,
+                        goal * 100.0
+                    ),
+                ));
+            }
+        }
+        for conns in [16, 64] {
+            if let Some(row) = find(rows, backend, "POST login/", conns) {
+                let share = row.share.unwrap_or_default();
+                out.push((
+                    share >= LOGIN_SHARE,
+                    format!(
+                        "{backend}: logins at c={conns} are {:.0} % of the argon2id ceiling of {:.1}/s (goal ≥ {:.0} %)",
+                        share * 100.0,
+                        ceilings.logins,
+                        LOGIN_SHARE * 100.0
+                    ),
+                ));
+            }
+        }
+        if let Some(row) = find(rows, backend, FLOODED, 16) {
+            let factor = row.share.unwrap_or(f64::INFINITY);
+            out.push((
+                factor <= FLOOD_P99_FACTOR,
+                format!(
+                    "{backend}: profile-read p99 during a login flood is {factor:.1}× its idle p99 (goal ≤ {FLOOD_P99_FACTOR}×)"
+                ),
+            ));
+        }
+        for (scenario, small, conns) in [
+            ("token-auth GET profile/, 1M users", "token-auth GET profile/", 16),
+            ("POST login/, 1M users", "POST login/", 16),
+        ] {
+            if let (Some(big), Some(base)) = (
+                find(rows, backend, scenario, conns),
+                find(rows, backend, small, conns),
+            ) {
+                let slower = big.sample.p50_ms / base.sample.p50_ms - 1.0;
+                out.push((
+                    slower <= SCALE_SLOWDOWN,
+                    format!(
+                        "{backend}: {small} p50 with 1M users is {:+.0} % of the 1 000-user figure (goal ≤ +{:.0} %)",
+                        slower * 100.0,
+                        SCALE_SLOWDOWN * 100.0
+                    ),
+                ));
+            }
+        }
+        let peak = rows
+            .iter()
+            .filter(|r| r.backend == backend && r.conns == 64)
+            .map(|r| r.sample.rss_mib)
+            .fold(0.0, f64::max);
+        if peak > 0.0 {
+            let bound = BASE_RSS_MIB + pool_mib;
+            out.push((
+                peak <= bound,
+                format!(
+                    "{backend}: peak RSS at c=64 is {peak:.1} MiB (goal ≤ {BASE_RSS_MIB} + {pool_mib:.0} MiB of hashing pool = {bound:.0} MiB)"
+                ),
+            ));
+        }
+    }
+    out
+}
+
+fn markdown(mode: Mode, rows: &[Row], ceilings: &Ceilings, hash: Duration, goals: &[(bool, String)]) -> String {
+    let mut out = String::new();
+    let machine = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let date = time::OffsetDateTime::now_utc().date();
+    writeln!(
+        out,
+        "# Load benchmark ({} mode)\n\n{date}, {} cores ({machine}); `cargo xtask bench load{}`; wrk, {} s per scenario after {} s of warm-up. Rate limits raised to {RAISED_RULE} per action for the run only.\n",
+        if mode == Mode::Quick { "quick" } else { "full" },
+        cores(),
+        if mode == Mode::Quick { " --quick" } else { "" },
+        mode.seconds(),
+        mode.warmup(),
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "Ceilings: the minimal axum route {}; argon2id (m=19456, t=2, p=1) {:.1} ms a hash → {:.1} logins/s on {} cores.\n",
+        ceilings
+            .route
+            .iter()
+            .map(|(c, s)| format!("{:.0} req/s at c={c}", s.rps))
+            .collect::<Vec<_>>()
+            .join(", "),
+        hash.as_secs_f64() * 1000.0,
+        ceilings.logins,
+        cores()
+    )
+    .unwrap();
+    out.push_str("| backend | scenario | conns | req/s | p50 ms | p99 ms | CPU ms/req | peak RSS MiB | ratio |\n|---|---|---|---|---|---|---|---|---|\n");
+    for (c, s) in &ceilings.route {
+        writeln!(
+            out,
+            "| — | minimal axum route | {c} | {:.0} | {:.2} | {:.2} | {:.3} | {:.1} | 100 % |",
+            s.rps, s.p50_ms, s.p99_ms, s.cpu_ms, s.rss_mib
+        )
+        .unwrap();
+    }
+    for row in rows {
+        let s = &row.sample;
+        let ratio = match row.share {
+            Some(share) if row.scenario.contains("flood") => format!("p99 {share:.1}× idle"),
+            Some(share) => format!("{:.0} %", share * 100.0),
+            None => String::new(),
+        };
+        writeln!(
+            out,
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.3} | {:.1} | {ratio} |",
+            row.backend, row.scenario, row.conns, s.rps, s.p50_ms, s.p99_ms, s.cpu_ms, s.rss_mib
+        )
+        .unwrap();
+    }
+    out.push_str("\nRatios: reads to the minimal route at the same connections; logins and registrations to the argon2id ceiling.\n\n## Goals\n\n");
+    for (met, line) in goals {
+        writeln!(out, "- {} {line}", if *met { "met:" } else { "MISSED:" }).unwrap();
+    }
+    out
+}
+
+/// A bar chart of the ratios to the ceilings, with each goal marked.
+fn chart(rows: &[Row], path: &Path) {
+    use plotters::prelude::*;
+    let bars: Vec<(String, f64, f64)> = rows
+        .iter()
+        .filter(|r| r.share.is_some() && !r.scenario.contains("flood"))
+        .map(|r| {
+            let goal = if r.scenario.contains("GET") {
+                if r.backend == "SQLite" {
+                    READ_SHARE_SQLITE
+                } else {
+                    READ_SHARE_SHARED
+                }
+            } else if r.scenario == "POST login/" {
+                LOGIN_SHARE
+            } else {
+                0.0
+            };
+            (
+                format!("{}: {} c={}", r.backend, r.scenario, r.conns),
+                r.share.unwrap_or_default(),
+                goal,
+            )
+        })
+        .collect();
+    let height = 60 + 28 * bars.len() as u32;
+    let root = SVGBackend::new(path, (900, height)).into_drawing_area();
+    root.fill(&WHITE).unwrap();
+    let style = TextStyle::from(("sans-serif", 13).into_font()).color(&BLACK);
+    root.draw(&Text::new(
+        "Share of the ceiling (reads: minimal axum route; logins: argon2id); | marks the goal",
+        (10, 10),
+        style.clone(),
+    ))
+    .unwrap();
+    let (left, width) = (430, 420.0);
+    for (i, (label, share, goal)) in bars.iter().enumerate() {
+        let y = 40 + 28 * i as i32;
+        root.draw(&Text::new(label.clone(), (10, y + 4), style.clone()))
+            .unwrap();
+        let end = left + (width * share.min(1.2)) as i32;
+        let color = if *share >= *goal { GREEN } else { RED };
+        root.draw(&Rectangle::new([(left, y), (end, y + 18)], color.filled()))
+            .unwrap();
+        root.draw(&Text::new(
+            format!("{:.0} %", share * 100.0),
+            (end + 6, y + 4),
+            style.clone(),
+        ))
+        .unwrap();
+        if *goal > 0.0 {
+            let x = left + (width * goal) as i32;
+            root.draw(&PathElement::new(vec![(x, y - 3), (x, y + 21)], BLACK.stroke_width(2)))
+                .unwrap();
+        }
+    }
+    root.present().unwrap();
+}
+
+fn main() {
+    if let Ok(bind) = std::env::var("LOAD_CEILING") {
+        return serve_ceiling(&bind);
+    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(run());
+}
+
+async fn run() {
+    let mode = Mode::from_env();
+    let dir = tempfile::tempdir().unwrap();
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
+
+    let (hash_time, logins) = argon2_ceiling();
+    let hasher = Argon2Hasher::new(Argon2Params::default()).unwrap();
+    let hash = hasher.hash_sync(&Password::new(PASSWORD)).unwrap();
+    println!(
+        "== load bench ({} s per scenario); rate limits raised to {RAISED_RULE} per action for this run only",
+        mode.seconds()
+    );
+    println!(
+        "argon2id ceiling: {:.1} ms a hash, {logins:.1} logins/s on {} cores",
+        hash_time.as_secs_f64() * 1000.0,
+        cores()
+    );
+
+    let ceiling = start_ceiling();
+    let tokens: Vec<String> = (1..=CREDENTIALS)
+        .map(|n| format!("Token {}", token_key(n)))
+        .collect();
+    let script = rotating_header("GET", &format!("{PREFIX}/profile/"), "Authorization", &tokens);
+    let url = format!("{}{PREFIX}/profile/", ceiling.origin);
+    let route = [16, 64]
+        .map(|conns| {
+            let s = measure(mode, dir.path(), ceiling.pid(), "ceiling", &script, &url, conns);
+            println!("minimal axum route c={conns}: {:.0} req/s, p99 {:.2} ms", s.rps, s.p99_ms);
+            (conns, s)
+        })
+        .to_vec();
+    drop(ceiling);
+    let ceilings = Ceilings { route, logins };
+
+    let mut backends = vec![Backend::Sqlite];
+    let postgres = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let reachable = sqlx::PgPool::connect(&postgres).await.is_ok()
+        && redis::Client::open(redis.as_str())
+            .ok()
+            .is_some_and(|c| c.get_connection().is_ok());
+    if reachable {
+        backends.push(Backend::Shared { postgres, redis });
+    } else {
+        assert!(!in_ci, "CI=true but PostgreSQL or Redis does not answer");
+        println!("PostgreSQL or Redis does not answer: SQLite only");
+    }
+
+    let mut rows = Vec::new();
+    for backend in &backends {
+        scenarios(mode, backend, dir.path(), hash.as_str(), &ceilings, &mut rows).await;
+    }
+
+    let pool_mib = cores() as f64 * f64::from(Argon2Params::default().m_cost) / 1024.0;
+    let goals = goals(&rows, &ceilings, pool_mib);
+    let report = markdown(mode, &rows, &ceilings, hash_time, &goals);
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("load.md"), &report).unwrap();
+    chart(&rows, &out.join("load.svg"));
+    println!("\n{report}\nreport: target/bench/load.md, chart: target/bench/load.svg");
+    let missed = goals.iter().filter(|(met, _)| !met).count();
+    if missed > 0 {
+        eprintln!("FAILED: {missed} goal(s) missed");
+        std::process::exit(1);
+    }
+}
