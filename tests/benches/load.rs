@@ -154,7 +154,10 @@ fn wait_until_up(origin: &str, path: &str, child: &mut Child) {
                 return;
             }
         }
-        assert!(Instant::now() < deadline, "{origin}{path} did not answer in 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "{origin}{path} did not answer in 60 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -267,22 +270,27 @@ impl Store {
         };
         let cleanup = match backend {
             Backend::Sqlite => {
-                config.database_url = format!("sqlite://{}", dir.join(format!("{label}.db")).display());
+                config.database_url =
+                    format!("sqlite://{}", dir.join(format!("{label}.db")).display());
                 None
             }
             Backend::Shared { postgres, redis } => {
                 let name = format!("load_{}_{label}", std::process::id());
                 let admin = sqlx::PgPool::connect(postgres).await.unwrap();
-                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
-                    .execute(&admin)
-                    .await
-                    .unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name}"
+                )))
+                .execute(&admin)
+                .await
+                .unwrap();
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .execute(&admin)
                     .await
                     .unwrap();
                 admin.close().await;
-                let base = postgres.rsplit_once('/').map_or(postgres.as_str(), |(b, _)| b);
+                let base = postgres
+                    .rsplit_once('/')
+                    .map_or(postgres.as_str(), |(b, _)| b);
                 config.database_url = format!("{base}/{name}");
                 let prefix = format!("load:{}:{label}:", std::process::id());
                 config.redis_url = Some(redis.clone());
@@ -365,13 +373,19 @@ impl Store {
                 .await
                 .unwrap();
             for chunk in keys.chunks(1000) {
-                let _: () = redis::cmd("DEL").arg(chunk).query_async(&mut conn).await.unwrap();
+                let _: () = redis::cmd("DEL")
+                    .arg(chunk)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
             }
         }
         let admin = sqlx::PgPool::connect(&postgres).await.unwrap();
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-            .execute(&admin)
-            .await;
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&admin)
+        .await;
     }
 }
 
@@ -410,7 +424,11 @@ async fn sessions(origin: &str, count: usize) -> Vec<String> {
             .get_all("set-cookie")
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .find(|v| v.split('=').next().is_some_and(|name| name.ends_with("sessionid")))
+            .find(|v| {
+                v.split('=')
+                    .next()
+                    .is_some_and(|name| name.ends_with("sessionid"))
+            })
             .expect("a session cookie")
             .split(';')
             .next()
@@ -472,7 +490,12 @@ end
 
 fn cpu_ms(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
     // utime and stime (fields 14 and 15 of proc(5)), in USER_HZ = 100 ticks.
     let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
     ticks * 10.0
@@ -668,12 +691,42 @@ async fn scenarios(
         });
     };
     for conns in [16, 64] {
-        let s = measure(mode, dir, pid, "token", &scripts.token_read, &profile, conns);
+        let s = measure(
+            mode,
+            dir,
+            pid,
+            "token",
+            &scripts.token_read,
+            &profile,
+            conns,
+        );
         assert_eq!(s.refused + s.socket_errors, 0, "token reads refused: {s:?}");
-        add("token-auth GET profile/", conns, s, Some(s.rps / ceilings.route(conns)));
-        let s = measure(mode, dir, pid, "session", &scripts.session_read, &profile, conns);
-        assert_eq!(s.refused + s.socket_errors, 0, "session reads refused: {s:?}");
-        add("session-auth GET profile/", conns, s, Some(s.rps / ceilings.route(conns)));
+        add(
+            "token-auth GET profile/",
+            conns,
+            s,
+            Some(s.rps / ceilings.route(conns)),
+        );
+        let s = measure(
+            mode,
+            dir,
+            pid,
+            "session",
+            &scripts.session_read,
+            &profile,
+            conns,
+        );
+        assert_eq!(
+            s.refused + s.socket_errors,
+            0,
+            "session reads refused: {s:?}"
+        );
+        add(
+            "session-auth GET profile/",
+            conns,
+            s,
+            Some(s.rps / ceilings.route(conns)),
+        );
     }
     for conns in [16, 64] {
         let s = measure(mode, dir, pid, "login", &scripts.login, &login, conns);
@@ -681,16 +734,35 @@ async fn scenarios(
         add("POST login/", conns, s, Some(s.rps / ceilings.logins));
     }
     let s = measure(mode, dir, pid, "failed", &scripts.failed_login, &login, 64);
-    assert_eq!(s.refused, s.requests, "failed logins must all be 400: {s:?}");
-    add("POST login/ (wrong password)", 64, s, Some(s.rps / ceilings.logins));
+    assert_eq!(
+        s.refused, s.requests,
+        "failed logins must all be 400: {s:?}"
+    );
+    add(
+        "POST login/ (wrong password)",
+        64,
+        s,
+        Some(s.rps / ceilings.logins),
+    );
     let s = measure(mode, dir, pid, "register", &scripts.register, &register, 64);
-    assert_eq!(s.refused + s.socket_errors, 0, "registrations refused: {s:?}");
+    assert_eq!(
+        s.refused + s.socket_errors,
+        0,
+        "registrations refused: {s:?}"
+    );
     add("POST register/", 64, s, Some(s.rps / ceilings.logins));
 
     // Reads while a login flood runs: the flood starts first and outlasts them.
     let idle = measure(mode, dir, pid, "idle", &scripts.token_read, &profile, 16);
     let seconds = mode.seconds();
-    let flood = spawn_wrk(dir, "flood", &scripts.login, &login, 64, seconds + 2 * mode.warmup() + 2);
+    let flood = spawn_wrk(
+        dir,
+        "flood",
+        &scripts.login,
+        &login,
+        64,
+        seconds + 2 * mode.warmup() + 2,
+    );
     std::thread::sleep(Duration::from_secs(1));
     let during = measure(mode, dir, pid, "during", &scripts.token_read, &profile, 16);
     let (flood_requests, flood_took, _, _, _, _) = wrk_result(flood);
@@ -793,7 +865,11 @@ fn goals(rows: &[Row], ceilings: &Ceilings, pool_mib: f64) -> Vec<(bool, String)
             ));
         }
         for (scenario, small, conns) in [
-            ("token-auth GET profile/, 1M users", "token-auth GET profile/", 16),
+            (
+                "token-auth GET profile/, 1M users",
+                "token-auth GET profile/",
+                16,
+            ),
             ("POST login/, 1M users", "POST login/", 16),
         ] {
             if let (Some(big), Some(base)) = (
@@ -829,7 +905,13 @@ fn goals(rows: &[Row], ceilings: &Ceilings, pool_mib: f64) -> Vec<(bool, String)
     out
 }
 
-fn markdown(mode: Mode, rows: &[Row], ceilings: &Ceilings, hash: Duration, goals: &[(bool, String)]) -> String {
+fn markdown(
+    mode: Mode,
+    rows: &[Row],
+    ceilings: &Ceilings,
+    hash: Duration,
+    goals: &[(bool, String)],
+) -> String {
     let mut out = String::new();
     let machine = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -946,8 +1028,11 @@ fn chart(rows: &[Row], path: &Path) {
         .unwrap();
         if *goal > 0.0 {
             let x = left + (width * goal) as i32;
-            root.draw(&PathElement::new(vec![(x, y - 3), (x, y + 21)], BLACK.stroke_width(2)))
-                .unwrap();
+            root.draw(&PathElement::new(
+                vec![(x, y - 3), (x, y + 21)],
+                BLACK.stroke_width(2),
+            ))
+            .unwrap();
         }
     }
     root.present().unwrap();
@@ -986,12 +1071,28 @@ async fn run() {
     let tokens: Vec<String> = (1..=CREDENTIALS)
         .map(|n| format!("Token {}", token_key(n)))
         .collect();
-    let script = rotating_header("GET", &format!("{PREFIX}/profile/"), "Authorization", &tokens);
+    let script = rotating_header(
+        "GET",
+        &format!("{PREFIX}/profile/"),
+        "Authorization",
+        &tokens,
+    );
     let url = format!("{}{PREFIX}/profile/", ceiling.origin);
     let route = [16, 64]
         .map(|conns| {
-            let s = measure(mode, dir.path(), ceiling.pid(), "ceiling", &script, &url, conns);
-            println!("minimal axum route c={conns}: {:.0} req/s, p99 {:.2} ms", s.rps, s.p99_ms);
+            let s = measure(
+                mode,
+                dir.path(),
+                ceiling.pid(),
+                "ceiling",
+                &script,
+                &url,
+                conns,
+            );
+            println!(
+                "minimal axum route c={conns}: {:.0} req/s, p99 {:.2} ms",
+                s.rps, s.p99_ms
+            );
             (conns, s)
         })
         .to_vec();
@@ -1015,7 +1116,15 @@ async fn run() {
 
     let mut rows = Vec::new();
     for backend in &backends {
-        scenarios(mode, backend, dir.path(), hash.as_str(), &ceilings, &mut rows).await;
+        scenarios(
+            mode,
+            backend,
+            dir.path(),
+            hash.as_str(),
+            &ceilings,
+            &mut rows,
+        )
+        .await;
     }
 
     let pool_mib = cores() as f64 * f64::from(Argon2Params::default().m_cost) / 1024.0;

@@ -19,8 +19,8 @@ use auth_core::credentials::{
 };
 use auth_core::domain::UserId;
 use auth_core::ports::{
-    Adopted, Adoption, AuthToken, Cause, Clock, CredentialInfo, CredentialKind, LiveCount,
-    TokenError, TokenManager,
+    Adopted, Adoption, AuthToken, Cause, Clock, CredentialInfo, CredentialKind, Holds, LiveCount,
+    Resolved, TokenError, TokenManager,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -230,6 +230,14 @@ impl TokenManager for RedisTokenManager {
         token: &AuthToken,
         kind: CredentialKind,
     ) -> Result<Option<UserId>, TokenError> {
+        Ok(self.resolve(token, kind).await?.map(|found| found.user))
+    }
+
+    async fn resolve(
+        &self,
+        token: &AuthToken,
+        kind: CredentialKind,
+    ) -> Result<Option<Resolved>, TokenError> {
         let key = self.token_key(token);
         let value: Option<String> = self
             .conn
@@ -246,7 +254,9 @@ impl TokenManager for RedisTokenManager {
         if !self.policy.is_live(kind, entry.stamps, now) {
             return Ok(None);
         }
-        if self.policy.should_record_use(kind, entry.stamps, now) {
+        let mut stamps = entry.stamps;
+        if self.policy.should_record_use(kind, stamps, now) {
+            stamps.last_used = Some(now);
             let issued = entry.stamps.issued.map(OffsetDateTime::unix_timestamp);
             let value = Entry::format(entry.user, entry.kind, Some(now.unix_timestamp()), issued);
             // XX never revives a key revoked meanwhile; the expiry stays
@@ -259,10 +269,17 @@ impl TokenManager for RedisTokenManager {
             };
             self.conn.run::<Option<String>>(&set).await.map_err(fail)?;
         }
-        Ok(entry.user.parse().ok().map(UserId::new))
+        Ok(entry.user.parse().ok().map(|user| Resolved {
+            user: UserId::new(user),
+            holds: Holds::from_bound(self.policy.holds_until(kind, stamps, now), now),
+        }))
     }
 
-    async fn revoke(&self, token: &AuthToken, kind: CredentialKind) -> Result<bool, TokenError> {
+    async fn revoke(
+        &self,
+        token: &AuthToken,
+        kind: CredentialKind,
+    ) -> Result<Option<UserId>, TokenError> {
         let key = self.token_key(token);
         let value: Option<String> = self
             .conn
@@ -276,7 +293,7 @@ impl TokenManager for RedisTokenManager {
             .and_then(|entry| entry.user.parse::<i64>().ok())
             .map(UserId::new)
         else {
-            return Ok(false);
+            return Ok(None);
         };
         let deleted: i64 = self
             .conn
@@ -291,7 +308,7 @@ impl TokenManager for RedisTokenManager {
         if deleted > 0 && kind == CredentialKind::Token {
             self.bump_generation(user).await?;
         }
-        Ok(deleted > 0)
+        Ok((deleted > 0).then_some(user))
     }
 
     async fn revoke_all(

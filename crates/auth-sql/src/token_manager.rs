@@ -8,8 +8,8 @@ use auth_core::credentials::{
 };
 use auth_core::domain::UserId;
 use auth_core::ports::{
-    Adopted, Adoption, AuthToken, CredentialInfo, CredentialKind, LiveCount, TokenError,
-    TokenManager,
+    Adopted, Adoption, AuthToken, CredentialInfo, CredentialKind, Holds, LiveCount, Resolved,
+    TokenError, TokenManager,
 };
 use time::OffsetDateTime;
 
@@ -49,9 +49,14 @@ impl<DB: Queries> SqlStore<DB> {
             .collect())
     }
 
-    /// Deletes one credential; in one-token mode a revoked token must not
-    /// come back at the next login, so the user's generation moves on.
-    async fn delete(&self, digest: Vec<u8>, kind: CredentialKind) -> Result<bool, TokenError> {
+    /// Deletes one credential, answering its owner; in one-token mode a
+    /// revoked token must not come back at the next login, so the user's
+    /// generation moves on.
+    async fn delete(
+        &self,
+        digest: Vec<u8>,
+        kind: CredentialKind,
+    ) -> Result<Option<UserId>, TokenError> {
         let mut conn = self.conn().await.map_err(token_error)?;
         let owner = DB::delete_credential(&mut conn, digest, kind_name(kind))
             .await
@@ -59,7 +64,7 @@ impl<DB: Queries> SqlStore<DB> {
         if let (Some(user), CredentialKind::Token) = (owner, kind) {
             self.forget_derived(&mut conn, user).await?;
         }
-        Ok(owner.is_some())
+        Ok(owner.map(UserId::new))
     }
 
     /// Runs on the caller's connection: the embedded in-memory database
@@ -102,6 +107,14 @@ impl<DB: Queries> TokenManager for SqlStore<DB> {
         token: &AuthToken,
         kind: CredentialKind,
     ) -> Result<Option<UserId>, TokenError> {
+        Ok(self.resolve(token, kind).await?.map(|found| found.user))
+    }
+
+    async fn resolve(
+        &self,
+        token: &AuthToken,
+        kind: CredentialKind,
+    ) -> Result<Option<Resolved>, TokenError> {
         let now = self.at();
         let mut conn = self.conn().await.map_err(token_error)?;
         let Some(row) = DB::credential(&mut conn, digest(token), kind_name(kind))
@@ -113,12 +126,17 @@ impl<DB: Queries> TokenManager for SqlStore<DB> {
         if !self.policy.is_live(kind, stamps(&row), now) {
             return Ok(None);
         }
-        if self.policy.should_record_use(kind, stamps(&row), now) {
+        let mut stamps = stamps(&row);
+        if self.policy.should_record_use(kind, stamps, now) {
             DB::touch(&mut conn, row.digest, now.unix_timestamp())
                 .await
                 .map_err(token_error)?;
+            stamps.last_used = Some(now);
         }
-        Ok(Some(UserId::new(row.user_id)))
+        Ok(Some(Resolved {
+            user: UserId::new(row.user_id),
+            holds: Holds::from_bound(self.policy.holds_until(kind, stamps, now), now),
+        }))
     }
 
     async fn adopt_all(&self, credentials: &[Adoption]) -> Result<Vec<Adopted>, TokenError> {
@@ -155,7 +173,11 @@ impl<DB: Queries> TokenManager for SqlStore<DB> {
             .collect())
     }
 
-    async fn revoke(&self, token: &AuthToken, kind: CredentialKind) -> Result<bool, TokenError> {
+    async fn revoke(
+        &self,
+        token: &AuthToken,
+        kind: CredentialKind,
+    ) -> Result<Option<UserId>, TokenError> {
         self.delete(digest(token), kind).await
     }
 
@@ -200,7 +222,7 @@ impl<DB: Queries> TokenManager for SqlStore<DB> {
             .into_iter()
             .find(|(row, _)| credential_id(&row.digest) == id);
         match found {
-            Some((row, kind)) => self.delete(row.digest, kind).await,
+            Some((row, kind)) => Ok(self.delete(row.digest, kind).await?.is_some()),
             None => Ok(false),
         }
     }

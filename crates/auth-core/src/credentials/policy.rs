@@ -124,6 +124,43 @@ impl CredentialPolicy {
         let every: Duration = (shortest / 4_i32).clamp(Duration::ZERO, Duration::MINUTE);
         stamps.last_used.is_none_or(|used| now - used >= every)
     }
+
+    /// Until when a credential found live at `now`, its use recorded as
+    /// [`should_record_use`](Self::should_record_use) asked (`stamps` as
+    /// they are after that), stays live with no use to record: the first of
+    /// its lifetime's end, its idle deadline and its next recording of use.
+    /// Within it, a cache may answer for the store; `None` bounds nothing.
+    pub fn holds_until(
+        &self,
+        kind: CredentialKind,
+        stamps: Stamps,
+        now: OffsetDateTime,
+    ) -> Option<OffsetDateTime> {
+        let lifetime_start = if self.sliding {
+            stamps.last_seen()
+        } else {
+            stamps.issued
+        };
+        let end = |start: Option<OffsetDateTime>, limit: Option<Duration>| Some(start? + limit?);
+        let sliding = self.lifetime(kind).filter(|_| self.sliding);
+        let next_record = [self.idle_timeout, sliding]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|shortest| {
+                let every: Duration = (shortest / 4_i32).clamp(Duration::ZERO, Duration::MINUTE);
+                // Never recorded: the next use is recorded, so nothing holds.
+                stamps.last_used.map_or(now, |used| used + every)
+            });
+        [
+            end(lifetime_start, self.lifetime(kind)),
+            end(stamps.last_seen(), self.idle_timeout),
+            next_record,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
 }
 
 #[cfg(test)]
@@ -162,6 +199,38 @@ mod tests {
             let within = bounds.issued_since.is_none_or(|b| stamps.issued.is_some_and(|i| i >= b))
                 && bounds.seen_since.is_none_or(|b| seen.is_some_and(|s| s >= b));
             proptest::prop_assert_eq!(within, policy.is_live(CredentialKind::Token, stamps, now));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn within_holds_until_the_credential_stays_live_with_nothing_to_record(
+            lifetime in proptest::option::of(1_i64..1000),
+            idle in proptest::option::of(1_i64..1000),
+            sliding: bool,
+            issued in -2000_i64..0,
+            used in proptest::option::of(0_i64..2000),
+            later in 0_i64..3000,
+        ) {
+            let policy = CredentialPolicy {
+                token_lifetime: lifetime.map(Duration::seconds),
+                session_lifetime: None,
+                idle_timeout: idle.map(Duration::seconds),
+                sliding,
+            };
+            let kind = CredentialKind::Token;
+            let now = at(0);
+            let mut stamps = stamps(issued, used.map(|u| (issued + u).min(0)));
+            proptest::prop_assume!(policy.is_live(kind, stamps, now));
+            if policy.should_record_use(kind, stamps, now) {
+                stamps.last_used = Some(now);
+            }
+            let until = policy.holds_until(kind, stamps, now);
+            let then = at(later);
+            if until.is_none_or(|until| then < until) {
+                proptest::prop_assert!(policy.is_live(kind, stamps, then));
+                proptest::prop_assert!(!policy.should_record_use(kind, stamps, then));
+            }
         }
     }
 

@@ -38,7 +38,8 @@ impl Accounts {
             revoked_own = self
                 .tokens
                 .revoke(&caller.credential, CredentialKind::Token)
-                .await?;
+                .await?
+                .is_some();
         }
         if settings.retrieve_token && revoke_token {
             let revoked = self
@@ -73,7 +74,7 @@ mod tests {
             .expect_revoke()
             .withf(|t, k| t.expose() == "cred" && *k == CredentialKind::Token)
             .times(1)
-            .returning(|_, _| Ok(true));
+            .returning(|_, _| Ok(Some(uid(1))));
         assert!(
             block_on(
                 kit.accounts()
@@ -104,7 +105,7 @@ mod tests {
             .expect_revoke()
             .withf(|_, k| *k == CredentialKind::Session)
             .times(1)
-            .returning(|_, _| Ok(true));
+            .returning(|_, _| Ok(Some(uid(1))));
         kit.tokens.expect_revoke_all().returning(|_, _, _| Ok(0));
         let form = Form::new().text("revoke_token", "true");
         assert!(matches!(

@@ -3,6 +3,7 @@
 
 mod cause;
 mod clock;
+mod epochs;
 mod hasher;
 mod mailer;
 mod outbox;
@@ -12,13 +13,14 @@ mod user_store;
 
 pub use cause::{Cause, report};
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use epochs::{EpochError, Epochs};
 pub use hasher::{HashError, PasswordHasher, Verification};
 pub use mailer::{MailError, Mailer};
 pub use outbox::{Backlog, Outbox, OutboxId, QueuedNotification};
 pub use rate_limiter::{Decision, RateLimitError, RateLimiter, RateRule};
 pub use token_manager::{
-    Adopted, Adoption, AuthToken, CredentialInfo, CredentialKind, LiveCount, TokenError,
-    TokenManager,
+    Adopted, Adoption, AuthToken, CredentialInfo, CredentialKind, Holds, LiveCount, Resolved,
+    TokenError, TokenManager,
 };
 pub use user_store::{Announce, Matching, StoreError, UniqueField, UserStore};
 

@@ -97,6 +97,22 @@ pub trait TokenManager: Send + Sync {
         kind: CredentialKind,
     ) -> Result<Option<UserId>, TokenError>;
 
+    /// As [`authenticate`](Self::authenticate), and for how long the answer
+    /// holds unless the credential is revoked (see
+    /// [`CredentialPolicy::holds_until`](crate::credentials::CredentialPolicy::holds_until)),
+    /// for caches in front of the store. The default says it holds for
+    /// this request only.
+    async fn resolve(
+        &self,
+        token: &AuthToken,
+        kind: CredentialKind,
+    ) -> Result<Option<Resolved>, TokenError> {
+        Ok(self.authenticate(token, kind).await?.map(|user| Resolved {
+            user,
+            holds: Holds::ThisRequest,
+        }))
+    }
+
     /// Stores existing credentials, issued by the system a site moved from
     /// (DRF token keys), so they authenticate as if issued here, under the
     /// same lifetime rules; what became of each, in order.
@@ -107,8 +123,12 @@ pub trait TokenManager: Send + Sync {
         )))
     }
 
-    /// Revokes one credential; false if it was not live.
-    async fn revoke(&self, token: &AuthToken, kind: CredentialKind) -> Result<bool, TokenError>;
+    /// Revokes one credential; its owner, or `None` if it was not live.
+    async fn revoke(
+        &self,
+        token: &AuthToken,
+        kind: CredentialKind,
+    ) -> Result<Option<UserId>, TokenError>;
 
     /// Revokes every credential of `user` (of `kind` only, when given),
     /// except `keep`; returns how many were revoked.
@@ -133,6 +153,39 @@ pub trait TokenManager: Send + Sync {
         Err(TokenError(Cause::msg(
             "this token manager does not count its credentials",
         )))
+    }
+}
+
+/// A live credential's owner, and how long that answer holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resolved {
+    /// Whose it is.
+    pub user: UserId,
+    /// Until when the store would answer the same, short of a revocation.
+    pub holds: Holds,
+}
+
+/// How long a [`Resolved`] answer holds, short of a revocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holds {
+    /// Ask the store again next time (a use must be recorded, or the
+    /// store cannot say).
+    ThisRequest,
+    /// Until this instant (expiry, idle deadline or next recording of use).
+    Until(time::OffsetDateTime),
+    /// No limit applies.
+    Always,
+}
+
+impl Holds {
+    /// The answer for a bound from
+    /// [`CredentialPolicy::holds_until`](crate::credentials::CredentialPolicy::holds_until).
+    pub fn from_bound(until: Option<time::OffsetDateTime>, now: time::OffsetDateTime) -> Self {
+        match until {
+            None => Self::Always,
+            Some(until) if until > now => Self::Until(until),
+            Some(_) => Self::ThisRequest,
+        }
     }
 }
 

@@ -90,8 +90,17 @@ async fn tokens_are_issued_resolved_and_revoked_one_by_one() {
         None,
         "kinds must not mix"
     );
-    assert!(tokens.revoke(&a, CredentialKind::Token).await.unwrap());
-    assert!(!tokens.revoke(&a, CredentialKind::Token).await.unwrap());
+    assert!(
+        tokens
+            .revoke(&a, CredentialKind::Token)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        tokens.revoke(&a, CredentialKind::Token).await.unwrap(),
+        None
+    );
     assert_eq!(
         tokens
             .authenticate(&a, CredentialKind::Token)
@@ -301,7 +310,13 @@ async fn one_token_per_user_mode_returns_the_same_token_until_revoked() {
     );
     let next = tokens.provide(user, CredentialKind::Token).await.unwrap();
     assert_ne!(next, first);
-    assert!(tokens.revoke(&next, CredentialKind::Token).await.unwrap());
+    assert!(
+        tokens
+            .revoke(&next, CredentialKind::Token)
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert_ne!(
         tokens.provide(user, CredentialKind::Token).await.unwrap(),
         next,
