@@ -63,6 +63,15 @@ impl RedisConnection {
         }
     }
 
+    /// Runs a pipeline of commands in one round trip; their answers are
+    /// ignored.
+    pub(crate) async fn run_all(&self, pipe: &redis::Pipeline) -> Result<(), RedisError> {
+        match self {
+            Self::Single(conn) => pipe.query_async(&mut conn.clone()).await,
+            Self::Cluster(conn) => pipe.query_async(&mut conn.clone()).await,
+        }
+    }
+
     /// Runs a Lua script (loaded on first use).
     pub(crate) async fn invoke<T: FromRedisValue>(
         &self,

@@ -269,6 +269,12 @@ fn plan(
         hashing,
         hash_workers,
         hash_queue: config.password_hash_queue.unwrap_or(64 * hash_workers),
+        credential_cache: (config.credential_cache_entries > 0).then(|| {
+            (
+                config.credential_cache_entries,
+                std::time::Duration::from_secs(config.credential_cache_seconds),
+            )
+        }),
         credentials: config.credential_policy(),
         one_token_per_user: config.one_token_per_user(),
         database_url: config.database_url.clone(),

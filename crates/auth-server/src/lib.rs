@@ -17,11 +17,11 @@ use std::sync::Arc;
 
 use auth_core::flows::{Accounts, Ports, RetryPolicy};
 use auth_core::hashing::Argon2Hasher;
-use auth_core::ports::{Clock, Mailer, Outbox, RateLimiter, SystemClock};
+use auth_core::ports::{Clock, Epochs, Mailer, Outbox, RateLimiter, SystemClock};
 use auth_core::signing::{LinkSigner, SecretKey};
 use auth_http::Throttle;
-use auth_redis::{RedisConnection, RedisRateLimiter, RedisTokenManager};
-use auth_runtime::{BlockingHasher, MemoryRateLimiter};
+use auth_redis::{RedisConnection, RedisEpochs, RedisRateLimiter, RedisTokenManager};
+use auth_runtime::{BlockingHasher, CredentialCache, LocalEpochs, MemoryRateLimiter};
 use auth_smtp::{ConsoleMailer, DirMailer, Envelope, SmtpMailer, Templates};
 use auth_sql::TokenMode;
 use tokio::net::TcpListener;
@@ -301,6 +301,8 @@ impl Storage {
             clock.clone(),
         );
         let mut limiter: Arc<dyn RateLimiter> = Arc::new(MemoryRateLimiter::new(clock.clone()));
+        // Without Redis, only this process's writes move the counters.
+        let mut epochs: Arc<dyn Epochs> = Arc::new(LocalEpochs::default());
         if let Some((url, prefix)) = &plan.redis {
             let redis = RedisConnection::connect(url, std::time::Duration::from_secs(2))
                 .await
@@ -316,7 +318,13 @@ impl Storage {
             ));
             // Counters in Redis hold across instances.
             limiter = Arc::new(RedisRateLimiter::new(redis.clone(), prefix.clone()));
+            epochs = Arc::new(RedisEpochs::new(redis.clone(), prefix.clone()));
             probes.push(Arc::new(redis));
+        }
+        if let Some((entries, max_age)) = plan.credential_cache {
+            let cache = CredentialCache::new(entries, max_age, epochs, clock);
+            stores.tokens = Arc::new(cache.tokens(stores.tokens));
+            stores.users = Arc::new(cache.users(stores.users));
         }
         Ok(Self {
             stores,

@@ -32,6 +32,9 @@ pub struct Plan {
     pub hash_workers: usize,
     /// Password hashes that may wait beyond those running.
     pub hash_queue: usize,
+    /// The credential cache's size and the longest it keeps an entry;
+    /// `None`: no cache.
+    pub credential_cache: Option<(u64, std::time::Duration)>,
     /// How long credentials live.
     pub credentials: CredentialPolicy,
     /// DRR's one token per user, rather than one per login.

@@ -6,6 +6,16 @@ use async_trait::async_trait;
 use super::Cause;
 use crate::domain::UserId;
 
+/// How many counters users share out: a bounded set, so that a store of
+/// any size needs no more, at the price of a change to one user now and
+/// then dropping a cached neighbour too.
+pub const EPOCH_SLOTS: u64 = 4096;
+
+/// The counter `user` is under.
+pub fn epoch_slot(user: UserId) -> u64 {
+    user.get().rem_euclid(EPOCH_SLOTS as i64) as u64
+}
+
 /// Why a counter could not be read or moved on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("change counters unavailable")]
@@ -23,4 +33,13 @@ pub trait Epochs: Send + Sync {
 
     /// Moves `user`'s counter on; called after the change is stored.
     async fn bump(&self, user: UserId) -> Result<(), EpochError>;
+
+    /// Moves the counters of all `users` on (a batch of an import). The
+    /// default moves them one by one.
+    async fn bump_all(&self, users: &[UserId]) -> Result<(), EpochError> {
+        for user in users {
+            self.bump(*user).await?;
+        }
+        Ok(())
+    }
 }

@@ -13,7 +13,7 @@ mod user_store;
 
 pub use cause::{Cause, report};
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use epochs::{EpochError, Epochs};
+pub use epochs::{EPOCH_SLOTS, EpochError, Epochs, epoch_slot};
 pub use hasher::{HashError, PasswordHasher, Verification};
 pub use mailer::{MailError, Mailer};
 pub use outbox::{Backlog, Outbox, OutboxId, QueuedNotification};

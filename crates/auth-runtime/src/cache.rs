@@ -1,0 +1,378 @@
+//! A bounded in-process cache of resolved credentials and their users, in
+//! front of the token store and the user store, so that a token- or
+//! session-authenticated read needs no store at all while nothing changed.
+//!
+//! Staleness is ruled out by [`Epochs`] counters rather than by time: an
+//! entry records the counter of its user as read *before* the store was
+//! asked, and is used only while that counter has not moved. Every write
+//! through [`CachedTokens`] or [`CachedUsers`] that could end a credential
+//! or change a user (revocations, updates, deletions, imports) moves the
+//! counter after the store has the change. With counters in this process
+//! ([`LocalEpochs`]) that covers one instance; with counters in Redis it
+//! covers every instance sharing them, since each request reads the
+//! counter. A write made behind the cache's back (another process on the
+//! same SQLite file without shared counters) is seen within `max_age`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use auth_core::credentials::digest;
+use auth_core::domain::{NewUser, User, UserChange, UserId};
+use auth_core::notification::Notification;
+use auth_core::ports::{
+    Adopted, Adoption, Announce, AuthToken, Clock, CredentialInfo, CredentialKind, EPOCH_SLOTS,
+    EpochError, Epochs, Holds, LiveCount, Matching, Resolved, StoreError, TokenError, TokenManager,
+    UniqueField, UserStore, epoch_slot,
+};
+
+/// Change counters kept in this process: one instance's cache.
+pub struct LocalEpochs {
+    slots: Box<[AtomicU64]>,
+}
+
+impl Default for LocalEpochs {
+    fn default() -> Self {
+        Self {
+            slots: (0..EPOCH_SLOTS).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+}
+
+impl LocalEpochs {
+    fn slot(&self, user: UserId) -> &AtomicU64 {
+        // epoch_slot is below EPOCH_SLOTS, the slice's length.
+        &self.slots[epoch_slot(user) as usize]
+    }
+}
+
+#[async_trait]
+impl Epochs for LocalEpochs {
+    async fn current(&self, user: UserId) -> Result<u64, EpochError> {
+        Ok(self.slot(user).load(Ordering::Acquire))
+    }
+
+    async fn bump(&self, user: UserId) -> Result<(), EpochError> {
+        self.slot(user).fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+struct TokenEntry {
+    user: UserId,
+    kind: CredentialKind,
+    holds: Holds,
+    epoch: u64,
+}
+
+#[derive(Clone)]
+struct UserEntry {
+    user: User,
+    epoch: u64,
+}
+
+struct Shared {
+    tokens: moka::sync::Cache<Vec<u8>, TokenEntry>,
+    users: moka::sync::Cache<UserId, UserEntry>,
+    epochs: Arc<dyn Epochs>,
+    clock: Arc<dyn Clock>,
+}
+
+/// The cache both decorators share: up to `entries` credentials and as
+/// many users, none kept longer than `max_age`.
+#[derive(Clone)]
+pub struct CredentialCache {
+    shared: Arc<Shared>,
+}
+
+impl CredentialCache {
+    /// A cache of up to `entries` credentials and `entries` users.
+    pub fn new(
+        entries: u64,
+        max_age: Duration,
+        epochs: Arc<dyn Epochs>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                tokens: moka::sync::Cache::builder()
+                    .max_capacity(entries)
+                    .time_to_live(max_age)
+                    .build(),
+                users: moka::sync::Cache::builder()
+                    .max_capacity(entries)
+                    .time_to_live(max_age)
+                    .build(),
+                epochs,
+                clock,
+            }),
+        }
+    }
+
+    /// `inner`, with credentials resolved from the cache while they hold.
+    pub fn tokens(&self, inner: Arc<dyn TokenManager>) -> CachedTokens {
+        CachedTokens {
+            inner,
+            cache: self.shared.clone(),
+        }
+    }
+
+    /// `inner`, with users read from the cache while unchanged.
+    pub fn users(&self, inner: Arc<dyn UserStore>) -> CachedUsers {
+        CachedUsers {
+            inner,
+            cache: self.shared.clone(),
+        }
+    }
+}
+
+fn token_error(error: EpochError) -> TokenError {
+    TokenError(error.0)
+}
+
+fn store_error(error: EpochError) -> StoreError {
+    StoreError::Unavailable(error.0)
+}
+
+/// A [`TokenManager`] answering `resolve` from the cache.
+pub struct CachedTokens {
+    inner: Arc<dyn TokenManager>,
+    cache: Arc<Shared>,
+}
+
+impl CachedTokens {
+    async fn hit(
+        &self,
+        key: &Vec<u8>,
+        kind: CredentialKind,
+    ) -> Result<Option<Resolved>, TokenError> {
+        let Some(entry) = self.cache.tokens.get(key) else {
+            return Ok(None);
+        };
+        let holds = match entry.holds {
+            Holds::Always => true,
+            Holds::Until(until) => self.cache.clock.now() < until,
+            Holds::ThisRequest => false,
+        };
+        let current = self
+            .cache
+            .epochs
+            .current(entry.user)
+            .await
+            .map_err(token_error)?;
+        if entry.kind != kind || !holds || current != entry.epoch {
+            self.cache.tokens.invalidate(key);
+            return Ok(None);
+        }
+        Ok(Some(Resolved {
+            user: entry.user,
+            holds: entry.holds,
+        }))
+    }
+}
+
+#[async_trait]
+impl TokenManager for CachedTokens {
+    async fn provide(&self, user: UserId, kind: CredentialKind) -> Result<AuthToken, TokenError> {
+        self.inner.provide(user, kind).await
+    }
+
+    async fn authenticate(
+        &self,
+        token: &AuthToken,
+        kind: CredentialKind,
+    ) -> Result<Option<UserId>, TokenError> {
+        Ok(self.resolve(token, kind).await?.map(|found| found.user))
+    }
+
+    async fn resolve(
+        &self,
+        token: &AuthToken,
+        kind: CredentialKind,
+    ) -> Result<Option<Resolved>, TokenError> {
+        let key = digest(token);
+        if let Some(found) = self.hit(&key, kind).await? {
+            return Ok(Some(found));
+        }
+        // The owner is known only once the store answered; its counter is
+        // read next, then the store asked again, so an entry is never
+        // tagged with a counter read after a revocation it missed.
+        let Some(first) = self.inner.resolve(token, kind).await? else {
+            return Ok(None);
+        };
+        if first.holds == Holds::ThisRequest {
+            return Ok(Some(first));
+        }
+        let epoch = self
+            .cache
+            .epochs
+            .current(first.user)
+            .await
+            .map_err(token_error)?;
+        let again = self.inner.resolve(token, kind).await?;
+        if let Some(found) = again
+            && found.user == first.user
+            && found.holds != Holds::ThisRequest
+        {
+            let entry = TokenEntry {
+                user: found.user,
+                kind,
+                holds: found.holds,
+                epoch,
+            };
+            self.cache.tokens.insert(key, entry);
+        }
+        Ok(again)
+    }
+
+    async fn adopt_all(&self, credentials: &[Adoption]) -> Result<Vec<Adopted>, TokenError> {
+        self.inner.adopt_all(credentials).await
+    }
+
+    async fn revoke(
+        &self,
+        token: &AuthToken,
+        kind: CredentialKind,
+    ) -> Result<Option<UserId>, TokenError> {
+        let owner = self.inner.revoke(token, kind).await?;
+        self.cache.tokens.invalidate(&digest(token));
+        if let Some(user) = owner {
+            self.cache.epochs.bump(user).await.map_err(token_error)?;
+        }
+        Ok(owner)
+    }
+
+    async fn revoke_all(
+        &self,
+        user: UserId,
+        kind: Option<CredentialKind>,
+        keep: Option<AuthToken>,
+    ) -> Result<u64, TokenError> {
+        let revoked = self.inner.revoke_all(user, kind, keep).await?;
+        self.cache.epochs.bump(user).await.map_err(token_error)?;
+        Ok(revoked)
+    }
+
+    async fn list(&self, user: UserId) -> Result<Vec<CredentialInfo>, TokenError> {
+        self.inner.list(user).await
+    }
+
+    async fn revoke_id(&self, user: UserId, id: &str) -> Result<bool, TokenError> {
+        let revoked = self.inner.revoke_id(user, id).await?;
+        self.cache.epochs.bump(user).await.map_err(token_error)?;
+        Ok(revoked)
+    }
+
+    async fn count_live(&self) -> Result<LiveCount, TokenError> {
+        self.inner.count_live().await
+    }
+}
+
+/// A [`UserStore`] answering `get` from the cache.
+pub struct CachedUsers {
+    inner: Arc<dyn UserStore>,
+    cache: Arc<Shared>,
+}
+
+impl CachedUsers {
+    async fn changed(&self, user: UserId) -> Result<(), StoreError> {
+        self.cache.users.invalidate(&user);
+        self.cache.epochs.bump(user).await.map_err(store_error)
+    }
+}
+
+#[async_trait]
+impl UserStore for CachedUsers {
+    async fn get(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        let epoch = self.cache.epochs.current(id).await.map_err(store_error)?;
+        if let Some(entry) = self.cache.users.get(&id) {
+            if entry.epoch == epoch {
+                return Ok(Some(entry.user));
+            }
+            self.cache.users.invalidate(&id);
+        }
+        let user = self.inner.get(id).await?;
+        if let Some(user) = &user {
+            let entry = UserEntry {
+                user: user.clone(),
+                epoch,
+            };
+            self.cache.users.insert(id, entry);
+        }
+        Ok(user)
+    }
+
+    async fn find_by_username(
+        &self,
+        username: &str,
+        matching: Matching,
+    ) -> Result<Option<User>, StoreError> {
+        self.inner.find_by_username(username, matching).await
+    }
+
+    async fn find_by_email(
+        &self,
+        email: &str,
+        matching: Matching,
+    ) -> Result<Option<User>, StoreError> {
+        self.inner.find_by_email(email, matching).await
+    }
+
+    async fn create(
+        &self,
+        user: NewUser,
+        announce: Option<Arc<dyn Announce>>,
+    ) -> Result<User, StoreError> {
+        self.inner.create(user, announce).await
+    }
+
+    async fn update(
+        &self,
+        id: UserId,
+        change: UserChange,
+        notify: Vec<Notification>,
+    ) -> Result<User, StoreError> {
+        let updated = self.inner.update(id, change, notify).await;
+        // Whatever the answer, the row may have changed.
+        self.changed(id).await?;
+        updated
+    }
+
+    async fn delete(&self, id: UserId) -> Result<bool, StoreError> {
+        let deleted = self.inner.delete(id).await;
+        self.changed(id).await?;
+        deleted
+    }
+
+    async fn page(&self, after: Option<UserId>, limit: u32) -> Result<Vec<User>, StoreError> {
+        self.inner.page(after, limit).await
+    }
+
+    async fn enqueue(&self, notify: Vec<Notification>) -> Result<(), StoreError> {
+        self.inner.enqueue(notify).await
+    }
+
+    async fn get_all(&self, ids: &[UserId]) -> Result<Vec<User>, StoreError> {
+        self.inner.get_all(ids).await
+    }
+
+    async fn put_all(&self, users: &[User]) -> Result<Vec<Option<UniqueField>>, StoreError> {
+        let written = self.inner.put_all(users).await;
+        let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
+        for id in &ids {
+            self.cache.users.invalidate(id);
+        }
+        self.cache
+            .epochs
+            .bump_all(&ids)
+            .await
+            .map_err(store_error)?;
+        written
+    }
+
+    async fn reserve_ids(&self, through: UserId) -> Result<(), StoreError> {
+        self.inner.reserve_ids(through).await
+    }
+}
