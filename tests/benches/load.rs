@@ -149,10 +149,8 @@ fn wait_until_up(origin: &str, path: &str, child: &mut Child) {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("the server exited before it answered: {status}");
         }
-        if let Ok(response) = ureq_get(&format!("{origin}{path}")) {
-            if response < 500 {
-                return;
-            }
+        if status_of(&format!("{origin}{path}")).is_ok_and(|status| status < 500) {
+            return;
         }
         assert!(
             Instant::now() < deadline,
@@ -164,7 +162,7 @@ fn wait_until_up(origin: &str, path: &str, child: &mut Child) {
 
 /// A GET's status, over a plain TCP connection (no client crate needed
 /// for a readiness probe).
-fn ureq_get(url: &str) -> std::io::Result<u16> {
+fn status_of(url: &str) -> std::io::Result<u16> {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_once('/').unwrap();

@@ -10,8 +10,10 @@
 //! counter after the store has the change. With counters in this process
 //! ([`LocalEpochs`]) that covers one instance; with counters in Redis it
 //! covers every instance sharing them, since each request reads the
-//! counter. A write made behind the cache's back (another process on the
-//! same SQLite file without shared counters) is seen within `max_age`.
+//! counter; with counters in a file beside a SQLite database
+//! ([`FileEpochs`]) it covers every process on that file. A write made
+//! behind the decorators' back (SQL typed by hand) is seen within
+//! `max_age`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,6 +58,79 @@ impl Epochs for LocalEpochs {
     async fn bump(&self, user: UserId) -> Result<(), EpochError> {
         self.slot(user).fetch_add(1, Ordering::AcqRel);
         Ok(())
+    }
+}
+
+/// Change counters in a file every process opening the same database
+/// opens too (`auth.sqlite3-epochs` beside `auth.sqlite3`): the server and
+/// the operator CLI on one SQLite file see each other's changes at once.
+/// A read is one `pread` of eight bytes; a bump takes the file's lock.
+pub struct FileEpochs {
+    file: std::fs::File,
+    // flock is per open file: threads of this process take turns here.
+    bumping: std::sync::Mutex<()>,
+}
+
+impl FileEpochs {
+    /// Opens (or makes) the counters' file at `path`.
+    pub fn open(path: &std::path::Path) -> std::io::Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        let size = EPOCH_SLOTS * 8;
+        if file.metadata()?.len() < size {
+            file.set_len(size)?;
+        }
+        Ok(Self {
+            file,
+            bumping: std::sync::Mutex::new(()),
+        })
+    }
+
+    fn read(&self, slot: u64) -> std::io::Result<u64> {
+        use std::os::unix::fs::FileExt;
+        let mut bytes = [0_u8; 8];
+        self.file.read_exact_at(&mut bytes, slot * 8)?;
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    fn bump_slots(&self, slots: impl Iterator<Item = u64>) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let _turn = self
+            .bumping
+            .lock()
+            .map_err(|_| std::io::Error::other("epoch lock poisoned"))?;
+        self.file.lock()?;
+        let bumped = slots.into_iter().try_for_each(|slot| {
+            let next = self.read(slot)?.wrapping_add(1);
+            self.file.write_all_at(&next.to_le_bytes(), slot * 8)
+        });
+        self.file.unlock()?;
+        bumped
+    }
+}
+
+fn io_error(error: std::io::Error) -> EpochError {
+    EpochError(auth_core::ports::Cause::new(error))
+}
+
+#[async_trait]
+impl Epochs for FileEpochs {
+    async fn current(&self, user: UserId) -> Result<u64, EpochError> {
+        self.read(epoch_slot(user)).map_err(io_error)
+    }
+
+    async fn bump(&self, user: UserId) -> Result<(), EpochError> {
+        self.bump_slots(std::iter::once(epoch_slot(user)))
+            .map_err(io_error)
+    }
+
+    async fn bump_all(&self, users: &[UserId]) -> Result<(), EpochError> {
+        let slots: std::collections::BTreeSet<u64> = users.iter().map(|u| epoch_slot(*u)).collect();
+        self.bump_slots(slots.into_iter()).map_err(io_error)
     }
 }
 

@@ -9,6 +9,6 @@ mod cache;
 mod hasher;
 mod rate_limiter;
 
-pub use cache::{CachedTokens, CachedUsers, CredentialCache, LocalEpochs};
+pub use cache::{CachedTokens, CachedUsers, CredentialCache, FileEpochs, LocalEpochs};
 pub use hasher::{BlockingHasher, HashMetrics};
 pub use rate_limiter::MemoryRateLimiter;

@@ -21,7 +21,7 @@ use auth_core::ports::{Clock, Epochs, Mailer, Outbox, RateLimiter, SystemClock};
 use auth_core::signing::{LinkSigner, SecretKey};
 use auth_http::Throttle;
 use auth_redis::{RedisConnection, RedisEpochs, RedisRateLimiter, RedisTokenManager};
-use auth_runtime::{BlockingHasher, CredentialCache, LocalEpochs, MemoryRateLimiter};
+use auth_runtime::{BlockingHasher, CredentialCache, FileEpochs, LocalEpochs, MemoryRateLimiter};
 use auth_smtp::{ConsoleMailer, DirMailer, Envelope, SmtpMailer, Templates};
 use auth_sql::TokenMode;
 use tokio::net::TcpListener;
@@ -301,8 +301,7 @@ impl Storage {
             clock.clone(),
         );
         let mut limiter: Arc<dyn RateLimiter> = Arc::new(MemoryRateLimiter::new(clock.clone()));
-        // Without Redis, only this process's writes move the counters.
-        let mut epochs: Arc<dyn Epochs> = Arc::new(LocalEpochs::default());
+        let mut shared = None;
         if let Some((url, prefix)) = &plan.redis {
             let redis = RedisConnection::connect(url, std::time::Duration::from_secs(2))
                 .await
@@ -318,10 +317,12 @@ impl Storage {
             ));
             // Counters in Redis hold across instances.
             limiter = Arc::new(RedisRateLimiter::new(redis.clone(), prefix.clone()));
-            epochs = Arc::new(RedisEpochs::new(redis.clone(), prefix.clone()));
+            shared = Some(redis.clone());
             probes.push(Arc::new(redis));
         }
-        if let Some((entries, max_age)) = plan.credential_cache {
+        if let Some((entries, max_age)) = plan.credential_cache
+            && let Some(epochs) = cache_epochs(plan, shared.as_ref())?
+        {
             let cache = CredentialCache::new(entries, max_age, epochs, clock);
             stores.tokens = Arc::new(cache.tokens(stores.tokens));
             stores.users = Arc::new(cache.users(stores.users));
@@ -375,22 +376,49 @@ fn generated_key(database_url: &str) -> Result<String, StartError> {
 }
 
 fn key_path(database_url: &str) -> PathBuf {
-    let file = database_url
+    beside_sqlite(database_url, ".secret-key").unwrap_or_else(|| PathBuf::from("auth.secret-key"))
+}
+
+/// The file named after a SQLite database file with `suffix` added,
+/// beside it; `None` for an in-memory database or another engine.
+fn beside_sqlite(database_url: &str, suffix: &str) -> Option<PathBuf> {
+    let db = database_url
         .strip_prefix("sqlite://")
         .or_else(|| database_url.strip_prefix("sqlite:"))
         .filter(|p| !p.starts_with(":memory:") && !p.is_empty())
-        .map(|p| p.split('?').next().unwrap_or(p));
-    match file {
-        Some(db) => {
-            let db = Path::new(db);
-            let name = db
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            db.with_file_name(format!("{name}.secret-key"))
-        }
-        None => PathBuf::from("auth.secret-key"),
+        .map(|p| p.split('?').next().unwrap_or(p))?;
+    let db = Path::new(db);
+    let name = db
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Some(db.with_file_name(format!("{name}{suffix}")))
+}
+
+/// Where the credential cache's change counters live: in Redis when it is
+/// configured (every instance), in a file beside a SQLite database (every
+/// process on it), in this process for an in-memory database. PostgreSQL
+/// without Redis has nowhere cheap to share them: no cache there.
+fn cache_epochs(
+    plan: &Plan,
+    redis: Option<&RedisConnection>,
+) -> Result<Option<Arc<dyn Epochs>>, StartError> {
+    if let (Some(redis), Some((_, prefix))) = (redis, &plan.redis) {
+        return Ok(Some(Arc::new(RedisEpochs::new(
+            redis.clone(),
+            prefix.clone(),
+        ))));
     }
+    if let Some(path) = beside_sqlite(&plan.database_url, "-epochs") {
+        let epochs = FileEpochs::open(&path).map_err(|e| {
+            StartError::Setup(format!("credential cache counters {}: {e}", path.display()))
+        })?;
+        return Ok(Some(Arc::new(epochs)));
+    }
+    if plan.database_url.starts_with("sqlite:") {
+        return Ok(Some(Arc::new(LocalEpochs::default())));
+    }
+    Ok(None)
 }
 
 fn mailer(

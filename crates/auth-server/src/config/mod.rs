@@ -239,10 +239,10 @@ settings! {
     /// Password checks that may wait for a hashing slot beyond those running; one more is refused with 503 and `Retry-After: 1` (login, register, password changes), not queued without end.
     #[setting(Server, shown = "64 × `PASSWORD_HASH_WORKERS`")]
     optional password_hash_queue: usize;
-    /// Credentials (and as many users) kept in process after a store lookup, so an authenticated read needs no store while nothing changed; `0`: no cache. Every revocation, password change and account change made through a server or the CLI drops the affected entries at once, on every instance when Redis is configured.
+    /// Credentials (and as many users) kept in process after a store lookup, so an authenticated read needs no store while nothing changed; `0`: no cache. Every revocation, password change and account change made by a server or the CLI drops the affected entries at once — on every instance through Redis, on every process of a SQLite file through `<database>-epochs` beside it. PostgreSQL without Redis: no cache.
     #[setting(Server)]
     fixed credential_cache_entries: u64 = 100_000;
-    /// Seconds a cached credential or user is kept at most: how late a change written to the database by something else than this server and its CLI (or, on SQLite, by the CLI while the server runs) is seen.
+    /// Seconds a cached credential or user is kept at most: how late a change written to the database by something other than this server and its CLI (SQL by hand) is seen.
     #[setting(Server)]
     fixed credential_cache_seconds: u64 = 2;
     /// `safe` or `drr`: the profile every setting left unset takes its value from.
