@@ -148,3 +148,51 @@ pub async fn redis_url_or_skip() -> Option<String> {
     eprintln!("skipped: Redis at {url} is unreachable; `cargo xtask services` starts one");
     None
 }
+
+/// What one command did: exit status, standard output, standard error.
+pub struct Ran {
+    pub code: i32,
+    pub out: String,
+    pub err: String,
+}
+
+impl Ran {
+    /// Its standard output as JSON, once it succeeded.
+    pub fn json(&self) -> serde_json::Value {
+        assert_eq!(self.code, 0, "{}", self.err);
+        serde_json::from_str(&self.out).unwrap_or_else(|e| panic!("{e}: {}", self.out))
+    }
+}
+
+/// Runs `auth-server ARGS` with the test key, cheap hashing and `env`,
+/// `stdin` as its input: the operator CLI beside running servers.
+pub fn run_cli(env: &[(&str, String)], args: &[&str], stdin: &str) -> Ran {
+    use std::io::Write;
+    let mut child = Command::new(binary())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AUTH_SECRET_KEY", SECRET)
+        .env("AUTH_PASSWORD_HASH_MEMORY_KIB", "1024")
+        .env("AUTH_PASSWORD_HASH_ITERATIONS", "1")
+        .env("AUTH_PASSWORD_HASH_ALLOW_WEAK", "1")
+        .env("AUTH_LOG", "error")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    Ran {
+        code: output.status.code().unwrap_or(-1),
+        out: String::from_utf8_lossy(&output.stdout).into_owned(),
+        err: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}

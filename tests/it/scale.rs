@@ -14,6 +14,8 @@ use crate::processes::*;
 struct Pair {
     a: TestApp,
     b: TestApp,
+    /// What both were started with, for the CLI beside them.
+    env: Vec<(&'static str, String)>,
     _servers: (ServerProcess, ServerProcess),
     _database: PgDatabase,
     _logs: tempfile::TempDir,
@@ -39,6 +41,7 @@ async fn pair() -> Option<Pair> {
     Some(Pair {
         a: TestApp::attach(first.root.clone(), sink.clone()),
         b: TestApp::attach(second.root.clone(), sink),
+        env: env.to_vec(),
         _servers: (first, second),
         _database: database,
         _logs: logs,
@@ -66,6 +69,74 @@ async fn a_token_issued_by_one_instance_authenticates_on_the_other_and_logout_en
         .await
         .detail(200);
     p.a.get_as("/profile/", &user.token).await.detail(401);
+}
+
+#[tokio::test]
+async fn cached_credentials_and_accounts_end_on_both_instances_at_the_next_request() {
+    let p = pair_or_skip!();
+    let user = p.a.user().await;
+    let other = p.a.login(&user.username, &user.password).await.body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (browser, csrf) = p.a.browser_login(&user).await;
+    let profile = |app: &TestApp| app.url("/profile/");
+    // Each instance reads each credential twice: both now answer from cache.
+    for app in [&p.a, &p.b] {
+        for _ in 0..2 {
+            for token in [&user.token, &other] {
+                assert_eq!(app.get_as("/profile/", token).await.status, StatusCode::OK);
+            }
+            let read = browser.get(profile(app)).send().await.unwrap();
+            assert_eq!(read.status(), StatusCode::OK);
+        }
+    }
+
+    // One token revoked by id on A: B refuses it at once, keeps the other.
+    let listed = p.a.get_as("/credentials/", &user.token).await;
+    let other_id = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["current"] == false && c["kind"] == "token")
+        .unwrap()["id"]
+        .clone();
+    p.a.post_as(
+        "/credentials/revoke/",
+        &user.token,
+        json!({"password": user.password, "id": other_id}),
+    )
+    .await
+    .detail(200);
+    p.b.get_as("/profile/", &other).await.detail(401);
+    assert_eq!(
+        p.b.get_as("/profile/", &user.token).await.status,
+        StatusCode::OK
+    );
+
+    // A session logged out on A is refused by B at once.
+    p.a.send(
+        browser
+            .post(p.a.url("/logout/"))
+            .header("X-CSRFToken", csrf)
+            .json(&json!({})),
+    )
+    .await
+    .detail(200);
+    let read = browser.get(profile(&p.b)).send().await.unwrap();
+    assert_eq!(read.status(), StatusCode::UNAUTHORIZED);
+
+    // The account deactivated by the CLI (a third process): both refuse.
+    let done = run_cli(
+        &p.env,
+        &["users", "deactivate", &user.username, "--json"],
+        "",
+    )
+    .json();
+    assert_eq!(done[0]["active"], false);
+    p.a.get_as("/profile/", &user.token).await.detail(401);
+    p.b.get_as("/profile/", &user.token).await.detail(401);
 }
 
 #[tokio::test]

@@ -451,3 +451,30 @@ impl UserStore for CachedUsers {
         self.inner.reserve_ids(through).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn file_counters_are_shared_by_every_handle_on_the_file() {
+        let dir = std::env::temp_dir().join(format!("epochs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("auth.sqlite3-epochs");
+        let server = FileEpochs::open(&path).unwrap();
+        let cli = FileEpochs::open(&path).unwrap();
+        let ann = UserId::new(7);
+        let neighbour = UserId::new(7 + EPOCH_SLOTS as i64);
+        let before = server.current(ann).await.unwrap();
+        cli.bump(ann).await.unwrap();
+        assert_eq!(server.current(ann).await.unwrap(), before + 1);
+        // Users sharing a slot share its counter; others keep theirs.
+        assert_eq!(server.current(neighbour).await.unwrap(), before + 1);
+        let bob = UserId::new(8);
+        let bob_before = server.current(bob).await.unwrap();
+        cli.bump_all(&[ann, neighbour, bob]).await.unwrap();
+        assert_eq!(server.current(ann).await.unwrap(), before + 2);
+        assert_eq!(server.current(bob).await.unwrap(), bob_before + 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
