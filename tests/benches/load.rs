@@ -499,6 +499,22 @@ fn cpu_ms(pid: u32) -> f64 {
     ticks * 10.0
 }
 
+/// Waits until the server has finished what the last run left it (the
+/// requests still in flight when wrk stopped), so that no scenario pays
+/// for the one before.
+fn settle(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = cpu_ms(pid);
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        let now = cpu_ms(pid);
+        if now - last < 20.0 {
+            return;
+        }
+        last = now;
+    }
+}
+
 fn reset_peak_rss(pid: u32) {
     std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
 }
@@ -575,6 +591,7 @@ fn measure(
     conns: usize,
 ) -> Sample {
     let _ = wrk_result(spawn_wrk(dir, name, script, url, conns, mode.warmup()));
+    settle(pid);
     reset_peak_rss(pid);
     let before = cpu_ms(pid);
     let (requests, took, refused, socket_errors, p50_ms, p99_ms) =

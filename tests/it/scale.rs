@@ -93,13 +93,14 @@ async fn cached_credentials_and_accounts_end_on_both_instances_at_the_next_reque
     }
 
     // One token revoked by id on A: B refuses it at once, keeps the other.
-    let listed = p.a.get_as("/credentials/", &user.token).await;
+    // Listed by `other` itself: the one marked current is it.
+    let listed = p.a.get_as("/credentials/", &other).await;
     let other_id = listed
         .body
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["current"] == false && c["kind"] == "token")
+        .find(|c| c["current"] == true)
         .unwrap()["id"]
         .clone();
     p.a.post_as(

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -18,14 +18,49 @@ use crate::limits::Action;
 /// never the path as sent, so that the series stay few.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RouteLabels {
-    route: String,
+    route: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RequestLabels {
-    route: String,
-    method: String,
+    route: &'static str,
+    method: &'static str,
     status: u16,
+}
+
+/// The one copy of each route template, kept for the process's life: the
+/// templates are the router's (a fixed set), and labels made of them cost
+/// no allocation per request.
+fn interned(route: &str) -> &'static str {
+    static ROUTES: std::sync::OnceLock<std::sync::RwLock<std::collections::HashSet<&'static str>>> =
+        std::sync::OnceLock::new();
+    let routes = ROUTES.get_or_init(Default::default);
+    if let Some(known) = routes.read().ok().and_then(|set| set.get(route).copied()) {
+        return known;
+    }
+    let Ok(mut set) = routes.write() else {
+        return "unknown";
+    };
+    if let Some(known) = set.get(route) {
+        return known;
+    }
+    let kept: &'static str = Box::leak(route.to_owned().into_boxed_str());
+    set.insert(kept);
+    kept
+}
+
+/// A method as a label: the ones the API serves, the rest as `other`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// How a login attempt ended.
@@ -101,18 +136,23 @@ impl HttpMetrics {
     }
 
     /// Counts one answered request.
-    pub(crate) fn answered(&self, route: &str, method: &str, status: StatusCode, took: Duration) {
+    pub(crate) fn answered(
+        &self,
+        route: &str,
+        method: &Method,
+        status: StatusCode,
+        took: Duration,
+    ) {
+        let route = interned(route);
         self.requests
             .get_or_create(&RequestLabels {
-                route: route.to_owned(),
-                method: method.to_owned(),
+                route,
+                method: method_label(method),
                 status: status.as_u16(),
             })
             .inc();
         self.latency
-            .get_or_create(&RouteLabels {
-                route: route.to_owned(),
-            })
+            .get_or_create(&RouteLabels { route })
             .observe(took.as_secs_f64());
     }
 

@@ -76,7 +76,8 @@ pub(crate) async fn answer(
     next: Next,
 ) -> Response {
     let started = std::time::Instant::now();
-    let route = route(&request).to_owned();
+    // An Arc inside: no copy of the template per request.
+    let matched = request.extensions().get::<MatchedPath>().cloned();
     let method = request.method().clone();
     let response = next.run(request).await;
     let took = started.elapsed();
@@ -97,7 +98,8 @@ pub(crate) async fn answer(
         tracing::info!("answered");
     }
     if let Some(metrics) = metrics {
-        metrics.answered(&route, method.as_str(), status, took);
+        let route = matched.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
+        metrics.answered(route, &method, status, took);
     }
     response
 }

@@ -170,6 +170,11 @@ impl BlockingHasher {
             if let Some(metrics) = &metrics {
                 metrics.wait.observe(queued.elapsed().as_secs_f64());
             }
+            // Its request is gone (the client hung up while it queued): a
+            // hash nobody reads would only delay the ones still awaited.
+            if done.is_closed() {
+                return;
+            }
             let _ = done.send(work(hasher, memory));
         });
         self.jobs
