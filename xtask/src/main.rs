@@ -22,12 +22,18 @@ const USAGE: &str =
                /openapi.json with every check, SECONDS per backend
                (default 60); fails on any 5xx, any answer the document
                does not allow, or a crash (reports in target/schemathesis)
-  bench        [enumeration|import] (default: both), release build:
+  bench        [enumeration|import|load [--quick]] (default: the first
+               two), release build:
                enumeration times known vs unknown accounts on login,
                send-reset-password-link and register (report in
                target/bench/enumeration.md; fails beyond 10 % / 15 %);
                import times import-django of 100 000 users and tokens
-               (target/bench/import.md; fails at 30 s or more)
+               (target/bench/import.md; fails at 30 s or more);
+               load drives the release server with wrk (apt-get install
+               wrk) beside a minimal axum route and the argon2id ceiling,
+               on SQLite and PostgreSQL + Redis (target/bench/load.md and
+               load.svg; fails when a goal of issue 12 is missed;
+               --quick: a few seconds per scenario, no million-user run)
   fuzz         TARGET [SECONDS]: run a cargo-fuzz target (link,
                json_bodies) for SECONDS (default 600) on its committed
                corpus; needs `cargo install cargo-fuzz`
@@ -70,17 +76,48 @@ fn main() -> Result<()> {
 
 /// The benches named in `which` (all when empty), one after the other.
 fn bench(which: &[String]) -> Result<()> {
-    const BENCHES: [&str; 2] = ["enumeration", "import"];
-    let chosen: Vec<&str> = if which.is_empty() {
-        BENCHES.to_vec()
+    const BENCHES: [&str; 3] = ["enumeration", "import", "load"];
+    let quick = which.iter().any(|a| a == "--quick");
+    let named: Vec<&str> = which
+        .iter()
+        .map(String::as_str)
+        .filter(|a| *a != "--quick")
+        .collect();
+    // `load` is asked for by name: it takes minutes and wants wrk.
+    let chosen: Vec<&str> = if named.is_empty() {
+        vec!["enumeration", "import"]
     } else {
-        which.iter().map(String::as_str).collect()
+        named
     };
     for name in chosen {
         if !BENCHES.contains(&name) {
             bail!("unknown bench `{name}`; there are: {}", BENCHES.join(", "));
         }
-        cargo(&["bench", "--package", "auth-e2e", "--bench", name])?;
+        if name == "load" {
+            load_bench(quick)?;
+        } else {
+            cargo(&["bench", "--package", "auth-e2e", "--bench", name])?;
+        }
+    }
+    Ok(())
+}
+
+/// The load bench against the release server, which it builds first.
+fn load_bench(quick: bool) -> Result<()> {
+    cargo(&["build", "--release", "--package", "auth-server"])?;
+    let root = project_root()?;
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    let status = Command::new("cargo")
+        .args(["bench", "--package", "auth-e2e", "--bench", "load"])
+        .env("AUTH_SERVER_BIN", target.join("release/auth-server"))
+        .env("LOAD_MODE", if quick { "quick" } else { "full" })
+        .current_dir(&root)
+        .status()
+        .context("could not run cargo bench")?;
+    if !status.success() {
+        bail!("the load bench failed ({status}); see target/bench/load.md");
     }
     Ok(())
 }
