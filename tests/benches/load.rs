@@ -273,7 +273,7 @@ impl Store {
                 None
             }
             Backend::Shared { postgres, redis } => {
-                let name = format!("load_{}_{label}", std::process::id());
+                let name = format!("load_{}_{}", std::process::id(), label.replace('-', "_"));
                 let admin = sqlx::PgPool::connect(postgres).await.unwrap();
                 sqlx::query(sqlx::AssertSqlSafe(format!(
                     "DROP DATABASE IF EXISTS {name}"
