@@ -225,14 +225,6 @@ impl TokenManager for RedisTokenManager {
         Ok(adopted)
     }
 
-    async fn authenticate(
-        &self,
-        token: &AuthToken,
-        kind: CredentialKind,
-    ) -> Result<Option<UserId>, TokenError> {
-        Ok(self.resolve(token, kind).await?.map(|found| found.user))
-    }
-
     async fn resolve(
         &self,
         token: &AuthToken,

@@ -254,14 +254,6 @@ impl TokenManager for CachedTokens {
         self.inner.provide(user, kind).await
     }
 
-    async fn authenticate(
-        &self,
-        token: &AuthToken,
-        kind: CredentialKind,
-    ) -> Result<Option<UserId>, TokenError> {
-        Ok(self.resolve(token, kind).await?.map(|found| found.user))
-    }
-
     async fn resolve(
         &self,
         token: &AuthToken,

@@ -102,14 +102,6 @@ impl<DB: Queries> TokenManager for SqlStore<DB> {
         Ok(token)
     }
 
-    async fn authenticate(
-        &self,
-        token: &AuthToken,
-        kind: CredentialKind,
-    ) -> Result<Option<UserId>, TokenError> {
-        Ok(self.resolve(token, kind).await?.map(|found| found.user))
-    }
-
     async fn resolve(
         &self,
         token: &AuthToken,

@@ -90,27 +90,24 @@ pub trait TokenManager: Send + Sync {
     /// adapter's configuration.
     async fn provide(&self, user: UserId, kind: CredentialKind) -> Result<AuthToken, TokenError>;
 
+    /// The user a live credential of `kind` belongs to, if any, and for
+    /// how long that answer holds unless the credential is revoked (see
+    /// [`CredentialPolicy::holds_until`](crate::credentials::CredentialPolicy::holds_until)),
+    /// for caches in front of the store; a store that cannot say answers
+    /// [`Holds::ThisRequest`].
+    async fn resolve(
+        &self,
+        token: &AuthToken,
+        kind: CredentialKind,
+    ) -> Result<Option<Resolved>, TokenError>;
+
     /// The user a live credential of `kind` belongs to, if any.
     async fn authenticate(
         &self,
         token: &AuthToken,
         kind: CredentialKind,
-    ) -> Result<Option<UserId>, TokenError>;
-
-    /// As [`authenticate`](Self::authenticate), and for how long the answer
-    /// holds unless the credential is revoked (see
-    /// [`CredentialPolicy::holds_until`](crate::credentials::CredentialPolicy::holds_until)),
-    /// for caches in front of the store. The default says it holds for
-    /// this request only.
-    async fn resolve(
-        &self,
-        token: &AuthToken,
-        kind: CredentialKind,
-    ) -> Result<Option<Resolved>, TokenError> {
-        Ok(self.authenticate(token, kind).await?.map(|user| Resolved {
-            user,
-            holds: Holds::ThisRequest,
-        }))
+    ) -> Result<Option<UserId>, TokenError> {
+        Ok(self.resolve(token, kind).await?.map(|found| found.user))
     }
 
     /// Stores existing credentials, issued by the system a site moved from
