@@ -218,26 +218,27 @@ pub struct CachedTokens {
 }
 
 impl CachedTokens {
-    async fn hit(
-        &self,
-        key: &Vec<u8>,
-        kind: CredentialKind,
-    ) -> Result<Option<Resolved>, TokenError> {
+    async fn hit(&self, key: &[u8], kind: CredentialKind) -> Result<Option<Resolved>, TokenError> {
         let Some(entry) = self.cache.tokens.get(key) else {
             return Ok(None);
         };
-        let holds = match entry.holds {
-            Holds::Always => true,
-            Holds::Until(until) => self.cache.clock.now() < until,
-            Holds::ThisRequest => false,
-        };
-        let current = self
-            .cache
-            .epochs
-            .current(entry.user)
-            .await
-            .map_err(token_error)?;
-        if entry.kind != kind || !holds || current != entry.epoch {
+        let holds = entry.kind == kind
+            && match entry.holds {
+                Holds::Always => true,
+                Holds::Until(until) => self.cache.clock.now() < until,
+                Holds::ThisRequest => false,
+            };
+        // The counter is read (a Redis round trip on shared stores) only
+        // for an entry that would otherwise do.
+        if !holds
+            || self
+                .cache
+                .epochs
+                .current(entry.user)
+                .await
+                .map_err(token_error)?
+                != entry.epoch
+        {
             self.cache.tokens.invalidate(key);
             return Ok(None);
         }
