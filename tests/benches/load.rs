@@ -143,41 +143,23 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn wait_until_up(origin: &str, path: &str, child: &mut Child) {
+async fn wait_until_up(origin: &str, path: &str, child: &mut Child) {
+    let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("the server exited before it answered: {status}");
         }
-        if status_of(&format!("{origin}{path}")).is_ok_and(|status| status < 500) {
+        let answer = client.get(format!("{origin}{path}")).send().await;
+        if answer.is_ok_and(|r| !r.status().is_server_error()) {
             return;
         }
         assert!(
             Instant::now() < deadline,
             "{origin}{path} did not answer in 60 s"
         );
-        std::thread::sleep(Duration::from_millis(100));
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// A GET's status, over a plain TCP connection (no client crate needed
-/// for a readiness probe).
-fn status_of(url: &str) -> std::io::Result<u16> {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_once('/').unwrap();
-    let mut stream = std::net::TcpStream::connect(host)?;
-    write!(
-        stream,
-        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer)?;
-    answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| std::io::Error::other("no status line"))
 }
 
 // ---------------------------------------------------------------- ceiling
@@ -205,7 +187,7 @@ fn serve_ceiling(bind: &str) {
     });
 }
 
-fn start_ceiling() -> Process {
+async fn start_ceiling() -> Process {
     let port = free_port();
     let origin = format!("http://127.0.0.1:{port}");
     let mut child = Command::new(std::env::current_exe().unwrap())
@@ -213,7 +195,7 @@ fn start_ceiling() -> Process {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    wait_until_up(&origin, &format!("{PREFIX}/profile/"), &mut child);
+    wait_until_up(&origin, &format!("{PREFIX}/profile/"), &mut child).await;
     Process { child, origin }
 }
 
@@ -387,7 +369,7 @@ impl Store {
     }
 }
 
-fn start_server(store: &Store, dir: &Path, label: &str) -> Process {
+async fn start_server(store: &Store, dir: &Path, label: &str) -> Process {
     let binary = std::env::var("AUTH_SERVER_BIN")
         .expect("AUTH_SERVER_BIN: run this bench through `cargo xtask bench load`");
     let port = free_port();
@@ -401,7 +383,7 @@ fn start_server(store: &Store, dir: &Path, label: &str) -> Process {
         .stderr(log)
         .spawn()
         .unwrap_or_else(|e| panic!("could not start {binary}: {e}"));
-    wait_until_up(&origin, "/livez", &mut child);
+    wait_until_up(&origin, "/livez", &mut child).await;
     Process { child, origin }
 }
 
@@ -679,7 +661,7 @@ async fn scenarios(
     };
     let store = Store::make(backend, dir, label).await;
     store.seed(dir, USERS, hash).await;
-    let server = start_server(&store, dir, label);
+    let server = start_server(&store, dir, label).await;
     let cookies = sessions(&server.origin, SESSIONS).await;
     let scripts = Scripts::new(USERS, &cookies, &format!("r{}", std::process::id()));
     let pid = server.pid();
@@ -798,7 +780,7 @@ async fn scenarios(
             "seeded {SCALE_USERS} users and tokens in {:.0} s",
             started.elapsed().as_secs_f64()
         );
-        let server = start_server(&big, dir, &format!("{label}-1m"));
+        let server = start_server(&big, dir, &format!("{label}-1m")).await;
         let scripts = Scripts::new(SCALE_USERS, &cookies, "big");
         let pid = server.pid();
         let s = measure(
@@ -1082,7 +1064,7 @@ async fn run() {
         cores()
     );
 
-    let ceiling = start_ceiling();
+    let ceiling = start_ceiling().await;
     let tokens: Vec<String> = (1..=CREDENTIALS)
         .map(|n| format!("Token {}", token_key(n)))
         .collect();
