@@ -572,8 +572,27 @@ fn measure(
     url: &str,
     conns: usize,
 ) -> Sample {
+    measure_after(mode, dir, pid, name, script, url, conns, true)
+}
+
+/// [`measure`], waiting after the warm-up for the server to go idle only
+/// when `settle` (never while another load runs beside it: it would wait
+/// the flood out).
+#[allow(clippy::too_many_arguments)] // one call shape, two callers
+fn measure_after(
+    mode: Mode,
+    dir: &Path,
+    pid: u32,
+    name: &str,
+    script: &str,
+    url: &str,
+    conns: usize,
+    settle_first: bool,
+) -> Sample {
     let _ = wrk_result(spawn_wrk(dir, name, script, url, conns, mode.warmup()));
-    settle(pid);
+    if settle_first {
+        settle(pid);
+    }
     reset_peak_rss(pid);
     let before = cpu_ms(pid);
     let (requests, took, refused, socket_errors, p50_ms, p99_ms) =
@@ -761,7 +780,16 @@ async fn scenarios(
         seconds + 2 * mode.warmup() + 2,
     );
     std::thread::sleep(Duration::from_secs(1));
-    let during = measure(mode, dir, pid, "during", &scripts.token_read, &profile, 16);
+    let during = measure_after(
+        mode,
+        dir,
+        pid,
+        "during",
+        &scripts.token_read,
+        &profile,
+        16,
+        false,
+    );
     let (flood_requests, flood_took, _, _, _, _) = wrk_result(flood);
     add("token-auth GET profile/ idle", 16, idle, None);
     println!(
