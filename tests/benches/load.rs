@@ -18,6 +18,10 @@
 //! latency with 1 000 000 users and tokens against 1 000. Reports in
 //! `target/bench/load.md` and `target/bench/load.svg`; exits non-zero when
 //! a goal (printed with the table) is missed.
+//!
+//! For finding where the time goes: `LOAD_ONLY=reads` runs the profile
+//! reads alone, and `LOAD_PERF=<dir>` records each measured scenario with
+//! a system-wide `perf record` (see `record_profile`).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench: a failed unwrap is a failed run
 
 #[path = "common/django_site.rs"]
@@ -595,8 +599,12 @@ fn measure_after(
     }
     reset_peak_rss(pid);
     let before = cpu_ms(pid);
-    let (requests, took, refused, socket_errors, p50_ms, p99_ms) =
-        wrk_result(spawn_wrk(dir, name, script, url, conns, mode.seconds()));
+    let wrk = spawn_wrk(dir, name, script, url, conns, mode.seconds());
+    let perf = record_profile(pid, name, conns, mode.seconds());
+    let (requests, took, refused, socket_errors, p50_ms, p99_ms) = wrk_result(wrk);
+    if let Some(perf) = perf {
+        let _ = perf.wait_with_output();
+    }
     let cpu = cpu_ms(pid) - before;
     Sample {
         rps: requests as f64 / took.as_secs_f64(),
@@ -608,6 +616,26 @@ fn measure_after(
         refused,
         socket_errors,
     }
+}
+
+/// With `LOAD_PERF=<dir>`, a system-wide `perf record` of the measured
+/// run (server, load generator and the stores alike; flat, as the release
+/// build keeps no frame pointers), written as
+/// `<dir>/<scenario>-c<conns>-<server pid>.data`: where the time goes.
+fn record_profile(pid: u32, name: &str, conns: usize, seconds: u64) -> Option<Child> {
+    let dir = PathBuf::from(std::env::var_os("LOAD_PERF")?);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join(format!("{name}-c{conns}-{pid}.data"));
+    let child = Command::new("perf")
+        .args(["record", "-a", "-q", "-o"])
+        .arg(&out)
+        .args(["--", "sleep"])
+        .arg(seconds.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("LOAD_PERF needs perf: apt-get install linux-perf");
+    Some(child)
 }
 
 // ---------------------------------------------------------------- scenarios
@@ -743,6 +771,11 @@ async fn scenarios(
             s,
             Some(s.rps / ceilings.route(conns)),
         );
+    }
+    if std::env::var("LOAD_ONLY").as_deref() == Ok("reads") {
+        drop(server);
+        store.drop_all().await;
+        return;
     }
     for conns in [16, 64] {
         let s = measure(mode, dir, pid, "login", &scripts.login, &login, conns);

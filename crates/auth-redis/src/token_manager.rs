@@ -261,9 +261,11 @@ impl TokenManager for RedisTokenManager {
             };
             self.conn.run::<Option<String>>(&set).await.map_err(fail)?;
         }
-        Ok(entry.user.parse().ok().map(|user| Resolved {
-            user: UserId::new(user),
-            holds: Holds::from_bound(self.policy.holds_until(kind, stamps, now), now),
+        Ok(entry.user.parse().ok().map(|user| {
+            Resolved::owner(
+                UserId::new(user),
+                Holds::from_bound(self.policy.holds_until(kind, stamps, now), now),
+            )
         }))
     }
 

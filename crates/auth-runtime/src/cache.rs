@@ -228,23 +228,35 @@ impl CachedTokens {
                 Holds::Until(until) => self.cache.clock.now() < until,
                 Holds::ThisRequest => false,
             };
-        // The counter is read (a Redis round trip on shared stores) only
-        // for an entry that would otherwise do.
-        if !holds
-            || self
-                .cache
-                .epochs
-                .current(entry.user)
-                .await
-                .map_err(token_error)?
-                != entry.epoch
-        {
+        if !holds {
             self.cache.tokens.invalidate(key);
             return Ok(None);
         }
+        // The counter is read (a Redis round trip on shared stores) only
+        // for an entry that would otherwise do.
+        let epoch = self
+            .cache
+            .epochs
+            .current(entry.user)
+            .await
+            .map_err(token_error)?;
+        if epoch != entry.epoch {
+            self.cache.tokens.invalidate(key);
+            return Ok(None);
+        }
+        // The owner's account, if cached under the counter just read, is
+        // as current as the credential: nothing changed either since.
+        // Handing it over spares `get` a second read of the same counter.
+        let account = self
+            .cache
+            .users
+            .get(&entry.user)
+            .filter(|cached| cached.epoch == epoch)
+            .map(|cached| cached.user);
         Ok(Some(Resolved {
             user: entry.user,
             holds: entry.holds,
+            account,
         }))
     }
 }
@@ -280,7 +292,7 @@ impl TokenManager for CachedTokens {
             .await
             .map_err(token_error)?;
         let again = self.inner.resolve(token, kind).await?;
-        if let Some(found) = again
+        if let Some(found) = &again
             && found.user == first.user
             && found.holds != Holds::ThisRequest
         {

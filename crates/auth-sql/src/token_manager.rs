@@ -125,10 +125,10 @@ impl<DB: Queries> TokenManager for SqlStore<DB> {
                 .map_err(token_error)?;
             stamps.last_used = Some(now);
         }
-        Ok(Some(Resolved {
-            user: UserId::new(row.user_id),
-            holds: Holds::from_bound(self.policy.holds_until(kind, stamps, now), now),
-        }))
+        Ok(Some(Resolved::owner(
+            UserId::new(row.user_id),
+            Holds::from_bound(self.policy.holds_until(kind, stamps, now), now),
+        )))
     }
 
     async fn adopt_all(&self, credentials: &[Adoption]) -> Result<Vec<Adopted>, TokenError> {

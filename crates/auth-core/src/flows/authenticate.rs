@@ -39,12 +39,16 @@ impl Accounts {
         credential: AuthToken,
         kind: CredentialKind,
     ) -> Result<Authenticated, AuthenticateError> {
-        let user_id = self
+        let found = self
             .tokens
-            .authenticate(&credential, kind)
+            .resolve(&credential, kind)
             .await?
             .ok_or(AuthenticateError::InvalidToken)?;
-        match self.store.get(user_id).await? {
+        let account = match found.account {
+            Some(account) => Some(account),
+            None => self.store.get(found.user).await?,
+        };
+        match account {
             Some(user) if user.can_log_in() => Ok(Authenticated {
                 user,
                 kind,
@@ -59,13 +63,14 @@ impl Accounts {
 mod tests {
     use super::*;
     use crate::flows::testkit::*;
+    use crate::ports::Resolved;
 
     #[test]
     fn authenticate_resolves_a_live_token() {
         let mut kit = Kit::new();
         kit.tokens
-            .expect_authenticate()
-            .returning(|_, _| Ok(Some(uid(1))));
+            .expect_resolve()
+            .returning(|_, _| Ok(Some(owner(1))));
         kit.store
             .expect_get()
             .returning(|_| Ok(Some(user(1, "ann"))));
@@ -80,7 +85,7 @@ mod tests {
     #[test]
     fn authenticate_refuses_unknown_tokens_and_inactive_users() {
         let mut kit = Kit::new();
-        kit.tokens.expect_authenticate().returning(|_, _| Ok(None));
+        kit.tokens.expect_resolve().returning(|_, _| Ok(None));
         assert!(matches!(
             block_on(
                 kit.accounts()
@@ -97,8 +102,8 @@ mod tests {
         ] {
             let mut kit = Kit::new();
             kit.tokens
-                .expect_authenticate()
-                .returning(|_, _| Ok(Some(uid(1))));
+                .expect_resolve()
+                .returning(|_, _| Ok(Some(owner(1))));
             kit.store
                 .expect_get()
                 .returning(move |_| Ok(stored.clone()));
@@ -113,10 +118,38 @@ mod tests {
     }
 
     #[test]
+    fn authenticate_takes_the_account_the_resolver_brings() {
+        for (active, refused) in [(true, false), (false, true)] {
+            let mut kit = Kit::new();
+            // No expectation on the user store: asking it would panic.
+            kit.tokens.expect_resolve().returning(move |_, _| {
+                Ok(Some(Resolved {
+                    account: Some(User {
+                        active,
+                        ..user(1, "ann")
+                    }),
+                    ..owner(1)
+                }))
+            });
+            let answer = block_on(
+                kit.accounts()
+                    .authenticate(token("t"), CredentialKind::Token),
+            );
+            assert_eq!(
+                matches!(answer, Err(AuthenticateError::UserInactive)),
+                refused
+            );
+            if !refused {
+                assert_eq!(answer.unwrap().user.username.as_str(), "ann");
+            }
+        }
+    }
+
+    #[test]
     fn authenticate_reports_store_failures() {
         let mut kit = Kit::new();
         kit.tokens
-            .expect_authenticate()
+            .expect_resolve()
             .returning(|_, _| Err(TokenError("down".into())));
         assert!(matches!(
             block_on(
@@ -131,8 +164,8 @@ mod tests {
     fn authenticate_reports_user_store_failures() {
         let mut kit = Kit::new();
         kit.tokens
-            .expect_authenticate()
-            .returning(|_, _| Ok(Some(uid(1))));
+            .expect_resolve()
+            .returning(|_, _| Ok(Some(owner(1))));
         kit.store.expect_get().returning(|_| Err(down()));
         assert!(matches!(
             block_on(

@@ -8,7 +8,8 @@ use super::{Accounts, Ports};
 use crate::domain::{Email, PasswordHash, User, UserId, Username};
 use crate::policy::PasswordPolicy;
 use crate::ports::{
-    AuthToken, FixedClock, MockPasswordHasher, MockTokenManager, MockUserStore, StoreError,
+    AuthToken, FixedClock, Holds, MockPasswordHasher, MockTokenManager, MockUserStore, Resolved,
+    StoreError,
 };
 use crate::settings::Settings;
 use crate::signing::{LinkData, LinkSigner, Salt, SecretKey};
@@ -77,6 +78,11 @@ impl Kit {
 
 pub fn uid(id: i64) -> UserId {
     UserId::new(id)
+}
+
+/// What a token manager answers for a live credential of user `id`.
+pub fn owner(id: i64) -> Resolved {
+    Resolved::owner(uid(id), Holds::Always)
 }
 
 pub fn hash(tag: &str) -> PasswordHash {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use zeroize::Zeroizing;
 
 use super::Cause;
-use crate::domain::UserId;
+use crate::domain::{User, UserId};
 
 /// What a credential is used as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -154,12 +154,28 @@ pub trait TokenManager: Send + Sync {
 }
 
 /// A live credential's owner, and how long that answer holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
     /// Whose it is.
     pub user: UserId,
     /// Until when the store would answer the same, short of a revocation.
     pub holds: Holds,
+    /// The owner's account, when the resolver had it at hand and knows it
+    /// current as of this answer (a cache holding both); `None` sends the
+    /// caller to the user store for it.
+    pub account: Option<User>,
+}
+
+impl Resolved {
+    /// The owner and how long the answer holds, the account left to the
+    /// user store.
+    pub fn owner(user: UserId, holds: Holds) -> Self {
+        Self {
+            user,
+            holds,
+            account: None,
+        }
+    }
 }
 
 /// How long a [`Resolved`] answer holds, short of a revocation.
