@@ -112,12 +112,25 @@ pub fn openapi(
 
 pub use utoipa;
 
-/// What every handler shares.
+/// What every handler shares, behind one `Arc`: axum clones the state
+/// for every request, and one reference count costs less than the nine
+/// of the parts (profiled: dropping the unshared state was ~1 % of a read).
 #[derive(Clone)]
-pub(crate) struct AppState {
+pub(crate) struct AppState(Arc<Shared>);
+
+/// The parts of [`AppState`].
+pub(crate) struct Shared {
     pub(crate) accounts: Accounts,
     pub(crate) config: Arc<ApiConfig>,
     pub(crate) throttle: Option<Arc<Throttle>>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// The API's router, ready to serve. Serve it with
@@ -125,11 +138,11 @@ pub(crate) struct AppState {
 /// client addresses. `throttle: None` turns rate limiting off.
 pub fn router(accounts: Accounts, config: ApiConfig, throttle: Option<Throttle>) -> Router {
     let timeout = config.request_timeout;
-    let state = AppState {
+    let state = AppState(Arc::new(Shared {
         accounts,
         config: Arc::new(config),
         throttle: throttle.map(Arc::new),
-    };
+    }));
     let pages = state.config.pages.clone();
     let trusted = Arc::new(state.config.trusted_proxies.clone());
     let metrics = state.config.metrics.clone();

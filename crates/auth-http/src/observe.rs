@@ -49,15 +49,17 @@ pub(crate) async fn trust_request_id(
 }
 
 /// The span a request runs in. The query string stays out: it may hold a
-/// link's signature. Its level is ERROR so that it is never filtered out
-/// while the failures logged in it are shown (`AUTH_LOG=warn` included).
+/// link's signature. Its level is INFO, so under `AUTH_LOG=warn` it is not
+/// made at all (making it was a visible share of a profile read's cost);
+/// the failures [`answer`] logs carry the request's method, route and id
+/// themselves for that case.
 pub(crate) fn span(request: &Request) -> tracing::Span {
     let id = request
         .extensions()
         .get::<RequestId>()
         .and_then(|id| id.header_value().to_str().ok())
         .unwrap_or("-");
-    tracing::error_span!(
+    tracing::info_span!(
         "request",
         method = %request.method(),
         route = route(request),
@@ -78,6 +80,7 @@ pub(crate) async fn answer(
     let started = std::time::Instant::now();
     // An Arc inside: no copy of the template per request.
     let matched = request.extensions().get::<MatchedPath>().cloned();
+    let id = request.extensions().get::<RequestId>().cloned();
     let method = request.method().clone();
     let response = next.run(request).await;
     let took = started.elapsed();
@@ -85,20 +88,25 @@ pub(crate) async fn answer(
     let span = tracing::Span::current();
     span.record("status", status.as_u16());
     span.record("latency_ms", took.as_secs_f64() * 1000.0);
+    let route = matched.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
+    let request_id = id
+        .as_ref()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("-");
     if response.extensions().get::<Shed>().is_some() {
-        tracing::warn!("shed: the password-hashing queue is full");
+        tracing::warn!(%method, route, request_id, "shed: the password-hashing queue is full");
     } else if status.is_server_error() {
+        let status = status.as_u16();
         match response.extensions().get::<Failure>() {
             Some(Failure(cause)) => {
-                tracing::error!(error = %report(cause), "request failed");
+                tracing::error!(%method, route, request_id, status, error = %report(cause), "request failed");
             }
-            None => tracing::error!("request failed"),
+            None => tracing::error!(%method, route, request_id, status, "request failed"),
         }
     } else {
         tracing::info!("answered");
     }
     if let Some(metrics) = metrics {
-        let route = matched.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
         metrics.answered(route, &method, status, took);
     }
     response
