@@ -59,29 +59,29 @@ fn token_header(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let raw = value.as_bytes();
-    let parts: Vec<&[u8]> = raw
+    // Read on every authenticated request: split without collecting.
+    let mut parts = value
+        .as_bytes()
         .split(u8::is_ascii_whitespace)
-        .filter(|p| !p.is_empty())
-        .collect();
-    let Some(keyword) = parts.first() else {
+        .filter(|p| !p.is_empty());
+    let Some(keyword) = parts.next() else {
         return Ok(None);
     };
     if !(keyword.eq_ignore_ascii_case(b"token") || keyword.eq_ignore_ascii_case(b"bearer")) {
         return Ok(None);
     }
-    match parts.as_slice() {
-        [_] => Err(ApiError::Unauthenticated(
+    match (parts.next(), parts.next()) {
+        (None, _) => Err(ApiError::Unauthenticated(
             "Invalid token header. No credentials provided.",
         )),
-        [_, key] => std::str::from_utf8(key)
+        (Some(key), None) => std::str::from_utf8(key)
             .map(|k| Some(k.to_owned()))
             .map_err(|_| {
                 ApiError::Unauthenticated(
                     "Invalid token header. Token string should not contain invalid characters.",
                 )
             }),
-        _ => Err(ApiError::Unauthenticated(
+        (Some(_), Some(_)) => Err(ApiError::Unauthenticated(
             "Invalid token header. Token string should not contain spaces.",
         )),
     }

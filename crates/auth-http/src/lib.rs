@@ -152,10 +152,7 @@ pub fn router(accounts: Accounts, config: ApiConfig, throttle: Option<Throttle>)
     }
     routes.layer(
         ServiceBuilder::new()
-            .layer(axum::middleware::from_fn_with_state(
-                trusted,
-                observe::trust_request_id,
-            ))
+            .map_request(move |request| observe::trust_request_id(&trusted, request))
             .layer(SetRequestIdLayer::new(observe::REQUEST_ID, MakeRequestUuid))
             .layer(
                 // Failures are logged once, by `observe::log_failures`.

@@ -5,7 +5,6 @@
 //! once, with its cause chain); and the request series of [`HttpMetrics`].
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 
 use auth_core::ports::report;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -33,11 +32,9 @@ fn route(request: &Request) -> &str {
 /// Drops an `x-request-id` that did not come from a trusted proxy, so a
 /// client cannot choose the id its requests are logged under; one is
 /// generated instead.
-pub(crate) async fn trust_request_id(
-    State(trusted): State<Arc<Vec<IpAddr>>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+/// A plain function (for `ServiceBuilder::map_request`), not an axum
+/// middleware: it runs on every request and needs no future of its own.
+pub(crate) fn trust_request_id(trusted: &[IpAddr], mut request: Request) -> Request {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -45,7 +42,7 @@ pub(crate) async fn trust_request_id(
     if !peer.is_some_and(|ip| trusted.contains(&ip)) {
         request.headers_mut().remove(REQUEST_ID);
     }
-    next.run(request).await
+    request
 }
 
 /// The span a request runs in. The query string stays out: it may hold a
