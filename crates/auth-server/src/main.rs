@@ -13,8 +13,8 @@ use auth_sql::django::UserTable;
 use clap::{Parser, Subcommand};
 use tokio::sync::watch;
 
-// Profiled under a token-read load (docs/operations.md, "Finding where the
-// time goes"), glibc's malloc and free were a quarter of the server's own
+// Profiled under a token-read load (docs/operations.md, "Measuring it
+// yourself"), glibc's malloc and free were a quarter of the server's own
 // CPU time; mimalloc's per-thread heaps cost a fraction of that.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

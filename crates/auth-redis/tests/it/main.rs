@@ -10,10 +10,10 @@ use std::time::Duration;
 use auth_core::credentials::{CredentialPolicy, TokenMode, credential_id, digest};
 use auth_core::domain::UserId;
 use auth_core::ports::{
-    Adopted, Adoption, AuthToken, Clock, CredentialKind, Decision, FixedClock, LiveCount,
+    Adopted, Adoption, AuthToken, Clock, CredentialKind, Decision, Epochs, FixedClock, LiveCount,
     RateLimiter, RateRule, SystemClock, TokenManager,
 };
-use auth_redis::{RedisConnection, RedisRateLimiter, RedisTokenManager};
+use auth_redis::{RedisConnection, RedisEpochs, RedisRateLimiter, RedisTokenManager};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
@@ -581,4 +581,32 @@ async fn live_credentials_are_counted_by_kind_under_the_prefix_only() {
     assert_eq!(tokens.count_live().await.unwrap(), count(2, 0));
     tokens.revoke(&first, CredentialKind::Token).await.unwrap();
     assert_eq!(tokens.count_live().await.unwrap(), count(1, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gathered_counter_reads_see_every_bump_made_before_they_began() {
+    let (conn, prefix) = redis_or_skip!();
+    // Two handles, as two instances would hold: one bumps, one reads.
+    let reader = Arc::new(RedisEpochs::new(conn.clone(), prefix.clone()));
+    let writer = RedisEpochs::new(conn.clone(), prefix.clone());
+    let users: Vec<UserId> = (1..=64).map(UserId::new).collect();
+    for round in 1..=20_u64 {
+        if round % 2 == 0 {
+            writer.bump_all(&users).await.unwrap();
+        } else {
+            reader.bump_all(&users).await.unwrap();
+        }
+        // Every read at once, so the reader task gathers them into MGETs.
+        let reads: Vec<_> = users
+            .iter()
+            .map(|&user| {
+                let reader = reader.clone();
+                tokio::spawn(async move { reader.current(user).await.unwrap() })
+            })
+            .collect();
+        for read in reads {
+            // bump_all moves each slot once, however many users share it.
+            assert_eq!(read.await.unwrap(), round);
+        }
+    }
 }
