@@ -140,6 +140,7 @@ struct TokenEntry {
     kind: CredentialKind,
     holds: Holds,
     epoch: u64,
+    cached: std::time::Instant,
 }
 
 #[derive(Clone)]
@@ -149,14 +150,18 @@ struct UserEntry {
 }
 
 struct Shared {
+    // No time-to-live: an entry past `max_age` is not used, but still
+    // names the credential's owner (which never changes), so refreshing
+    // it takes one store lookup instead of two.
     tokens: moka::sync::Cache<Vec<u8>, TokenEntry>,
+    max_age: Duration,
     users: moka::sync::Cache<UserId, UserEntry>,
     epochs: Arc<dyn Epochs>,
     clock: Arc<dyn Clock>,
 }
 
 /// The cache both decorators share: up to `entries` credentials and as
-/// many users, none kept longer than `max_age`.
+/// many users, none used past `max_age`.
 #[derive(Clone)]
 pub struct CredentialCache {
     shared: Arc<Shared>,
@@ -172,10 +177,8 @@ impl CredentialCache {
     ) -> Self {
         Self {
             shared: Arc::new(Shared {
-                tokens: moka::sync::Cache::builder()
-                    .max_capacity(entries)
-                    .time_to_live(max_age)
-                    .build(),
+                tokens: moka::sync::Cache::builder().max_capacity(entries).build(),
+                max_age,
                 users: moka::sync::Cache::builder()
                     .max_capacity(entries)
                     .time_to_live(max_age)
@@ -217,20 +220,32 @@ pub struct CachedTokens {
     cache: Arc<Shared>,
 }
 
+/// What the cache knows of a credential.
+enum Lookup {
+    /// A live answer, checked against the owner's counter.
+    Hit(Resolved),
+    /// Nothing usable, but the credential's owner is known.
+    Owner(UserId),
+    /// Nothing.
+    Miss,
+}
+
 impl CachedTokens {
-    async fn hit(&self, key: &[u8], kind: CredentialKind) -> Result<Option<Resolved>, TokenError> {
+    async fn lookup(&self, key: &[u8], kind: CredentialKind) -> Result<Lookup, TokenError> {
         let Some(entry) = self.cache.tokens.get(key) else {
-            return Ok(None);
+            return Ok(Lookup::Miss);
         };
-        let holds = entry.kind == kind
+        if entry.kind != kind {
+            return Ok(Lookup::Miss);
+        }
+        let holds = entry.cached.elapsed() < self.cache.max_age
             && match entry.holds {
                 Holds::Always => true,
                 Holds::Until(until) => self.cache.clock.now() < until,
                 Holds::ThisRequest => false,
             };
         if !holds {
-            self.cache.tokens.invalidate(key);
-            return Ok(None);
+            return Ok(Lookup::Owner(entry.user));
         }
         // The counter is read (a Redis round trip on shared stores) only
         // for an entry that would otherwise do.
@@ -241,8 +256,7 @@ impl CachedTokens {
             .await
             .map_err(token_error)?;
         if epoch != entry.epoch {
-            self.cache.tokens.invalidate(key);
-            return Ok(None);
+            return Ok(Lookup::Owner(entry.user));
         }
         // The owner's account, if cached under the counter just read, is
         // as current as the credential: nothing changed either since.
@@ -253,11 +267,43 @@ impl CachedTokens {
             .get(&entry.user)
             .filter(|cached| cached.epoch == epoch)
             .map(|cached| cached.user);
-        Ok(Some(Resolved {
+        Ok(Lookup::Hit(Resolved {
             user: entry.user,
             holds: entry.holds,
             account,
         }))
+    }
+
+    /// Asks the store, the owner's counter read first, and caches the
+    /// answer under that counter when it may be kept.
+    async fn refresh(
+        &self,
+        key: Vec<u8>,
+        token: &AuthToken,
+        kind: CredentialKind,
+        owner: UserId,
+    ) -> Result<Option<Resolved>, TokenError> {
+        let epoch = self
+            .cache
+            .epochs
+            .current(owner)
+            .await
+            .map_err(token_error)?;
+        let found = self.inner.resolve(token, kind).await?;
+        match &found {
+            Some(found) if found.user == owner && found.holds != Holds::ThisRequest => {
+                let entry = TokenEntry {
+                    user: owner,
+                    kind,
+                    holds: found.holds,
+                    epoch,
+                    cached: std::time::Instant::now(),
+                };
+                self.cache.tokens.insert(key, entry);
+            }
+            _ => self.cache.tokens.invalidate(&key),
+        }
+        Ok(found)
     }
 }
 
@@ -273,38 +319,23 @@ impl TokenManager for CachedTokens {
         kind: CredentialKind,
     ) -> Result<Option<Resolved>, TokenError> {
         let key = digest(token);
-        if let Some(found) = self.hit(&key, kind).await? {
-            return Ok(Some(found));
+        match self.lookup(&key, kind).await? {
+            Lookup::Hit(found) => Ok(Some(found)),
+            Lookup::Owner(owner) => self.refresh(key, token, kind, owner).await,
+            Lookup::Miss => {
+                // The owner is known only once the store answered; its
+                // counter is read next, then the store asked again, so an
+                // entry is never tagged with a counter read after a
+                // revocation it missed.
+                let Some(first) = self.inner.resolve(token, kind).await? else {
+                    return Ok(None);
+                };
+                if first.holds == Holds::ThisRequest {
+                    return Ok(Some(first));
+                }
+                self.refresh(key, token, kind, first.user).await
+            }
         }
-        // The owner is known only once the store answered; its counter is
-        // read next, then the store asked again, so an entry is never
-        // tagged with a counter read after a revocation it missed.
-        let Some(first) = self.inner.resolve(token, kind).await? else {
-            return Ok(None);
-        };
-        if first.holds == Holds::ThisRequest {
-            return Ok(Some(first));
-        }
-        let epoch = self
-            .cache
-            .epochs
-            .current(first.user)
-            .await
-            .map_err(token_error)?;
-        let again = self.inner.resolve(token, kind).await?;
-        if let Some(found) = &again
-            && found.user == first.user
-            && found.holds != Holds::ThisRequest
-        {
-            let entry = TokenEntry {
-                user: found.user,
-                kind,
-                holds: found.holds,
-                epoch,
-            };
-            self.cache.tokens.insert(key, entry);
-        }
-        Ok(again)
     }
 
     async fn adopt_all(&self, credentials: &[Adoption]) -> Result<Vec<Adopted>, TokenError> {
