@@ -221,6 +221,7 @@ pub struct CachedTokens {
 }
 
 /// What the cache knows of a credential.
+#[allow(clippy::large_enum_variant)] // returned once per request; boxing would allocate each time
 enum Lookup {
     /// A live answer, checked against the owner's counter.
     Hit(Resolved),
