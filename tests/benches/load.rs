@@ -1,7 +1,8 @@
 //! `cargo xtask bench load`: throughput, latency, CPU and memory of the
 //! release server under wrk, beside two ceilings measured in the same run —
-//! a minimal axum route (this binary, re-run as a server) and argon2id at
-//! the configured cost (cores ÷ one hash's time).
+//! a minimal axum route (this binary, re-run as a server, measured again
+//! just before each backend's scenarios, as the machine drifts over a run)
+//! and argon2id at the configured cost (cores ÷ one hash's time).
 //!
 //! The server is the release binary (`AUTH_SERVER_BIN`, which `cargo xtask
 //! bench load` builds), on SQLite and, when they answer, on PostgreSQL +
@@ -681,15 +682,21 @@ impl Scripts {
 }
 
 struct Ceilings {
-    /// Requests per second of the minimal route, by connections.
-    route: Vec<(usize, Sample)>,
+    /// The minimal route, measured just before each backend's scenarios
+    /// (the machine drifts over a run): backend, connections, sample.
+    route: Vec<(&'static str, usize, Sample)>,
     /// Logins per second argon2id allows.
     logins: f64,
 }
 
 impl Ceilings {
-    fn route(&self, conns: usize) -> f64 {
-        self.route.iter().find(|(c, _)| *c == conns).unwrap().1.rps
+    fn route(&self, backend: &str, conns: usize) -> f64 {
+        self.route
+            .iter()
+            .find(|(b, c, _)| *b == backend && *c == conns)
+            .unwrap()
+            .2
+            .rps
     }
 }
 
@@ -749,7 +756,7 @@ async fn scenarios(
             "token-auth GET profile/",
             conns,
             s,
-            Some(s.rps / ceilings.route(conns)),
+            Some(s.rps / ceilings.route(backend.name(), conns)),
         );
         let s = measure(
             mode,
@@ -769,7 +776,7 @@ async fn scenarios(
             "session-auth GET profile/",
             conns,
             s,
-            Some(s.rps / ceilings.route(conns)),
+            Some(s.rps / ceilings.route(backend.name(), conns)),
         );
     }
     if std::env::var("LOAD_ONLY").as_deref() == Ok("reads") {
@@ -992,11 +999,11 @@ fn markdown(
     .unwrap();
     writeln!(
         out,
-        "Ceilings: the minimal axum route {}; argon2id (m=19456, t=2, p=1) {:.1} ms a hash → {:.1} logins/s on {} cores.\n",
+        "Ceilings: the minimal axum route, measured just before each backend's scenarios, {}; argon2id (m=19456, t=2, p=1) {:.1} ms a hash → {:.1} logins/s on {} cores.\n",
         ceilings
             .route
             .iter()
-            .map(|(c, s)| format!("{:.0} req/s at c={c}", s.rps))
+            .map(|(b, c, s)| format!("{:.0} req/s at c={c} (before {b})", s.rps))
             .collect::<Vec<_>>()
             .join(", "),
         hash.as_secs_f64() * 1000.0,
@@ -1005,10 +1012,10 @@ fn markdown(
     )
     .unwrap();
     out.push_str("| backend | scenario | conns | req/s | p50 ms | p99 ms | CPU ms/req | peak RSS MiB | ratio |\n|---|---|---|---|---|---|---|---|---|\n");
-    for (c, s) in &ceilings.route {
+    for (b, c, s) in &ceilings.route {
         writeln!(
             out,
-            "| — | minimal axum route | {c} | {:.0} | {:.2} | {:.2} | {:.3} | {:.1} | 100 % |",
+            "| {b} | minimal axum route | {c} | {:.0} | {:.2} | {:.2} | {:.3} | {:.1} | 100 % |",
             s.rps, s.p50_ms, s.p99_ms, s.cpu_ms, s.rss_mib
         )
         .unwrap();
@@ -1136,26 +1143,10 @@ async fn run() {
         &tokens,
     );
     let url = format!("{}{PREFIX}/profile/", ceiling.origin);
-    let route = [16, 64]
-        .map(|conns| {
-            let s = measure(
-                mode,
-                dir.path(),
-                ceiling.pid(),
-                "ceiling",
-                &script,
-                &url,
-                conns,
-            );
-            println!(
-                "minimal axum route c={conns}: {:.0} req/s, p99 {:.2} ms",
-                s.rps, s.p99_ms
-            );
-            (conns, s)
-        })
-        .to_vec();
-    drop(ceiling);
-    let ceilings = Ceilings { route, logins };
+    let mut ceilings = Ceilings {
+        route: Vec::new(),
+        logins,
+    };
 
     let mut backends = vec![Backend::Sqlite];
     let postgres = std::env::var("DATABASE_URL")
@@ -1174,6 +1165,24 @@ async fn run() {
 
     let mut rows = Vec::new();
     for backend in &backends {
+        for conns in [16, 64] {
+            let s = measure(
+                mode,
+                dir.path(),
+                ceiling.pid(),
+                "ceiling",
+                &script,
+                &url,
+                conns,
+            );
+            println!(
+                "minimal axum route c={conns} (before {}): {:.0} req/s, p99 {:.2} ms",
+                backend.name(),
+                s.rps,
+                s.p99_ms
+            );
+            ceilings.route.push((backend.name(), conns, s));
+        }
         scenarios(
             mode,
             backend,
@@ -1185,6 +1194,7 @@ async fn run() {
         .await;
     }
 
+    drop(ceiling);
     let pool_mib = cores() as f64 * f64::from(Argon2Params::default().m_cost) / 1024.0;
     let goals = goals(&rows, &ceilings, pool_mib);
     let report = markdown(mode, &rows, &ceilings, hash_time, &goals);
