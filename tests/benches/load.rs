@@ -352,17 +352,30 @@ impl Store {
         if let Some(redis) = &self.config.redis_url {
             let client = redis::Client::open(redis.as_str()).unwrap();
             let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-            let keys: Vec<String> = redis::cmd("KEYS")
-                .arg(format!("{prefix}*"))
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-            for chunk in keys.chunks(1000) {
-                let _: () = redis::cmd("DEL")
-                    .arg(chunk)
+            // SCAN, not KEYS: after the million-user run KEYS outlasts the
+            // client's timeout (and blocks Redis meanwhile).
+            let mut cursor = 0_u64;
+            loop {
+                let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(format!("{prefix}*"))
+                    .arg("COUNT")
+                    .arg(10_000)
                     .query_async(&mut conn)
                     .await
                     .unwrap();
+                if !keys.is_empty() {
+                    let _: () = redis::cmd("UNLINK")
+                        .arg(&keys)
+                        .query_async(&mut conn)
+                        .await
+                        .unwrap();
+                }
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
             }
         }
         let admin = sqlx::PgPool::connect(&postgres).await.unwrap();
