@@ -98,29 +98,22 @@ async fn gather(
         for read in &batch {
             mget.arg(key(&prefix, read.slot));
         }
-        match conn.run::<Vec<Option<u64>>>(&mget).await {
-            Ok(values) if values.len() == batch.len() => {
-                for (read, value) in batch.drain(..).zip(values) {
-                    // A reader that gave up (its request ended) is no loss.
-                    let _ = read.answer.send(Ok(value.unwrap_or(0)));
-                }
-            }
-            Ok(values) => {
-                let cause = Cause::msg(format!(
-                    "MGET of {} counters answered {} values",
-                    batch.len(),
-                    values.len()
-                ));
-                for read in batch.drain(..) {
-                    let _ = read.answer.send(Err(EpochError(cause.clone())));
-                }
-            }
-            Err(error) => {
-                let cause = Cause::new(error);
-                for read in batch.drain(..) {
-                    let _ = read.answer.send(Err(EpochError(cause.clone())));
-                }
-            }
+        let answered = match conn.run::<Vec<Option<u64>>>(&mget).await {
+            Ok(values) if values.len() == batch.len() => Ok(values),
+            Ok(values) => Err(Cause::msg(format!(
+                "MGET of {} counters answered {} values",
+                batch.len(),
+                values.len()
+            ))),
+            Err(error) => Err(Cause::new(error)),
+        };
+        for (n, read) in batch.drain(..).enumerate() {
+            let value = match &answered {
+                Ok(values) => Ok(values[n].unwrap_or(0)),
+                Err(cause) => Err(EpochError(cause.clone())),
+            };
+            // A reader that gave up (its request ended) is no loss.
+            let _ = read.answer.send(value);
         }
     }
 }
