@@ -291,3 +291,49 @@ async fn an_account_budget_is_shared_by_both_instances() {
         reply.body
     );
 }
+
+/// What the change counters cannot see — a row deleted by hand in SQL — is
+/// seen once the cache entry is older than `CREDENTIAL_CACHE_SECONDS`; a
+/// live credential's aged entry keeps answering (refreshed from the store).
+#[tokio::test]
+async fn a_credential_deleted_by_hand_is_refused_once_its_cache_entry_ages() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("auth.db");
+    let sink = Arc::new(SmtpSink::start().await.unwrap());
+    let env = [
+        ("AUTH_DATABASE_URL", format!("sqlite://{}", file.display())),
+        ("AUTH_MAIL_URL", format!("smtp://127.0.0.1:{}", sink.port())),
+        ("AUTH_CREDENTIAL_CACHE_SECONDS", "1".to_owned()),
+    ];
+    let server = ServerProcess::start(&env, dir.path()).await;
+    let app = TestApp::attach(server.root.clone(), sink);
+    let user = app.user().await;
+    let other = app.login(&user.username, &user.password).await.body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(other, user.token);
+    for _ in 0..2 {
+        for token in [&user.token, &other] {
+            assert_eq!(app.get_as("/profile/", token).await.status, StatusCode::OK);
+        }
+    }
+
+    let sql = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    let digest =
+        auth_core::credentials::digest(&auth_core::ports::AuthToken::new(user.token.clone()));
+    let deleted = sqlx::query("DELETE FROM auth_tokens WHERE digest = $1")
+        .bind(digest)
+        .execute(&sql)
+        .await
+        .unwrap();
+    assert_eq!(deleted.rows_affected(), 1);
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.get_as("/profile/", &user.token).await.detail(401);
+    for _ in 0..2 {
+        assert_eq!(app.get_as("/profile/", &other).await.status, StatusCode::OK);
+    }
+}
