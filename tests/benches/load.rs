@@ -355,32 +355,16 @@ impl Store {
             return;
         };
         if let Some(redis) = &self.config.redis_url {
-            let client = redis::Client::open(redis.as_str()).unwrap();
-            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let conn = auth_redis::RedisConnection::connect(redis, Duration::from_secs(10))
+                .await
+                .unwrap();
             // SCAN, not KEYS: after the million-user run KEYS outlasts the
             // client's timeout (and blocks Redis meanwhile).
-            let mut cursor = 0_u64;
-            loop {
-                let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(format!("{prefix}*"))
-                    .arg("COUNT")
-                    .arg(10_000)
-                    .query_async(&mut conn)
+            let keys = conn.keys_with_prefix(&prefix).await.unwrap();
+            for chunk in keys.chunks(10_000) {
+                conn.run::<()>(redis::cmd("UNLINK").arg(chunk))
                     .await
                     .unwrap();
-                if !keys.is_empty() {
-                    let _: () = redis::cmd("UNLINK")
-                        .arg(&keys)
-                        .query_async(&mut conn)
-                        .await
-                        .unwrap();
-                }
-                if next == 0 {
-                    break;
-                }
-                cursor = next;
             }
         }
         let admin = sqlx::PgPool::connect(&postgres).await.unwrap();

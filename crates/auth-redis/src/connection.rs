@@ -86,7 +86,7 @@ impl RedisConnection {
     /// Every key whose name starts with `prefix`, walked with SCAN (never
     /// KEYS, which blocks the server). On a cluster this would need a walk
     /// of every primary, which is not built: it is an error there.
-    pub(crate) async fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, RedisError> {
+    pub async fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, RedisError> {
         let Self::Single(conn) = self else {
             return Err(RedisError::from((
                 redis::ErrorKind::Client,
