@@ -193,9 +193,6 @@ impl BlockingHasher {
     }
 }
 
-/// A hashing thread: takes jobs in turn until the pool is dropped, each in
-/// the one memory it keeps (allocated at its first job). A job that panics
-/// loses its answer, not the thread.
 /// The niceness of the hashing threads. Measured under a login flood
 /// beside profile reads (`cargo xtask bench load`), hashing at the
 /// request threads' priority took the cores from them in turn and the
@@ -216,6 +213,9 @@ fn yield_to_requests() {
     }
 }
 
+/// A hashing thread: takes jobs in turn until the pool is dropped, each in
+/// the one memory it keeps (allocated at its first job). A job that panics
+/// loses its answer, not the thread.
 fn work(hasher: &Argon2Hasher, queue: &Mutex<mpsc::Receiver<Job>>) {
     yield_to_requests();
     let mut memory: Option<HashMemory> = None;
