@@ -204,26 +204,80 @@ async fn start_ceiling() -> Process {
     Process { child, origin }
 }
 
-/// One argon2id hash at the default cost as the server computes it — on a
-/// hashing thread of its pool, in the memory block that thread reuses —
-/// timed one at a time (median of a few), and the login ceiling it sets:
-/// cores ÷ that time. (Timed with a fresh block per hash, the page faults
-/// of 19 MiB made a hash look a third slower than the server's.)
-async fn argon2_ceiling() -> (Duration, f64) {
-    use auth_core::ports::PasswordHasher as _;
-    let hasher = Argon2Hasher::new(Argon2Params::default()).unwrap();
-    let pool = auth_runtime::BlockingHasher::new(hasher, 1);
-    let password = Password::new(PASSWORD);
-    pool.hash(&password).await.unwrap();
-    let mut times = Vec::new();
-    for _ in 0..9 {
+/// The login ceiling: one argon2id hash at the default cost as the server
+/// computes it — on a hashing thread of its pool, in the memory block that
+/// thread reuses — and the logins per second it allows, cores ÷ that time.
+/// (Timed with a fresh block per hash, the page faults of 19 MiB made a
+/// hash look a third slower than the server's.)
+#[derive(Debug, Clone, Copy)]
+struct HashCeiling {
+    /// The median of a few hashes timed one at a time on one thread.
+    alone: Duration,
+    /// The time a hash takes with every core hashing for the mode's
+    /// seconds on end — as under a login flood. On the project's VMs the
+    /// one-at-a-time median read 16 ms in the hour a sustained hash took
+    /// 19–22 ms (and a login 19–20 ms of server CPU): a few short hashes
+    /// are a lucky sample, so the goal is judged against this one.
+    busy: Duration,
+}
+
+impl HashCeiling {
+    async fn measure(mode: Mode) -> Self {
+        use auth_core::ports::PasswordHasher as _;
+        let hasher = || Argon2Hasher::new(Argon2Params::default()).unwrap();
+        let password = Password::new(PASSWORD);
+
+        let one = auth_runtime::BlockingHasher::new(hasher(), 1);
+        one.hash(&password).await.unwrap();
+        let mut times = Vec::new();
+        for _ in 0..9 {
+            let started = Instant::now();
+            one.hash(&password).await.unwrap();
+            times.push(started.elapsed());
+        }
+        times.sort();
+        drop(one);
+
+        // Two hashes waiting per thread, so no thread waits for the next.
+        let pool = auth_runtime::BlockingHasher::new(hasher(), cores());
+        let hashed = std::sync::Arc::new(AtomicUsize::new(0));
         let started = Instant::now();
-        pool.hash(&password).await.unwrap();
-        times.push(started.elapsed());
+        let until = started + Duration::from_secs(mode.seconds());
+        let hashers: Vec<_> = (0..2 * cores())
+            .map(|_| {
+                let (pool, password, hashed) = (pool.clone(), password.clone(), hashed.clone());
+                tokio::spawn(async move {
+                    while Instant::now() < until {
+                        pool.hash(&password).await.unwrap();
+                        hashed.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        for hasher in hashers {
+            hasher.await.unwrap();
+        }
+        let per_thread = started.elapsed() * cores() as u32;
+        Self {
+            alone: times[times.len() / 2],
+            busy: per_thread / hashed.load(Ordering::Relaxed).max(1) as u32,
+        }
     }
-    times.sort();
-    let one = times[times.len() / 2];
-    (one, cores() as f64 / one.as_secs_f64())
+
+    /// Logins per second the cores allow.
+    fn logins(&self) -> f64 {
+        cores() as f64 / self.busy.as_secs_f64()
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{:.1} ms a hash with every core hashing → {:.1} logins/s ({:.1} ms one at a time → {:.1}/s)",
+            self.busy.as_secs_f64() * 1000.0,
+            self.logins(),
+            self.alone.as_secs_f64() * 1000.0,
+            cores() as f64 / self.alone.as_secs_f64(),
+        )
+    }
 }
 
 fn cores() -> usize {
@@ -683,12 +737,13 @@ impl Scripts {
     }
 }
 
+/// Both ceilings, measured just before each backend's scenarios (the
+/// machine drifts over a run).
 struct Ceilings {
-    /// The minimal route, measured just before each backend's scenarios
-    /// (the machine drifts over a run): backend, connections, sample.
+    /// The minimal route: backend, connections, sample.
     route: Vec<(&'static str, usize, Sample)>,
-    /// Logins per second argon2id allows.
-    logins: f64,
+    /// argon2id: backend, ceiling.
+    hash: Vec<(&'static str, HashCeiling)>,
 }
 
 impl Ceilings {
@@ -699,6 +754,15 @@ impl Ceilings {
             .unwrap()
             .2
             .rps
+    }
+
+    fn logins(&self, backend: &str) -> f64 {
+        self.hash
+            .iter()
+            .find(|(b, _)| *b == backend)
+            .unwrap()
+            .1
+            .logins()
     }
 }
 
@@ -724,6 +788,7 @@ async fn scenarios(
     let profile = format!("{}{PREFIX}/profile/", server.origin);
     let login = format!("{}{PREFIX}/login/", server.origin);
     let register = format!("{}{PREFIX}/register/", server.origin);
+    let logins = ceilings.logins(backend.name());
     let mut add = |scenario: &str, conns, sample: Sample, share| {
         println!(
             "{:<20} {:<34} c={conns:<3} {:>9.0} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms  {:>6.3} CPU ms/req  {:>6.1} MiB",
@@ -789,7 +854,7 @@ async fn scenarios(
     for conns in [16, 64] {
         let s = measure(mode, dir, pid, "login", &scripts.login, &login, conns);
         assert_eq!(s.refused + s.socket_errors, 0, "logins refused: {s:?}");
-        add("POST login/", conns, s, Some(s.rps / ceilings.logins));
+        add("POST login/", conns, s, Some(s.rps / logins));
     }
     let s = measure(mode, dir, pid, "failed", &scripts.failed_login, &login, 64);
     assert_eq!(
@@ -800,7 +865,7 @@ async fn scenarios(
         "POST login/ (wrong password)",
         64,
         s,
-        Some(s.rps / ceilings.logins),
+        Some(s.rps / logins),
     );
     let s = measure(mode, dir, pid, "register", &scripts.register, &register, 64);
     assert_eq!(
@@ -808,7 +873,7 @@ async fn scenarios(
         0,
         "registrations refused: {s:?}"
     );
-    add("POST register/", 64, s, Some(s.rps / ceilings.logins));
+    add("POST register/", 64, s, Some(s.rps / logins));
 
     // Reads while a login flood runs: the flood starts first and outlasts them.
     let idle = measure(mode, dir, pid, "idle", &scripts.token_read, &profile, 16);
@@ -916,7 +981,7 @@ fn goals(rows: &[Row], ceilings: &Ceilings, pool_mib: f64) -> Vec<(bool, String)
                     format!(
                         "{backend}: logins at c={conns} are {:.0} % of the argon2id ceiling of {:.1}/s (goal ≥ {:.0} %)",
                         share * 100.0,
-                        ceilings.logins,
+                        ceilings.logins(backend),
                         LOGIN_SHARE * 100.0
                     ),
                 ));
@@ -976,7 +1041,6 @@ fn markdown(
     mode: Mode,
     rows: &[Row],
     ceilings: &Ceilings,
-    hash: Duration,
     goals: &[(bool, String)],
 ) -> String {
     let mut out = String::new();
@@ -1001,16 +1065,20 @@ fn markdown(
     .unwrap();
     writeln!(
         out,
-        "Ceilings: the minimal axum route, measured just before each backend's scenarios, {}; argon2id (m=19456, t=2, p=1) {:.1} ms a hash → {:.1} logins/s on {} cores.\n",
+        "Ceilings, measured just before each backend's scenarios: the minimal axum route, {}; argon2id (m=19456, t=2, p=1) on {} cores, {}. Logins are judged against the first argon2id figure of each.\n",
         ceilings
             .route
             .iter()
             .map(|(b, c, s)| format!("{:.0} req/s at c={c} (before {b})", s.rps))
             .collect::<Vec<_>>()
             .join(", "),
-        hash.as_secs_f64() * 1000.0,
-        ceilings.logins,
-        cores()
+        cores(),
+        ceilings
+            .hash
+            .iter()
+            .map(|(b, h)| format!("before {b} {}", h.describe()))
+            .collect::<Vec<_>>()
+            .join("; "),
     )
     .unwrap();
     out.push_str("| backend | scenario | conns | req/s | p50 ms | p99 ms | CPU ms/req | peak RSS MiB | ratio |\n|---|---|---|---|---|---|---|---|---|\n");
@@ -1121,17 +1189,11 @@ async fn run() {
     let dir = tempfile::tempdir().unwrap();
     let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
 
-    let (hash_time, logins) = argon2_ceiling().await;
     let hasher = Argon2Hasher::new(Argon2Params::default()).unwrap();
     let hash = hasher.hash_sync(&Password::new(PASSWORD)).unwrap();
     println!(
         "== load bench ({} s per scenario); rate limits raised to {RAISED_RULE} per action for this run only",
         mode.seconds()
-    );
-    println!(
-        "argon2id ceiling: {:.1} ms a hash, {logins:.1} logins/s on {} cores",
-        hash_time.as_secs_f64() * 1000.0,
-        cores()
     );
 
     let ceiling = start_ceiling().await;
@@ -1147,7 +1209,7 @@ async fn run() {
     let url = format!("{}{PREFIX}/profile/", ceiling.origin);
     let mut ceilings = Ceilings {
         route: Vec::new(),
-        logins,
+        hash: Vec::new(),
     };
 
     let mut backends = vec![Backend::Sqlite];
@@ -1185,6 +1247,13 @@ async fn run() {
             );
             ceilings.route.push((backend.name(), conns, s));
         }
+        let hash_ceiling = HashCeiling::measure(mode).await;
+        println!(
+            "argon2id ceiling (before {}): {}",
+            backend.name(),
+            hash_ceiling.describe()
+        );
+        ceilings.hash.push((backend.name(), hash_ceiling));
         scenarios(
             mode,
             backend,
@@ -1199,7 +1268,7 @@ async fn run() {
     drop(ceiling);
     let pool_mib = cores() as f64 * f64::from(Argon2Params::default().m_cost) / 1024.0;
     let goals = goals(&rows, &ceilings, pool_mib);
-    let report = markdown(mode, &rows, &ceilings, hash_time, &goals);
+    let report = markdown(mode, &rows, &ceilings, &goals);
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("load.md"), &report).unwrap();
