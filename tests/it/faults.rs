@@ -248,7 +248,7 @@ async fn checklist_44_an_smtp_outage_fails_no_request_and_loses_no_mail_even_acr
             format!("sqlite://{}", dir.path().join("auth.db").display()),
         ),
         ("AUTH_MAIL_URL", format!("smtp://127.0.0.1:{}", sink.port())),
-        ("AUTH_MAIL_RETRY_DELAY", "1".to_owned()),
+        ("AUTH_MAIL_RETRY_DELAY", "3".to_owned()),
     ];
     sink.set_refusing(true);
     let first = ServerProcess::start(&env, dir.path()).await;
@@ -270,8 +270,11 @@ async fn checklist_44_an_smtp_outage_fails_no_request_and_loses_no_mail_even_acr
         StatusCode::OK,
         "requests succeed while SMTP refuses"
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    drop(first); // killed with two mails still queued
+    // Killed while both mails wait for a retry: a kill in the middle of a
+    // delivery would leave that mail leased (by design it then waits for
+    // the lease to expire, minutes, rather than risk a second copy).
+    wait_until_both_wait_for_a_retry(&dir.path().join("auth.db")).await;
+    drop(first);
 
     sink.set_refusing(false);
     let second = ServerProcess::start(&env, dir.path()).await;
@@ -280,4 +283,32 @@ async fn checklist_44_an_smtp_outage_fails_no_request_and_loses_no_mail_even_acr
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(sink.to(&email).len(), 2, "a mail was sent twice");
     drop(second);
+}
+
+/// Returns once the two queued mails have each failed at least once, neither
+/// is being delivered and neither is due within the next two seconds.
+async fn wait_until_both_wait_for_a_retry(db: &std::path::Path) {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let (waiting,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL \
+             AND attempts >= 1 AND leased_until IS NULL AND next_attempt_at >= $1",
+        )
+        .bind(now + 2)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if waiting == 2 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the two mails were never both waiting for a retry"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
