@@ -131,7 +131,7 @@ impl Mode {
     }
 
     /// How many times a backend's scenarios are measured when one of its
-    /// goals is missed. A 3 s sample on a shared 2-core VM is at the mercy
+    /// goals is missed (in quick mode: by more than [`QUICK_NOISE`]). A 3 s sample on a shared 2-core VM is at the mercy
     /// of its neighbours (one run's PostgreSQL + Redis flood p99 read
     /// 1.9×, 2.6× and 18.8× its idle p99 in three runs of one build), so
     /// quick mode measures a backend that missed a goal again, up to three
