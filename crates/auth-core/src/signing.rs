@@ -15,6 +15,11 @@
 //!
 //! Beyond DRR: several keys may be configured (the first signs, all verify),
 //! and a timestamp further in the future than a small clock skew is refused.
+//!
+//! Beside it live the two other link formats of the Django apps this service
+//! replaces, built on the same `salted_hmac` primitive: Django's password-reset
+//! token generator ([`reset_token`], djoser and dj-rest-auth) and allauth's
+//! HMAC e-mail confirmation key ([`confirmation_key`], dj-rest-auth).
 
 use std::fmt;
 
@@ -109,6 +114,12 @@ impl Salt {
         Self("register-email".into())
     }
 
+    /// allauth's `ACCOUNT_SALT`, under which its HMAC e-mail confirmation
+    /// keys are signed ([`confirmation_key`]).
+    pub fn allauth_account() -> Self {
+        Self("account".into())
+    }
+
     /// The salt text as Django sees it.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -187,10 +198,17 @@ pub fn signature(key: &SecretKey, salt: &Salt, data: &LinkData) -> String {
     URL_SAFE_NO_PAD.encode(mac(key, salt, &payload(data)))
 }
 
+/// Django's `Signer` MAC: `salted_hmac(salt + "signer", message, key)`.
 fn mac(key: &SecretKey, salt: &Salt, message: &[u8]) -> [u8; 32] {
+    let key_salt = [salt.as_str().as_bytes(), b"signer"].concat();
+    salted_hmac(&key_salt, key, message)
+}
+
+/// Django's `salted_hmac` with SHA-256: `HMAC-SHA256(SHA-256(key_salt ‖
+/// secret), message)`, the primitive under every Django signature.
+fn salted_hmac(key_salt: &[u8], key: &SecretKey, message: &[u8]) -> [u8; 32] {
     let mut derive = Sha256::new();
-    derive.update(salt.as_str().as_bytes());
-    derive.update(b"signer");
+    derive.update(key_salt);
     derive.update(key.bytes());
     let derived = derive.finalize();
     // HMAC accepts keys of any length, so this cannot fail; fall back to an
@@ -288,6 +306,11 @@ impl LinkSigner {
         Ok(())
     }
 }
+
+pub mod confirmation_key;
+mod radix;
+pub mod reset_token;
+pub mod uid;
 
 #[cfg(test)]
 mod tests;
