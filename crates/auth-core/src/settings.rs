@@ -5,8 +5,10 @@
 //! [`Settings::drr`] reproduces DRR's defaults, including behaviours DRR has
 //! no setting for (a site moves from one to the other one switch at a time).
 
+mod djoser;
 mod user_fields;
 
+pub use djoser::DjoserSettings;
 pub use user_fields::{DEFAULT_HIDDEN, UserField, UserFields};
 
 use time::Duration;
@@ -61,6 +63,11 @@ pub struct Settings {
     pub delete_account_enabled: bool,
     /// `USER_HIDDEN_FIELDS`, `USER_PUBLIC_FIELDS`, `USER_EDITABLE_FIELDS`.
     pub user_fields: UserFields,
+    /// Django's `PASSWORD_RESET_TIMEOUT`: how long the uid/token links of
+    /// the djoser and dj-rest-auth dialects stay valid (Django: 3 days).
+    pub password_reset_timeout: Duration,
+    /// The djoser dialect's switches.
+    pub djoser: DjoserSettings,
 }
 
 /// Registration settings.
@@ -182,6 +189,7 @@ impl Default for Settings {
             notify_changes: true,
             delete_account_enabled: true,
             user_fields: UserFields::default(),
+            ..drr
         }
     }
 }
@@ -232,6 +240,8 @@ impl Settings {
             notify_changes: false,
             delete_account_enabled: false,
             user_fields: UserFields::default(),
+            password_reset_timeout: Duration::days(3),
+            djoser: DjoserSettings::default(),
         }
     }
 }

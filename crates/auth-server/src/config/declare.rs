@@ -28,6 +28,9 @@ pub enum Section {
     Drr,
     /// Behaviours DRR has no setting for (what `COMPAT=drr` switches).
     Behaviour,
+    /// djoser's `DJOSER` settings (prefixed `DJOSER_`) and the Django
+    /// settings its dialect reads.
+    Djoser,
 }
 
 /// A setting's default as the documentation shows it.

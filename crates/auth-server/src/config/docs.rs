@@ -35,7 +35,12 @@ pub fn markers(section: Section) -> (String, String) {
 /// `document` with every generated table rendered anew.
 pub fn render(document: &str) -> Result<String, String> {
     let mut out = document.to_owned();
-    for section in [Section::Server, Section::Drr, Section::Behaviour] {
+    for section in [
+        Section::Server,
+        Section::Drr,
+        Section::Behaviour,
+        Section::Djoser,
+    ] {
         let (open, close) = markers(section);
         let start = out
             .find(&open)

@@ -74,6 +74,27 @@ pub struct MailTemplates {
     pub html_body: Option<PathBuf>,
 }
 
+/// Which Django app's HTTP API is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Api {
+    /// django-rest-registration's.
+    #[default]
+    Drr,
+    /// djoser's (`users/`, `token/`, `jwt/`).
+    Djoser,
+}
+
+impl Show for Api {
+    fn show(&self) -> String {
+        match self {
+            Self::Drr => "`drr`",
+            Self::Djoser => "`djoser`",
+        }
+        .into()
+    }
+}
+
 /// How log lines are written (to standard error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -192,7 +213,10 @@ settings! {
     /// Seconds the oldest mail not yet sent (nor given up) may wait before `/readyz` fails: mail is stuck; `0`: never.
     #[setting(Server)]
     fixed ready_max_mail_age: u64 = 900;
-    /// Path prefix of the endpoints.
+    /// Which app's API is served: `drr` (django-rest-registration) or `djoser` (which also makes `TOKEN_PER_LOGIN` default to off and `PASSWORD_POLICY` to `django`, as on djoser's sites); each app's settings have their own table below.
+    #[setting(Server)]
+    fixed api: Api = Api::Drr;
+    /// Path prefix of the endpoints (djoser's sites usually mount it at `/auth`).
     #[setting(Server)]
     fixed api_prefix: String = "/api/v1/accounts".into();
     /// Largest request body in bytes (larger: 413).
@@ -411,6 +435,84 @@ settings! {
     #[setting(Behaviour)]
     #[serde(deserialize_with = "opt_bool")]
     core delete_account_enabled: bool => delete_account_enabled;
+
+    /// New users start inactive and are mailed an activation link; an e-mail change deactivates the account and mails the new address; `users/resend_activation/` works (off: 400).
+    #[setting(Djoser)]
+    #[serde(deserialize_with = "opt_bool")]
+    core djoser_send_activation_email: bool => djoser.send_activation_email;
+    /// A confirmation mail on create (when no activation mail goes) and after activation.
+    #[setting(Djoser)]
+    #[serde(deserialize_with = "opt_bool")]
+    core djoser_send_confirmation_email: bool => djoser.send_confirmation_email;
+    /// `re_password` required on `users/`.
+    #[setting(Djoser)]
+    #[serde(deserialize_with = "opt_bool")]
+    core djoser_user_create_password_retype: bool => djoser.user_create_password_retype;
+    /// `re_new_password` required on `users/set_password/`.
+    #[setting(Djoser)]
+    #[serde(deserialize_with = "opt_bool")]
+    core djoser_set_password_retype: bool => djoser.set_password_retype;
+    /// `re_new_password` required on `users/reset_password_confirm/`.
+    #[setting(Djoser)]
+    #[serde(deserialize_with = "opt_bool")]
+    core djoser_password_reset_confirm_retype: bool => djoser.password_reset_confirm_retype;
+    /// `re_new_username` required on `users/set_username/`.
+    #[setting(Djoser)]
+    #[serde(deserialize_with = "opt_bool")]
+    core djoser_set_username_retype: bool => djoser.set_username_retype;
+    /// `re_new_username` required on `users/reset_username_confirm/`.
+    #[setting(Djoser)]
+    #[serde(deserialize_with = "opt_bool")]
+    core djoser_username_reset_confirm_retype: bool => djoser.username_reset_confirm_retype;
+    /// An unknown address is a 400 (a bare list) on `reset_password/`, `reset_username/` and `resend_activation/`; off: the same 204 as a known one.
+    #[setting(Djoser)]
+    #[serde(deserialize_with = "opt_bool")]
+    core djoser_password_reset_show_email_not_found: bool => djoser.password_reset_show_email_not_found;
+    /// The same switch under its other name (either turns it on).
+    #[setting(Djoser)]
+    #[serde(deserialize_with = "opt_bool")]
+    core djoser_username_reset_show_email_not_found: bool => djoser.username_reset_show_email_not_found;
+    /// Mail the user after `set_password/` and `reset_password_confirm/`.
+    #[setting(Djoser)]
+    #[serde(deserialize_with = "opt_bool")]
+    core djoser_password_changed_email_confirmation: bool => djoser.password_changed_email_confirmation;
+    /// Mail the user after `set_username/` and `reset_username_confirm/`.
+    #[setting(Djoser)]
+    #[serde(deserialize_with = "opt_bool")]
+    core djoser_username_changed_email_confirmation: bool => djoser.username_changed_email_confirmation;
+    /// `set_password/` ends the user's token (and session).
+    #[setting(Djoser)]
+    #[serde(deserialize_with = "opt_bool")]
+    core djoser_logout_on_password_change: bool => djoser.logout_on_password_change;
+    /// `token/login/` also starts a session; `token/logout/` ends it.
+    #[setting(Djoser)]
+    #[serde(deserialize_with = "opt_bool")]
+    core djoser_create_session_on_login: bool => djoser.create_session_on_login;
+    /// Non-staff callers list only themselves, and another user is 404 (off: everyone is listed, another user is 403).
+    #[setting(Djoser)]
+    #[serde(deserialize_with = "opt_bool")]
+    core djoser_hide_users: bool => djoser.hide_users;
+    /// Path of the activation link, with `{uid}` and `{token}`.
+    #[setting(Djoser)]
+    core djoser_activation_url: String => djoser.activation_url;
+    /// Path of the password reset link, with `{uid}` and `{token}`.
+    #[setting(Djoser)]
+    core djoser_password_reset_confirm_url: String => djoser.password_reset_confirm_url;
+    /// Path of the username reset link, with `{uid}` and `{token}`.
+    #[setting(Djoser)]
+    core djoser_username_reset_confirm_url: String => djoser.username_reset_confirm_url;
+    /// Scheme of the mailed links (`https`); unset: the request's.
+    #[setting(Djoser)]
+    core djoser_email_frontend_protocol: String => djoser.email_frontend_protocol;
+    /// Host of the mailed links (`app.example`); unset: the request's `Host`.
+    #[setting(Djoser)]
+    core djoser_email_frontend_domain: String => djoser.email_frontend_domain;
+    /// Site name in the mails; unset: the host.
+    #[setting(Djoser)]
+    core djoser_email_frontend_site_name: String => djoser.email_frontend_site_name;
+    /// Seconds a uid/token link stays valid (Django's setting of this name).
+    #[setting(Djoser)]
+    core password_reset_timeout: i64 => password_reset_timeout;
 }
 
 #[cfg(test)]

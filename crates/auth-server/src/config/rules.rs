@@ -13,7 +13,7 @@ use auth_http::{Action, Limits};
 use auth_smtp::MailFiles;
 use time::Duration;
 
-use super::{Config, ConfigError, Profile};
+use super::{Api, Config, ConfigError, Profile};
 
 fn invalid(key: &str, message: String) -> ConfigError {
     ConfigError::Invalid {
@@ -233,7 +233,12 @@ impl Config {
 
     /// The password validators.
     pub fn password_policy_rules(&self) -> Result<PasswordPolicy, ConfigError> {
-        match self.password_policy().as_str() {
+        // djoser's sites run Django's validators unless told otherwise.
+        let name = match (self.api, &self.password_policy) {
+            (Api::Djoser, None) => "django".to_owned(),
+            _ => self.password_policy(),
+        };
+        match name.as_str() {
             "safe" => Ok(PasswordPolicy::safe(self.password_context_words.clone())),
             "django" => Ok(PasswordPolicy::django_default()),
             other => Err(invalid(
@@ -243,9 +248,13 @@ impl Config {
         }
     }
 
-    /// Whether API tokens are one per user (the DRR profile's default).
+    /// Whether API tokens are one per user (the DRR profile's default, and
+    /// djoser's unless `TOKEN_PER_LOGIN` says otherwise: DRF's token model).
     pub fn one_token_per_user(&self) -> bool {
-        !self.token_per_login()
+        match (self.api, self.token_per_login) {
+            (Api::Djoser, None) => true,
+            _ => !self.token_per_login(),
+        }
     }
 
     /// The argon2id parameters, refused below OWASP's minimum unless allowed.

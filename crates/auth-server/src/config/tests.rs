@@ -10,8 +10,9 @@ use super::*;
 
 /// Values to try, as TOML and as environment text, until one loads: each
 /// setting takes at least one of them.
-const SAMPLES: [(&str, &str); 8] = [
+const SAMPLES: [(&str, &str); 9] = [
     ("true", "1"),
+    ("\"djoser\"", "djoser"),
     ("7", "7"),
     ("\"x@example.org\"", "x@example.org"),
     ("[\"email\"]", "email"),
