@@ -86,6 +86,9 @@ pub enum NotificationKind {
         /// The new address.
         email: String,
     },
+    /// The account is active: created without activation, or just
+    /// activated (djoser's confirmation mail, `templates/activated/`).
+    Activated,
 }
 
 impl NotificationKind {
@@ -99,6 +102,7 @@ impl NotificationKind {
             Self::AccountExists { .. } => "register_account_exists",
             Self::PasswordChanged => "password_changed",
             Self::EmailChanged { .. } => "email_changed",
+            Self::Activated => "activated",
         }
     }
 }
@@ -126,6 +130,17 @@ impl VerificationLink {
         }
     }
 
+    /// A link made from a template with `{name}` placeholders, filled in
+    /// from `params` (djoser's `activate/{uid}/{token}`, on a base URL).
+    pub fn templated(template: &str, params: Vec<(String, String)>) -> Self {
+        let url = params
+            .iter()
+            .fold(template.to_owned(), |url, (name, value)| {
+                url.replace(&format!("{{{name}}}"), value)
+            });
+        Self { url, params }
+    }
+
     /// The value of one parameter.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params
@@ -136,13 +151,13 @@ impl VerificationLink {
 }
 
 impl fmt::Debug for VerificationLink {
-    // The signature is a bearer secret: keep it out of logs.
+    // The signature (or token) is a bearer secret: keep it out of logs.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let shown: Vec<String> = self
             .params
             .iter()
             .map(|(k, v)| {
-                if k == "signature" {
+                if k == "signature" || k == "token" {
                     format!("{k}=***")
                 } else {
                     format!("{k}={v}")
@@ -187,6 +202,19 @@ mod tests {
             "{}",
             link.url
         );
+    }
+
+    #[test]
+    fn templated_links_fill_their_placeholders_in_any_order() {
+        let params = vec![
+            ("uid".to_owned(), "MQ".to_owned()),
+            ("token".to_owned(), "dixmo0-88f7".to_owned()),
+        ];
+        let link =
+            VerificationLink::templated("https://front.example/#/welcome/{token}/{uid}", params);
+        assert_eq!(link.url, "https://front.example/#/welcome/dixmo0-88f7/MQ");
+        assert_eq!(link.param("uid"), Some("MQ"));
+        assert!(!format!("{link:?}").contains("dixmo0"), "{link:?}");
     }
 
     #[test]

@@ -261,6 +261,12 @@ impl LinkSigner {
         })
     }
 
+    /// The keys, newest first: the other Django signers of this service
+    /// (reset tokens, confirmation keys) rotate with the same ones.
+    pub fn keys(&self) -> &[SecretKey] {
+        &self.keys
+    }
+
     /// Changes how far ahead of `now` a timestamp may be.
     pub fn with_max_future_skew(mut self, skew: Duration) -> Self {
         self.max_future_skew = skew;

@@ -5,9 +5,9 @@ use auth_core::flows::{AuthenticateError, Authenticated};
 use auth_core::ports::{AuthToken, CredentialKind};
 use axum::http::{HeaderMap, Method, header};
 
-use crate::AppState;
 use crate::error::{ApiError, ToApiError};
 use crate::session;
+use crate::{AppState, Dialect};
 
 /// The caller of a request, or `None` for an anonymous one. A bad token
 /// header is a 401 even on open endpoints and wins over a session cookie;
@@ -17,7 +17,7 @@ pub(crate) async fn caller(
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Option<Authenticated>, ApiError> {
-    if let Some(key) = token_header(headers)? {
+    if let Some(key) = token_header(headers, state.config.dialect)? {
         let caller = state
             .accounts
             .authenticate(AuthToken::new(key), CredentialKind::Token)
@@ -53,9 +53,10 @@ pub(crate) async fn caller(
     Ok(Some(caller))
 }
 
-/// The key of a `Token` (or `Bearer`) authorization header, with DRF's
-/// errors for malformed ones; `None` when another scheme or no header.
-fn token_header(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+/// The key of a `Token` (or, in DRR's dialect, `Bearer`) authorization
+/// header, with DRF's errors for malformed ones; `None` when another scheme
+/// or no header. djoser's `Bearer` is simplejwt's, not a DRF token.
+fn token_header(headers: &HeaderMap, dialect: Dialect) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -67,7 +68,8 @@ fn token_header(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(keyword) = parts.next() else {
         return Ok(None);
     };
-    if !(keyword.eq_ignore_ascii_case(b"token") || keyword.eq_ignore_ascii_case(b"bearer")) {
+    let bearer = dialect == Dialect::Drr && keyword.eq_ignore_ascii_case(b"bearer");
+    if !(keyword.eq_ignore_ascii_case(b"token") || bearer) {
         return Ok(None);
     }
     match (parts.next(), parts.next()) {
@@ -100,30 +102,46 @@ mod tests {
         headers
     }
 
+    fn token_header_drr(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+        token_header(headers, Dialect::Drr)
+    }
+
+    #[test]
+    fn djoser_leaves_bearer_to_simplejwt() {
+        assert_eq!(
+            token_header(&header(b"Bearer abc"), Dialect::Djoser).unwrap(),
+            None
+        );
+        assert_eq!(
+            token_header(&header(b"Token abc"), Dialect::Djoser).unwrap(),
+            Some("abc".into())
+        );
+    }
+
     #[test]
     fn token_header_follows_drf() {
         assert_eq!(
-            token_header(&header(b"Token abc")).unwrap(),
+            token_header_drr(&header(b"Token abc")).unwrap(),
             Some("abc".into())
         );
         assert_eq!(
-            token_header(&header(b"token abc")).unwrap(),
+            token_header_drr(&header(b"token abc")).unwrap(),
             Some("abc".into())
         );
         assert_eq!(
-            token_header(&header(b"Bearer abc")).unwrap(),
+            token_header_drr(&header(b"Bearer abc")).unwrap(),
             Some("abc".into())
         );
-        assert_eq!(token_header(&header(b"Basic abc")).unwrap(), None);
+        assert_eq!(token_header_drr(&header(b"Basic abc")).unwrap(), None);
         assert!(
-            matches!(token_header(&header(b"Token")), Err(ApiError::Unauthenticated(m)) if m.contains("No credentials"))
+            matches!(token_header_drr(&header(b"Token")), Err(ApiError::Unauthenticated(m)) if m.contains("No credentials"))
         );
         assert!(
-            matches!(token_header(&header(b"Token a b")), Err(ApiError::Unauthenticated(m)) if m.contains("spaces"))
+            matches!(token_header_drr(&header(b"Token a b")), Err(ApiError::Unauthenticated(m)) if m.contains("spaces"))
         );
         assert!(
-            matches!(token_header(&header(b"Token \xff\xfe")), Err(ApiError::Unauthenticated(m)) if m.contains("invalid characters"))
+            matches!(token_header_drr(&header(b"Token \xff\xfe")), Err(ApiError::Unauthenticated(m)) if m.contains("invalid characters"))
         );
-        assert_eq!(token_header(&HeaderMap::new()).unwrap(), None);
+        assert_eq!(token_header_drr(&HeaderMap::new()).unwrap(), None);
     }
 }

@@ -22,6 +22,21 @@ pub(crate) enum Access {
     Open,
     /// Authenticated callers only.
     Authenticated,
+    /// Anyone for these methods, authenticated callers for any other: a
+    /// DRF viewset action, whose other methods fall back to the viewset's
+    /// own permission (so a wrong method is 401 before it is 405).
+    OpenFor(&'static [Method]),
+}
+
+impl Access {
+    /// Whether `method` needs an authenticated caller.
+    fn needs_caller(self, method: &Method) -> bool {
+        match self {
+            Self::Open => false,
+            Self::Authenticated => true,
+            Self::OpenFor(open) => !open.contains(method),
+        }
+    }
 }
 
 /// What an endpoint accepts.
@@ -127,7 +142,7 @@ impl AppState {
         let (parts, body) = request.into_parts();
         let method = parts.method.clone();
         let caller = crate::auth::caller(self, &method, &parts.headers).await?;
-        if spec.access == Access::Authenticated && caller.is_none() {
+        if spec.access.needs_caller(&method) && caller.is_none() {
             return Err(ApiError::Unauthenticated(
                 "Authentication credentials were not provided.",
             ));

@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use auth_core::flows::{
-    AuthenticateError, ChangePasswordError, DeleteAccountError, LoginError, LogoutError,
-    ProfileError, RegisterEmailError, RegisterError, ResendVerificationError, ResetPasswordError,
-    RevokeCredentialsError, SendResetLinkError, VerifyEmailError, VerifyRegistrationError,
+    AuthenticateError, ChangePasswordError, DeleteAccountError, DjoserError, LoginError,
+    LogoutError, ProfileError, RegisterEmailError, RegisterError, ResendVerificationError,
+    ResetPasswordError, RevokeCredentialsError, SendResetLinkError, VerifyEmailError,
+    VerifyRegistrationError,
 };
 use auth_core::form::{FormError, ValidationErrors};
 use auth_core::ports::{Cause, HashError, StoreError, TokenError};
@@ -381,6 +382,18 @@ impl ToApiError for LoginError {
         match self {
             Self::Invalid(e) => ApiError::Invalid(e),
             Self::LoginInvalid => drr!(nf, "Login or password invalid."),
+            Self::Store(e) => e.into(),
+            Self::Hash(e) => e.into(),
+            Self::Token(e) => e.into(),
+        }
+    }
+}
+
+impl ToApiError for DjoserError {
+    fn to_api(self, _: bool) -> ApiError {
+        match self {
+            Self::Invalid(e) => ApiError::Invalid(e),
+            Self::StaleToken => ApiError::Forbidden("Stale token for given user.".into()),
             Self::Store(e) => e.into(),
             Self::Hash(e) => e.into(),
             Self::Token(e) => e.into(),

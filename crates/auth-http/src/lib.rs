@@ -36,9 +36,21 @@ pub use error::ApiError;
 pub use limits::{Action, Limits};
 pub use metrics::HttpMetrics;
 
+/// Which Django app's HTTP API is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// django-rest-registration's.
+    #[default]
+    Drr,
+    /// djoser's (`users/`, `token/`).
+    Djoser,
+}
+
 /// HTTP-level settings.
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
+    /// The API served under [`prefix`](Self::prefix).
+    pub dialect: Dialect,
     /// Path prefix of every endpoint, without trailing slash
     /// (default `/api/v1/accounts`).
     pub prefix: String,
@@ -75,6 +87,7 @@ pub struct ApiConfig {
 impl Default for ApiConfig {
     fn default() -> Self {
         Self {
+            dialect: Dialect::Drr,
             prefix: "/api/v1/accounts".into(),
             non_field_errors_key: false,
             secure_cookies: false,
@@ -107,7 +120,7 @@ pub fn openapi(
     config: &ApiConfig,
     settings: &auth_core::settings::Settings,
 ) -> utoipa::openapi::OpenApi {
-    openapi::document(config, settings, routes::ROUTES)
+    openapi::document(config, settings, routes::table(config.dialect))
 }
 
 pub use utoipa;

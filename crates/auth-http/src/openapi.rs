@@ -408,7 +408,31 @@ pub(crate) fn document(config: &ApiConfig, settings: &Settings, routes: &[Route]
         .schema("Login", login)
         .schema("Profile", profile_schema(settings, true))
         .schema("RegisteredProfile", profile_schema(settings, false))
-        .schema("Credentials", ArrayBuilder::new().items(credential));
+        .schema("Credentials", ArrayBuilder::new().items(credential))
+        .schema(
+            "DjoserUser",
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property("email", text())
+                .required("email")
+                .property("id", ObjectBuilder::new().schema_type(Type::Integer))
+                .required("id")
+                .property("username", text())
+                .required("username"),
+        )
+        .schema(
+            "AuthToken",
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property("auth_token", text())
+                .required("auth_token"),
+        )
+        .schema(
+            "Empty",
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .description(Some("No body (204)")),
+        );
     for (name, scheme) in security_schemes() {
         components = components.security_scheme(name, scheme);
     }

@@ -248,6 +248,10 @@ fn plan(
     templates: auth_smtp::Templates,
 ) -> Plan {
     let api = auth_http::ApiConfig {
+        dialect: match config.api {
+            crate::config::Api::Drr => auth_http::Dialect::Drr,
+            crate::config::Api::Djoser => auth_http::Dialect::Djoser,
+        },
         prefix: config.api_prefix.trim_end_matches('/').to_owned(),
         non_field_errors_key: config.use_non_field_errors_key_from_drf_settings(),
         secure_cookies: config.secure_cookies_effective(),
@@ -291,11 +295,28 @@ fn plan(
         envelope,
         templates: Arc::new(templates),
         api,
-        throttle: config.rate_limits().then_some(limits),
+        throttle: config.rate_limits_effective().then_some(limits),
         mail_poll: std::time::Duration::from_millis(config.mail_poll_interval_ms.max(10)),
         metrics_bind: config.metrics_bind.clone(),
         ready_max_mail_age: (config.ready_max_mail_age > 0)
             .then(|| std::time::Duration::from_secs(config.ready_max_mail_age)),
+        admin: config
+            .admin_username
+            .clone()
+            .map(|username| auth_core::flows::NewAccount {
+                username,
+                email: config.admin_email.clone(),
+                first_name: String::new(),
+                last_name: String::new(),
+                password: auth_core::domain::Password::new(
+                    config
+                        .admin_password
+                        .as_ref()
+                        .map(|p| p.expose_secret().to_owned())
+                        .unwrap_or_default(),
+                ),
+                verified: true,
+            }),
         mail_retry: RetryPolicy {
             first_delay: time::Duration::seconds(
                 i64::try_from(config.mail_retry_delay.max(1)).unwrap_or(30),

@@ -64,6 +64,26 @@ pub enum StartError {
     },
 }
 
+/// Creates `account` unless a user already has its username (`ADMIN_*`).
+async fn ensure_account(
+    accounts: &auth_core::Accounts,
+    account: auth_core::flows::NewAccount,
+) -> Result<(), StartError> {
+    let username = account.username.clone();
+    let exists = accounts
+        .find_account(&username)
+        .await
+        .map_err(|e| StartError::Setup(format!("ADMIN_USERNAME {username:?}: {e}")))?;
+    if exists.is_none() {
+        accounts
+            .create_account(account)
+            .await
+            .map_err(|e| StartError::Setup(format!("ADMIN_USERNAME {username:?}: {e}")))?;
+        tracing::info!(username = %username, "created the ADMIN_USERNAME account");
+    }
+    Ok(())
+}
+
 /// A wired server, not yet serving.
 pub struct App {
     router: axum::Router,
@@ -99,6 +119,9 @@ impl App {
             limiter,
             probes,
         } = Wired::open(&plan, clock.clone(), Some(telemetry.hashing.clone())).await?;
+        if let Some(admin) = plan.admin.take() {
+            ensure_account(&accounts, admin).await?;
+        }
         let mut document = auth_http::openapi(&plan.api, &plan.settings);
         let throttle = plan.throttle.map(|limits| Throttle { limits, limiter });
         plan.api.metrics = Some(telemetry.http.clone());

@@ -63,6 +63,8 @@ pub struct Plan {
     pub metrics_bind: Option<String>,
     /// `/readyz` fails when unsent mail has waited longer (`None`: never).
     pub ready_max_mail_age: Option<Duration>,
+    /// The account `ADMIN_USERNAME` asks for, created at start when absent.
+    pub admin: Option<auth_core::flows::NewAccount>,
 }
 
 /// The signing keys' sources, newest first; read at start-up (a generated

@@ -38,7 +38,7 @@ pub enum RenderError {
     },
 }
 
-const KINDS: [&str; 7] = [
+const KINDS: [&str; 8] = [
     "register",
     "reset_password",
     "register_email",
@@ -46,6 +46,7 @@ const KINDS: [&str; 7] = [
     "register_account_exists",
     "password_changed",
     "email_changed",
+    "activated",
 ];
 
 /// The compiled-in default of each template file.
@@ -73,6 +74,8 @@ fn default_source(name: &str) -> Option<&'static str> {
         "password_changed/body.txt",
         "email_changed/subject.txt",
         "email_changed/body.txt",
+        "activated/subject.txt",
+        "activated/body.txt",
     ))
 }
 
@@ -171,7 +174,9 @@ impl Templates {
             NotificationKind::EmailAlreadyUsed { email }
             | NotificationKind::AccountExists { email }
             | NotificationKind::EmailChanged { email } => (email.as_str(), None),
-            NotificationKind::PasswordChanged => (notification.to.as_str(), None),
+            NotificationKind::PasswordChanged | NotificationKind::Activated => {
+                (notification.to.as_str(), None)
+            }
         };
         let ctx = context! {
             user => minijinja::value::Serde(&notification.user),

@@ -71,17 +71,27 @@ impl Accounts {
             return Err(LoginError::Invalid(errors));
         };
         let password = Password::new(password);
-
         let candidates = self.users_by_login(&login).await?;
+        let user = self.password_login(candidates, &password).await?;
+        Ok(self.issue_credentials(user, issue).await?)
+    }
+
+    /// The first of `candidates` whose password is `password` and who may
+    /// log in, with the login recorded (and an outdated hash upgraded).
+    pub(super) async fn password_login(
+        &self,
+        candidates: Vec<User>,
+        password: &Password,
+    ) -> Result<User, LoginError> {
         if candidates.is_empty() {
-            self.hasher.verify_dummy(&password).await?;
+            self.hasher.verify_dummy(password).await?;
             return Err(LoginError::LoginInvalid);
         }
         for user in candidates {
             // The password is checked even for accounts that may not log in,
             // so they cost the same time as any other failure.
             let Verification::Match { needs_rehash } =
-                self.hasher.verify(&password, &user.password_hash).await?
+                self.hasher.verify(password, &user.password_hash).await?
             else {
                 continue;
             };
@@ -91,14 +101,13 @@ impl Accounts {
             let change = UserChange {
                 last_login: Some(self.clock.now()),
                 password_hash: if needs_rehash {
-                    Some(self.hasher.hash(&password).await?)
+                    Some(self.hasher.hash(password).await?)
                 } else {
                     None
                 },
                 ..UserChange::default()
             };
-            let user = self.store.update(user.id, change, Vec::new()).await?;
-            return Ok(self.issue_credentials(user, issue).await?);
+            return Ok(self.store.update(user.id, change, Vec::new()).await?);
         }
         Err(LoginError::LoginInvalid)
     }

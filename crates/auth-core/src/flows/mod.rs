@@ -11,6 +11,7 @@ mod change_password;
 mod credentials;
 mod delete_account;
 mod delivery;
+mod djoser;
 mod login;
 mod logout;
 mod profile;
@@ -31,6 +32,7 @@ pub use change_password::{ChangePasswordError, PasswordChanged};
 pub use credentials::{CredentialView, RevokeCredentialsError};
 pub use delete_account::DeleteAccountError;
 pub use delivery::{DeliveryReport, RetryPolicy, deliver_due};
+pub use djoser::{DjoserError, Site};
 pub use login::{Credentials, Issue, LoginError};
 pub use logout::LogoutError;
 pub use profile::{ProfileError, ProfileUpdate};
@@ -48,6 +50,7 @@ use crate::ports::{
     Clock, CredentialKind, PasswordHasher, StoreError, TokenError, TokenManager, UserStore,
 };
 use crate::settings::{CredentialsEnded, LoginField, Settings};
+use crate::signing::reset_token::ResetTokenGenerator;
 use crate::signing::{LinkData, LinkError, LinkSigner, Salt};
 
 /// The ports a workflow set needs.
@@ -71,6 +74,8 @@ pub struct Accounts {
     hasher: Arc<dyn PasswordHasher>,
     clock: Arc<dyn Clock>,
     signer: Arc<LinkSigner>,
+    /// Django's uid/token links (the djoser dialect), under the same keys.
+    reset_tokens: Arc<ResetTokenGenerator>,
     policy: Arc<PasswordPolicy>,
     settings: Arc<Settings>,
 }
@@ -83,12 +88,14 @@ impl Accounts {
         policy: PasswordPolicy,
         settings: Settings,
     ) -> Self {
+        let reset_tokens = Arc::new(ResetTokenGenerator::from(&signer));
         Self {
             store: ports.store,
             tokens: ports.tokens,
             hasher: ports.hasher,
             clock: ports.clock,
             signer: Arc::new(signer),
+            reset_tokens,
             policy: Arc::new(policy),
             settings: Arc::new(settings),
         }

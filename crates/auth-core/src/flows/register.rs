@@ -330,7 +330,7 @@ impl Registration {
 }
 
 /// An optional, blankable e-mail field: `None` when absent or blank.
-fn read_optional_email(form: &Form) -> Result<Option<Email>, FieldError> {
+pub(super) fn read_optional_email(form: &Form) -> Result<Option<Email>, FieldError> {
     match read_text(form, "email", TextRule::OPTIONAL_BLANK)? {
         Some(text) if !text.is_empty() => Email::parse(&text).map(Some).map_err(email_error),
         _ => Ok(None),

@@ -125,6 +125,16 @@ fn timestamp_at(now: OffsetDateTime) -> u64 {
     u64::try_from(now.unix_timestamp() - EPOCH_UNIX).unwrap_or(0)
 }
 
+/// The generator with the link signer's keys: both rotate together, and a
+/// signer always has a key.
+impl From<&super::LinkSigner> for ResetTokenGenerator {
+    fn from(signer: &super::LinkSigner) -> Self {
+        Self {
+            keys: signer.keys().to_vec(),
+        }
+    }
+}
+
 /// Why a token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ResetTokenError {

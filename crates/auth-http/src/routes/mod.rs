@@ -3,6 +3,7 @@
 mod change_password;
 mod credentials;
 mod delete_account;
+mod djoser;
 mod login;
 mod profile;
 mod register;
@@ -276,10 +277,28 @@ pub(crate) fn full_path(config: &ApiConfig, route: &str) -> String {
     format!("{}/{route}/", config.prefix.trim_end_matches('/'))
 }
 
+/// The endpoints of `dialect`.
+pub(crate) fn table(dialect: crate::Dialect) -> &'static [Route] {
+    match dialect {
+        crate::Dialect::Drr => ROUTES,
+        crate::Dialect::Djoser => djoser::ROUTES,
+    }
+}
+
 pub(crate) fn routes(state: AppState) -> Router {
-    let router = ROUTES.iter().fold(Router::new(), |router, route| {
-        router.route(&full_path(&state.config, route.path), (route.handler)())
-    });
+    let router = table(state.config.dialect)
+        .iter()
+        .fold(Router::new(), |router, route| {
+            let path = full_path(&state.config, route.path);
+            let router = if djoser::slash_optional(route.path)
+                && state.config.dialect == crate::Dialect::Djoser
+            {
+                router.route(path.trim_end_matches('/'), (route.handler)())
+            } else {
+                router
+            };
+            router.route(&path, (route.handler)())
+        });
     router
         .fallback(|| async { ApiError::NotFound })
         .with_state(state)

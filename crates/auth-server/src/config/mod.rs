@@ -213,7 +213,17 @@ settings! {
     /// Seconds the oldest mail not yet sent (nor given up) may wait before `/readyz` fails: mail is stuck; `0`: never.
     #[setting(Server)]
     fixed ready_max_mail_age: u64 = 900;
-    /// Which app's API is served: `drr` (django-rest-registration) or `djoser` (which also makes `TOKEN_PER_LOGIN` default to off and `PASSWORD_POLICY` to `django`, as on djoser's sites); each app's settings have their own table below.
+    /// An account created at start (active and verified) when no user has this username, with `ADMIN_PASSWORD` (held to the password policy) and `ADMIN_EMAIL`: a site's first operator.
+    #[setting(Server)]
+    optional admin_username: String;
+    /// The password of `ADMIN_USERNAME`'s account.
+    #[setting(Server, shown = "—")]
+    #[serde(deserialize_with = "secret")]
+    optional admin_password: SecretString;
+    /// The address of `ADMIN_USERNAME`'s account.
+    #[setting(Server)]
+    optional admin_email: String;
+    /// Which app's API is served: `drr` (django-rest-registration) or `djoser` (which also makes `TOKEN_PER_LOGIN`, `RATE_LIMITS` and `IDENTIFIERS_CASE_INSENSITIVE` default to off and `PASSWORD_POLICY` to `django`, as on djoser's sites); each app's settings have their own table below.
     #[setting(Server)]
     fixed api: Api = Api::Drr;
     /// Path prefix of the endpoints (djoser's sites usually mount it at `/auth`).

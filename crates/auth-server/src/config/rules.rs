@@ -32,6 +32,11 @@ impl Config {
     /// setting and behaviour applied.
     pub fn settings(&self) -> Result<Settings, ConfigError> {
         let mut settings = Profile::of(self.compat).settings;
+        if self.api == Api::Djoser {
+            // djoser's stock user: usernames compare exactly (`Alice` and
+            // `alice` are two accounts), unless configured otherwise below.
+            settings.matching = auth_core::ports::Matching::Exact;
+        }
         self.apply(&mut settings)?;
         settings.user_fields = UserFields::resolve(
             &self.user_hidden_fields,
@@ -245,6 +250,15 @@ impl Config {
                 "PASSWORD_POLICY",
                 format!("unknown policy {other:?} (safe, django)"),
             )),
+        }
+    }
+
+    /// Whether requests are rate-limited: `RATE_LIMITS`, or off when unset
+    /// under `API=djoser`, as djoser throttles nothing.
+    pub fn rate_limits_effective(&self) -> bool {
+        match (self.api, self.rate_limits) {
+            (Api::Djoser, None) => false,
+            _ => self.rate_limits(),
         }
     }
 

@@ -1,0 +1,352 @@
+//! djoser's flows (djoser-api.md §2): its fields, checks and their order,
+//! over the same store, hasher, password policy, credentials and outbox as
+//! DRR's flows. Links are Django's `{uid}`/`{token}` pairs
+//! ([`crate::signing::reset_token`]), so links a djoser site mailed before
+//! the move still work.
+
+use std::sync::Arc;
+
+use super::register::{read_optional_email, unique_error, username_error};
+use super::{Accounts, Authenticated, Credentials, LoginError, policy_errors};
+use crate::domain::{NewUser, Password, User, UserChange, UserGuard, Username};
+use crate::form::{FieldError, Form, TextRule, ValidationErrors, read_text, required_text};
+use crate::notification::{Notification, NotificationKind, VerificationLink};
+use crate::policy::UserAttributes;
+use crate::ports::{Announce, CredentialKind, HashError, StoreError, TokenError, UniqueField};
+use crate::signing::reset_token::{ResetTokenGenerator, TokenSubject};
+use crate::signing::uid;
+
+/// Why a djoser request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DjoserError {
+    /// Field or object validation failed (`non_field_errors` included).
+    #[error("invalid data")]
+    Invalid(ValidationErrors),
+    /// The activation link is good but the account is already active.
+    #[error("Stale token for given user.")]
+    StaleToken,
+    /// The store failed; nothing was changed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Hashing failed; nothing was changed.
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    /// Credentials could not be issued or revoked.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+}
+
+impl From<LoginError> for DjoserError {
+    fn from(error: LoginError) -> Self {
+        match error {
+            LoginError::Invalid(_) | LoginError::LoginInvalid => Self::Invalid(non_field(
+                "invalid_credentials",
+                "Unable to log in with provided credentials.",
+            )),
+            LoginError::Store(e) => Self::Store(e),
+            LoginError::Hash(e) => Self::Hash(e),
+            LoginError::Token(e) => Self::Token(e),
+        }
+    }
+}
+
+fn non_field(code: &'static str, message: &str) -> ValidationErrors {
+    ValidationErrors {
+        non_field: Some(vec![FieldError::new(code, message)]),
+        ..ValidationErrors::default()
+    }
+}
+
+/// Where a request came to, for the mailed links when the
+/// `DJOSER_EMAIL_FRONTEND_*` settings leave them unsaid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    /// `https` or `http`.
+    pub protocol: String,
+    /// The `Host` the request named.
+    pub domain: String,
+}
+
+/// Queues a `{uid}`/`{token}` link for a user the store just created.
+struct LinkMail {
+    tokens: Arc<ResetTokenGenerator>,
+    template: String,
+    now: time::OffsetDateTime,
+}
+
+impl Announce for LinkMail {
+    fn announce(&self, user: &User) -> Option<Notification> {
+        let email = user.email.as_ref()?;
+        Some(Notification {
+            to: email.as_str().to_owned(),
+            user: user.into(),
+            kind: NotificationKind::RegisterVerification {
+                link: uid_token_link(&self.tokens, &self.template, user, self.now),
+            },
+        })
+    }
+}
+
+/// Queues djoser's confirmation mail for a user the store just created.
+struct ActivatedMail;
+
+impl Announce for ActivatedMail {
+    fn announce(&self, user: &User) -> Option<Notification> {
+        activated_notice(user)
+    }
+}
+
+fn activated_notice(user: &User) -> Option<Notification> {
+    let email = user.email.as_ref()?;
+    Some(Notification {
+        to: email.as_str().to_owned(),
+        user: user.into(),
+        kind: NotificationKind::Activated,
+    })
+}
+
+/// `template` (a full URL with `{uid}` and `{token}`) filled in for `user`.
+fn uid_token_link(
+    tokens: &ResetTokenGenerator,
+    template: &str,
+    user: &User,
+    now: time::OffsetDateTime,
+) -> VerificationLink {
+    let token = tokens.make(&TokenSubject::django(user), now);
+    VerificationLink::templated(
+        template,
+        vec![
+            ("uid".to_owned(), uid::to_base64(user.id)),
+            ("token".to_owned(), token),
+        ],
+    )
+}
+
+impl Accounts {
+    /// `{protocol}://{domain}/{path}`, the `DJOSER_EMAIL_FRONTEND_*`
+    /// settings winning over the request's scheme and host.
+    fn djoser_url(&self, site: &Site, path: &str) -> String {
+        let djoser = &self.settings.djoser;
+        let pick = |set: &str, request: &str| {
+            if set.is_empty() {
+                request.to_owned()
+            } else {
+                set.to_owned()
+            }
+        };
+        format!(
+            "{}://{}/{path}",
+            pick(&djoser.email_frontend_protocol, &site.protocol),
+            pick(&djoser.email_frontend_domain, &site.domain)
+        )
+    }
+
+    /// `POST users/` (djoser-api.md §2.1): `username`, `password`,
+    /// [`email`], and `re_password` with `USER_CREATE_PASSWORD_RETYPE`.
+    /// With `SEND_ACTIVATION_EMAIL` the user starts inactive and the
+    /// activation mail is queued with the new row.
+    pub async fn djoser_create(&self, form: &Form, site: &Site) -> Result<User, DjoserError> {
+        let djoser = &self.settings.djoser;
+        let mut errors = ValidationErrors::default();
+        let username = errors.take(
+            "username",
+            required_text(form, "username")
+                .and_then(|t| Username::parse(&t).map_err(username_error)),
+        );
+        let email = errors.take("email", read_optional_email(form)).flatten();
+        let password = errors.take("password", required_text(form, "password"));
+        let retyped = if djoser.user_create_password_retype {
+            errors.take("re_password", required_text(form, "re_password"))
+        } else {
+            None
+        };
+        if let Some(name) = &username
+            && self
+                .store
+                .find_by_username(name.as_str(), self.settings.matching)
+                .await?
+                .is_some()
+        {
+            errors
+                .fields
+                .extend(unique_error(UniqueField::Username).fields);
+        }
+        let (Some(username), Some(password)) = (username, password) else {
+            return Err(DjoserError::Invalid(errors));
+        };
+        errors.into_result().map_err(DjoserError::Invalid)?;
+
+        // Object level: the validators, then the retype.
+        let password = Password::new(password);
+        let mut errors = ValidationErrors::default();
+        let attributes = UserAttributes {
+            username: username.as_str(),
+            first_name: "",
+            last_name: "",
+            email: email.as_ref().map(|e| e.as_str()).unwrap_or_default(),
+        };
+        policy_errors(
+            &self.policy,
+            &password,
+            &attributes,
+            "password",
+            &mut errors,
+        );
+        if errors.is_empty()
+            && djoser.user_create_password_retype
+            && retyped.as_deref() != Some(password.expose())
+        {
+            errors = non_field("password_mismatch", "The two password fields didn't match.");
+        }
+        errors.into_result().map_err(DjoserError::Invalid)?;
+
+        let new_user = NewUser {
+            username,
+            email,
+            first_name: String::new(),
+            last_name: String::new(),
+            password_hash: self.hasher.hash(&password).await?,
+            verified: !djoser.send_activation_email,
+            date_joined: self.clock.now(),
+        };
+        let announce: Option<Arc<dyn Announce>> = if djoser.send_activation_email {
+            Some(Arc::new(LinkMail {
+                tokens: self.reset_tokens.clone(),
+                template: self.djoser_url(site, &djoser.activation_url),
+                now: self.clock.now(),
+            }))
+        } else if djoser.send_confirmation_email {
+            Some(Arc::new(ActivatedMail))
+        } else {
+            None
+        };
+        match self.store.create(new_user, announce).await {
+            Ok(user) => Ok(user),
+            Err(StoreError::Conflict(field)) => Err(DjoserError::Invalid(unique_error(field))),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// The user a `uid`/`token` pair names, once both are good: the uid's
+    /// error first, then the token's (djoser-api.md §2.4).
+    async fn djoser_link_user(&self, uid_text: &str, token: &str) -> Result<User, DjoserError> {
+        let invalid_uid = || {
+            DjoserError::Invalid(ValidationErrors::single(
+                "uid",
+                FieldError::new("invalid_uid", "Invalid user id or user doesn't exist."),
+            ))
+        };
+        let Some(id) = uid::from_base64(uid_text) else {
+            return Err(invalid_uid());
+        };
+        let Some(user) = self.store.get(id).await? else {
+            return Err(invalid_uid());
+        };
+        self.reset_tokens
+            .check(
+                &TokenSubject::django(&user),
+                token,
+                self.clock.now(),
+                self.settings.password_reset_timeout,
+            )
+            .map_err(|_| {
+                DjoserError::Invalid(ValidationErrors::single(
+                    "token",
+                    FieldError::new("invalid_token", "Invalid token for given user."),
+                ))
+            })?;
+        Ok(user)
+    }
+
+    /// `POST users/activation/` (djoser-api.md §2.4): `uid` and `token`.
+    /// The token is not consumed — activation changes nothing it covers —
+    /// so a second use is [`DjoserError::StaleToken`]. An account an
+    /// operator disabled stays disabled (it counts as active here).
+    pub async fn djoser_activate(&self, form: &Form) -> Result<(), DjoserError> {
+        let mut errors = ValidationErrors::default();
+        let uid_text = errors.take("uid", required_text(form, "uid"));
+        let token = errors.take("token", required_text(form, "token"));
+        let (Some(uid_text), Some(token)) = (uid_text, token) else {
+            return Err(DjoserError::Invalid(errors));
+        };
+        let user = self.djoser_link_user(&uid_text, &token).await?;
+        if user.verified {
+            return Err(DjoserError::StaleToken);
+        }
+        let change = UserChange {
+            verified: Some(true),
+            guard: Some(UserGuard::PasswordHash(user.password_hash.clone())),
+            ..UserChange::default()
+        };
+        let notify = if self.settings.djoser.send_confirmation_email {
+            activated_notice(&user).into_iter().collect()
+        } else {
+            Vec::new()
+        };
+        self.store.update(user.id, change, notify).await?;
+        Ok(())
+    }
+
+    /// `POST token/login/` (djoser-api.md §2.12): `username` and `password`,
+    /// both optional; any failure is the same `non_field_errors`. The
+    /// login is recorded (which ends outstanding links) and the user's one
+    /// token returned, with a session too under `CREATE_SESSION_ON_LOGIN`.
+    pub async fn djoser_token_login(&self, form: &Form) -> Result<Credentials, DjoserError> {
+        let mut errors = ValidationErrors::default();
+        let username = errors
+            .take(
+                "username",
+                read_text(form, "username", TextRule::OPTIONAL_BLANK),
+            )
+            .flatten();
+        let password = errors
+            .take(
+                "password",
+                read_text(form, "password", TextRule::OPTIONAL_BLANK),
+            )
+            .flatten();
+        errors.into_result().map_err(DjoserError::Invalid)?;
+        let (Some(username), Some(password)) = (username, password) else {
+            return Err(LoginError::LoginInvalid.into());
+        };
+        let candidates = self
+            .store
+            .find_by_username(&username, self.settings.matching)
+            .await?;
+        let user = self
+            .password_login(candidates.into_iter().collect(), &Password::new(password))
+            .await?;
+        let token = Some(self.tokens.provide(user.id, CredentialKind::Token).await?);
+        let session = if self.settings.djoser.create_session_on_login {
+            Some(
+                self.tokens
+                    .provide(user.id, CredentialKind::Session)
+                    .await?,
+            )
+        } else {
+            None
+        };
+        Ok(Credentials {
+            user,
+            token,
+            session,
+        })
+    }
+
+    /// `POST token/logout/` (djoser-api.md §2.13): the caller's token goes
+    /// (DRF keeps one per user), and the session that made the request.
+    pub async fn djoser_token_logout(&self, me: &Authenticated) -> Result<(), DjoserError> {
+        self.tokens
+            .revoke_all(me.user.id, Some(CredentialKind::Token), None)
+            .await?;
+        if me.kind == CredentialKind::Session {
+            self.tokens
+                .revoke(&me.credential, CredentialKind::Session)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,199 @@
+use super::*;
+use crate::flows::testkit::*;
+use crate::ports::Verification;
+
+fn site() -> Site {
+    Site {
+        protocol: "http".into(),
+        domain: "127.0.0.1:8000".into(),
+    }
+}
+
+fn at_now() -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(NOW).unwrap()
+}
+
+fn kit_with_activation() -> Kit {
+    let mut kit = Kit::new();
+    kit.settings.djoser.send_activation_email = true;
+    kit.settings.djoser.email_frontend_protocol = "https".into();
+    kit.settings.djoser.email_frontend_domain = "frontend.example".into();
+    kit
+}
+
+fn generator() -> ResetTokenGenerator {
+    let kit = Kit::new();
+    ResetTokenGenerator::from(&kit.signer)
+}
+
+#[test]
+fn create_makes_an_inactive_user_and_queues_its_activation_link() {
+    let mut kit = kit_with_activation();
+    kit.store
+        .expect_find_by_username()
+        .returning(|_, _| Ok(None));
+    kit.hasher.expect_hash().returning(|_| Ok(hash("new")));
+    kit.store
+        .expect_create()
+        .withf(|new, announce| !new.verified && announce.is_some())
+        .returning(|new, announce| {
+            let mut created = user(12, new.username.as_str());
+            created.verified = new.verified;
+            created.password_hash = new.password_hash;
+            let mail = announce.and_then(|a| a.announce(&created)).unwrap();
+            let NotificationKind::RegisterVerification { link } = &mail.kind else {
+                panic!("{mail:?}");
+            };
+            let token = link.param("token").unwrap();
+            assert_eq!(
+                link.url,
+                format!("https://frontend.example/activate/MTI/{token}")
+            );
+            Ok(created)
+        });
+    let form = Form::new()
+        .text("username", "ann")
+        .text("password", "a long passphrase")
+        .text("email", "ann@example.org");
+    let created = block_on(kit.accounts().djoser_create(&form, &site())).unwrap();
+    assert_eq!(created.id.get(), 12);
+}
+
+#[test]
+fn create_reports_the_validators_before_the_retype() {
+    let mut kit = Kit::new();
+    kit.settings.djoser.user_create_password_retype = true;
+    kit.store
+        .expect_find_by_username()
+        .returning(|_, _| Ok(None));
+    let weak = Form::new()
+        .text("username", "ann")
+        .text("password", "123")
+        .text("re_password", "456");
+    let Err(DjoserError::Invalid(errors)) = block_on(kit.accounts().djoser_create(&weak, &site()))
+    else {
+        panic!("weak password accepted");
+    };
+    assert_eq!(
+        errors.fields.keys().copied().collect::<Vec<_>>(),
+        ["password"]
+    );
+    assert!(errors.fields["password"].len() >= 2, "{errors:?}");
+    assert_eq!(errors.non_field, None);
+
+    let mut kit = Kit::new();
+    kit.settings.djoser.user_create_password_retype = true;
+    kit.store
+        .expect_find_by_username()
+        .returning(|_, _| Ok(None));
+    let mismatch = Form::new()
+        .text("username", "ann")
+        .text("password", "a long passphrase")
+        .text("re_password", "another passphrase");
+    let Err(DjoserError::Invalid(errors)) =
+        block_on(kit.accounts().djoser_create(&mismatch, &site()))
+    else {
+        panic!("mismatch accepted");
+    };
+    assert!(errors.fields.is_empty());
+    assert_eq!(errors.non_field.map(|v| v.len()), Some(1));
+}
+
+#[test]
+fn activation_checks_the_uid_then_the_token_then_staleness() {
+    let mut pending = user(7, "ann");
+    pending.verified = false;
+    let token = generator().make(&TokenSubject::django(&pending), at_now());
+
+    let mut kit = Kit::new();
+    let stored = pending.clone();
+    kit.store
+        .expect_get()
+        .returning(move |id| Ok((id.get() == 7).then(|| stored.clone())));
+    kit.store
+        .expect_update()
+        .withf(|_, change, _| change.verified == Some(true))
+        .times(1)
+        .returning(|_, _, _| Ok(user(7, "ann")));
+    let accounts = kit.accounts();
+    let form = |uid: &str, token: &str| Form::new().text("uid", uid).text("token", token);
+
+    let Err(DjoserError::Invalid(e)) = block_on(accounts.djoser_activate(&form("OTk", &token)))
+    else {
+        panic!("unknown uid accepted");
+    };
+    assert!(e.fields.contains_key("uid"), "{e:?}");
+    let Err(DjoserError::Invalid(e)) = block_on(accounts.djoser_activate(&form("Nw", "0-00")))
+    else {
+        panic!("bad token accepted");
+    };
+    assert!(e.fields.contains_key("token"), "{e:?}");
+    block_on(accounts.djoser_activate(&form("Nw", &token))).unwrap();
+}
+
+#[test]
+fn activating_an_active_user_is_stale() {
+    let active = user(7, "ann");
+    let token = generator().make(&TokenSubject::django(&active), at_now());
+    let mut kit = Kit::new();
+    kit.store
+        .expect_get()
+        .returning(move |_| Ok(Some(active.clone())));
+    let form = Form::new().text("uid", "Nw").text("token", token);
+    assert!(matches!(
+        block_on(kit.accounts().djoser_activate(&form)),
+        Err(DjoserError::StaleToken)
+    ));
+}
+
+#[test]
+fn token_login_failures_all_look_alike() {
+    for form in [
+        Form::new(),
+        Form::new().text("username", "ann"),
+        Form::new()
+            .text("username", "ann")
+            .text("password", "wrong"),
+    ] {
+        let mut kit = Kit::new();
+        kit.store
+            .expect_find_by_username()
+            .returning(|_, _| Ok(Some(user(1, "ann"))));
+        kit.hasher
+            .expect_verify()
+            .returning(|_, _| Ok(Verification::Mismatch));
+        let Err(DjoserError::Invalid(errors)) = block_on(kit.accounts().djoser_token_login(&form))
+        else {
+            panic!("{form:?} logged in");
+        };
+        assert!(errors.fields.is_empty(), "{errors:?}");
+        assert_eq!(errors.non_field.map(|v| v.len()), Some(1));
+    }
+}
+
+#[test]
+fn token_login_records_the_login_and_returns_the_users_token() {
+    let mut kit = Kit::new();
+    kit.store
+        .expect_find_by_username()
+        .returning(|_, _| Ok(Some(user(1, "ann"))));
+    kit.hasher.expect_verify().returning(|_, _| {
+        Ok(Verification::Match {
+            needs_rehash: false,
+        })
+    });
+    kit.store
+        .expect_update()
+        .withf(|_, change, _| change.last_login.is_some())
+        .returning(|_, _, _| Ok(user(1, "ann")));
+    kit.tokens
+        .expect_provide()
+        .withf(|_, kind| *kind == CredentialKind::Token)
+        .times(1)
+        .returning(|_, _| Ok(token("k")));
+    let form = Form::new()
+        .text("username", "ann")
+        .text("password", "right");
+    let credentials = block_on(kit.accounts().djoser_token_login(&form)).unwrap();
+    assert!(credentials.token.is_some() && credentials.session.is_none());
+}

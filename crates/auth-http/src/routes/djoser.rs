@@ -1,0 +1,279 @@
+//! djoser's endpoints (`API=djoser`, djoser-api.md §2) under the prefix,
+//! over the same flows as DRR's. Served so far: `users/` (create, list),
+//! `users/me/` (read), `users/activation/`, `token/login/`, `token/logout/`;
+//! the rest of djoser's routes answer 404 until they are built.
+
+use auth_core::domain::{Email, User, UserId};
+use auth_core::flows::Site;
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use serde_json::{Value, json};
+
+use super::{Route, no_body};
+use crate::AppState;
+use crate::endpoint::{Access, Spec, always};
+use crate::error::{ApiError, ToApiError};
+use crate::limits::Action;
+use crate::openapi::{Doc, Fields, schema};
+
+/// djoser's user object: `{"email", "id", "username"}`.
+fn user_body(user: &User) -> Value {
+    json!({
+        "email": user.email.as_ref().map(Email::as_str).unwrap_or_default(),
+        "id": user.id.get(),
+        "username": user.username.as_str(),
+    })
+}
+
+/// 204 with no body and no `Content-Type`, djoser's answer to an action.
+fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Where the request came to: the scheme is `http` (TLS ends before us)
+/// and the host is the request's, as Django's `get_host()` sees them.
+fn site_of(headers: &HeaderMap) -> Site {
+    Site {
+        protocol: "http".into(),
+        domain: headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost")
+            .to_owned(),
+    }
+}
+
+const USERS: Spec = Spec {
+    name: "User List",
+    methods: &[Method::GET, Method::POST],
+    allow: "GET, POST, HEAD, OPTIONS",
+    access: Access::OpenFor(&[Method::POST]),
+    enabled: always,
+    throttle: Some(Action::Register),
+    padded: false,
+};
+
+async fn users(State(state): State<AppState>, request: Request) -> Response {
+    let site = site_of(request.headers());
+    state
+        .run(&USERS, request, async move |state, call| {
+            if call.method == Method::POST {
+                let user = state
+                    .accounts
+                    .djoser_create(&call.form, &site)
+                    .await
+                    .map_err(|e| e.to_api(false))?;
+                return Ok((StatusCode::CREATED, Json(user_body(&user))).into_response());
+            }
+            let me = call.me()?;
+            let listed = if state.accounts.settings().djoser.hide_users {
+                vec![me.user.clone()]
+            } else {
+                every_user(state).await?
+            };
+            let body: Vec<Value> = listed.iter().map(user_body).collect();
+            Ok(Json(body).into_response())
+        })
+        .await
+}
+
+/// Every user, by id, read page by page.
+async fn every_user(state: &AppState) -> Result<Vec<User>, ApiError> {
+    const PAGE: u32 = 1000;
+    let mut users = Vec::new();
+    let mut after: Option<UserId> = None;
+    loop {
+        let page = state
+            .accounts
+            .list_accounts(after, PAGE)
+            .await
+            .map_err(ApiError::from)?;
+        let done = page.len() < PAGE as usize;
+        after = page.last().map(|u| u.id);
+        users.extend(page);
+        if done || after.is_none() {
+            return Ok(users);
+        }
+    }
+}
+
+const ME: Spec = Spec {
+    name: "User Instance",
+    methods: &[Method::GET],
+    allow: "GET, HEAD, OPTIONS",
+    access: Access::Authenticated,
+    enabled: always,
+    throttle: None,
+    padded: false,
+};
+
+async fn me(State(state): State<AppState>, request: Request) -> Response {
+    state
+        .run(&ME, request, async |_, call| {
+            Ok(Json(user_body(&call.me()?.user)).into_response())
+        })
+        .await
+}
+
+const ACTIVATION: Spec = Spec {
+    access: Access::OpenFor(&[Method::POST]),
+    ..Spec::post("Activation", Access::Open, always).throttled(Action::Verify)
+};
+
+async fn activation(State(state): State<AppState>, request: Request) -> Response {
+    state
+        .run(&ACTIVATION, request, async |state, call| {
+            state
+                .accounts
+                .djoser_activate(&call.form)
+                .await
+                .map_err(|e| e.to_api(false))?;
+            Ok(no_content())
+        })
+        .await
+}
+
+const TOKEN_LOGIN: Spec = Spec::post("Token Create", Access::Open, always).throttled(Action::Login);
+
+async fn token_login(State(state): State<AppState>, request: Request) -> Response {
+    let attempt = request.method() == Method::POST;
+    let response = state
+        .run(&TOKEN_LOGIN, request, async |state, call| {
+            let credentials = state
+                .accounts
+                .djoser_token_login(&call.form)
+                .await
+                .map_err(|e| e.to_api(false))?;
+            let mut response = ().into_response();
+            if let Some(session) = &credentials.session {
+                crate::session::start(
+                    response.headers_mut(),
+                    session,
+                    state.config.session_max_age,
+                    state.config.secure_cookies,
+                );
+            }
+            let key = credentials.token.as_ref().map(|t| t.expose());
+            Ok((response.into_parts().0, Json(json!({ "auth_token": key }))).into_response())
+        })
+        .await;
+    if let (true, Some(metrics)) = (attempt, &state.config.metrics) {
+        metrics.login(response.status());
+    }
+    response
+}
+
+const TOKEN_LOGOUT: Spec = Spec::post("Token Destroy", Access::Authenticated, always);
+
+async fn token_logout(State(state): State<AppState>, request: Request) -> Response {
+    state
+        .run(&TOKEN_LOGOUT, request, async |state, call| {
+            let me = call.me()?;
+            state
+                .accounts
+                .djoser_token_logout(me)
+                .await
+                .map_err(|e| e.to_api(false))?;
+            let mut response = no_content();
+            if me.kind == auth_core::ports::CredentialKind::Session {
+                crate::session::end(response.headers_mut(), state.config.secure_cookies);
+            }
+            Ok(response)
+        })
+        .await
+}
+
+/// Whether `path` is also served without its trailing slash (djoser's
+/// `^token/login/?$`).
+pub(super) fn slash_optional(path: &str) -> bool {
+    path.starts_with("token/")
+}
+
+fn uid_token(_: &auth_core::settings::Settings, _: &Method) -> Option<Fields> {
+    Some(
+        Fields::new()
+            .text("uid", true, None)
+            .text("token", true, None),
+    )
+}
+
+/// djoser's endpoints served so far.
+pub(crate) const ROUTES: &[Route] = &[
+    Route {
+        path: "users",
+        spec: &USERS,
+        handler: || any(users),
+        doc: Doc {
+            summary: "Create an account (POST; with activation on, mail its link), or list users (GET)",
+            request: |s, method| {
+                (*method == Method::POST).then(|| {
+                    let fields = Fields::new()
+                        .text("username", true, Some(150))
+                        .text("password", true, None)
+                        .email("email", false);
+                    if s.djoser.user_create_password_retype {
+                        fields.text("re_password", true, None)
+                    } else {
+                        fields
+                    }
+                })
+            },
+            answer: |_, method| {
+                if *method == Method::POST {
+                    (StatusCode::CREATED, schema("DjoserUser"))
+                } else {
+                    (StatusCode::OK, schema("DjoserUser"))
+                }
+            },
+        },
+    },
+    Route {
+        path: "users/me",
+        spec: &ME,
+        handler: || any(me),
+        doc: Doc {
+            summary: "The caller's user object",
+            request: no_body,
+            answer: |_, _| (StatusCode::OK, schema("DjoserUser")),
+        },
+    },
+    Route {
+        path: "users/activation",
+        spec: &ACTIVATION,
+        handler: || any(activation),
+        doc: Doc {
+            summary: "Activate an account with its mailed uid and token",
+            request: uid_token,
+            answer: |_, _| (StatusCode::NO_CONTENT, schema("Empty")),
+        },
+    },
+    Route {
+        path: "token/login",
+        spec: &TOKEN_LOGIN,
+        handler: || any(token_login),
+        doc: Doc {
+            summary: "Log in: the user's DRF token as `auth_token`",
+            request: |_, _| {
+                Some(
+                    Fields::new()
+                        .text("username", false, None)
+                        .text("password", false, None),
+                )
+            },
+            answer: |_, _| (StatusCode::OK, schema("AuthToken")),
+        },
+    },
+    Route {
+        path: "token/logout",
+        spec: &TOKEN_LOGOUT,
+        handler: || any(token_logout),
+        doc: Doc {
+            summary: "Log out: the caller's token (and session) end",
+            request: no_body,
+            answer: |_, _| (StatusCode::NO_CONTENT, schema("Empty")),
+        },
+    },
+];
