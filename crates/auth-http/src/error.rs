@@ -31,6 +31,10 @@ pub enum ApiError {
     },
     /// 400 `{"detail": "JSON parse error - …"}`.
     Parse(String),
+    /// 400 with a bare JSON list of messages (djoser's "email not found").
+    BareList(&'static str),
+    /// 400 with an empty body (djoser's resend without activation mails).
+    EmptyBadRequest,
     /// 400 `{"non_field_errors": [msg]}`: the body is not an object.
     NotAnObject(String),
     /// 401 with `WWW-Authenticate: Token`.
@@ -89,6 +93,8 @@ impl ApiError {
                 message,
                 non_field: false,
             } => detail(StatusCode::BAD_REQUEST, message),
+            Self::BareList(msg) => (StatusCode::BAD_REQUEST, Json(json!([msg]))).into_response(),
+            Self::EmptyBadRequest => StatusCode::BAD_REQUEST.into_response(),
             Self::Parse(msg) => detail(
                 StatusCode::BAD_REQUEST,
                 &format!("JSON parse error - {msg}"),
@@ -209,7 +215,10 @@ impl ApiError {
                 }
                 words
             }
-            Self::Drr { message, .. } => said(StatusCode::BAD_REQUEST, message),
+            Self::Drr { message, .. } | Self::BareList(message) => {
+                said(StatusCode::BAD_REQUEST, message)
+            }
+            Self::EmptyBadRequest => said(StatusCode::BAD_REQUEST, "This request was refused."),
             Self::Parse(_) | Self::NotAnObject(_) | Self::UnsupportedMediaType(_) => said(
                 StatusCode::BAD_REQUEST,
                 "The form could not be read; reload the page and try again.",
@@ -394,6 +403,8 @@ impl ToApiError for DjoserError {
         match self {
             Self::Invalid(e) => ApiError::Invalid(e),
             Self::StaleToken => ApiError::Forbidden("Stale token for given user.".into()),
+            Self::EmailNotFound => ApiError::BareList("User with given email does not exist."),
+            Self::ActivationOff => ApiError::EmptyBadRequest,
             Self::Store(e) => e.into(),
             Self::Hash(e) => e.into(),
             Self::Token(e) => e.into(),

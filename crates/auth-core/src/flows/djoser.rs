@@ -8,11 +8,15 @@ use std::sync::Arc;
 
 use super::register::{read_optional_email, unique_error, username_error};
 use super::{Accounts, Authenticated, Credentials, LoginError, policy_errors};
-use crate::domain::{NewUser, Password, User, UserChange, UserGuard, Username};
-use crate::form::{FieldError, Form, TextRule, ValidationErrors, read_text, required_text};
+use crate::domain::{Email, NewUser, Password, User, UserChange, UserGuard, Username};
+use crate::form::{
+    FieldError, Form, TextRule, ValidationErrors, email_error, read_text, required_text,
+};
 use crate::notification::{Notification, NotificationKind, VerificationLink};
 use crate::policy::UserAttributes;
-use crate::ports::{Announce, CredentialKind, HashError, StoreError, TokenError, UniqueField};
+use crate::ports::{
+    Announce, CredentialKind, HashError, StoreError, TokenError, UniqueField, Verification,
+};
 use crate::signing::reset_token::{ResetTokenGenerator, TokenSubject};
 use crate::signing::uid;
 
@@ -25,6 +29,13 @@ pub enum DjoserError {
     /// The activation link is good but the account is already active.
     #[error("Stale token for given user.")]
     StaleToken,
+    /// No account fits the address, and `*_SHOW_EMAIL_NOT_FOUND` says so
+    /// (djoser answers a bare list here, raised outside validation).
+    #[error("User with given email does not exist.")]
+    EmailNotFound,
+    /// `users/resend_activation/` without `SEND_ACTIVATION_EMAIL`.
+    #[error("activation mails are off")]
+    ActivationOff,
     /// The store failed; nothing was changed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -196,7 +207,7 @@ impl Accounts {
             && djoser.user_create_password_retype
             && retyped.as_deref() != Some(password.expose())
         {
-            errors = non_field("password_mismatch", "The two password fields didn't match.");
+            errors = password_mismatch();
         }
         errors.into_result().map_err(DjoserError::Invalid)?;
 
@@ -345,6 +356,202 @@ impl Accounts {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// A required, valid `email` field.
+fn read_email(form: &Form) -> Result<Email, DjoserError> {
+    required_text(form, "email")
+        .and_then(|text| Email::parse(&text).map_err(email_error))
+        .map_err(|e| DjoserError::Invalid(ValidationErrors::single("email", e)))
+}
+
+/// Django's `has_usable_password`: an imported `!…` hash never matches.
+fn has_usable_password(user: &User) -> bool {
+    !user.password_hash.as_str().starts_with('!')
+}
+
+fn password_mismatch() -> ValidationErrors {
+    non_field("password_mismatch", "The two password fields didn't match.")
+}
+
+impl Accounts {
+    /// The one user djoser's address lookups find: exact address, a usable
+    /// password, and `active` as asked (djoser-api.md §2.5, §2.7).
+    async fn djoser_user_by_email(
+        &self,
+        email: &Email,
+        active: bool,
+    ) -> Result<Option<User>, DjoserError> {
+        let user = self
+            .store
+            .find_by_email(email.as_str(), self.settings.matching)
+            .await?;
+        Ok(user.filter(|u| has_usable_password(u) && u.can_log_in() == active))
+    }
+
+    /// `POST users/resend_activation/` (djoser-api.md §2.5): `email`. An
+    /// inactive account with that address is mailed a new activation link.
+    pub async fn djoser_resend_activation(
+        &self,
+        form: &Form,
+        site: &Site,
+    ) -> Result<(), DjoserError> {
+        let djoser = &self.settings.djoser;
+        let email = read_email(form)?;
+        let user = self.djoser_user_by_email(&email, false).await?;
+        if user.is_none() && djoser.show_email_not_found() {
+            return Err(DjoserError::EmailNotFound);
+        }
+        if !djoser.send_activation_email {
+            return Err(DjoserError::ActivationOff);
+        }
+        if let Some(user) = user {
+            let mail = LinkMail {
+                tokens: self.reset_tokens.clone(),
+                template: self.djoser_url(site, &djoser.activation_url),
+                now: self.clock.now(),
+            };
+            self.store
+                .enqueue(mail.announce(&user).into_iter().collect())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// `POST users/reset_password/` (djoser-api.md §2.7): `email`. An
+    /// active account with that address is mailed a reset link.
+    pub async fn djoser_reset_password(&self, form: &Form, site: &Site) -> Result<(), DjoserError> {
+        let djoser = &self.settings.djoser;
+        let email = read_email(form)?;
+        match self.djoser_user_by_email(&email, true).await? {
+            Some(user) => {
+                let template = self.djoser_url(site, &djoser.password_reset_confirm_url);
+                let link = uid_token_link(&self.reset_tokens, &template, &user, self.clock.now());
+                let notice = Notification {
+                    to: email.as_str().to_owned(),
+                    user: (&user).into(),
+                    kind: NotificationKind::ResetPassword { link },
+                };
+                self.store.enqueue(vec![notice]).await?;
+                Ok(())
+            }
+            None if djoser.show_email_not_found() => Err(DjoserError::EmailNotFound),
+            None => Ok(()),
+        }
+    }
+
+    /// `POST users/reset_password_confirm/` (djoser-api.md §2.8): `uid`,
+    /// `token`, `new_password` (and `re_new_password` with
+    /// `PASSWORD_RESET_CONFIRM_RETYPE`). The password is judged before the
+    /// link, as djoser does; success sets it and the last login, which ends
+    /// the link.
+    pub async fn djoser_reset_password_confirm(&self, form: &Form) -> Result<(), DjoserError> {
+        let djoser = &self.settings.djoser;
+        let mut errors = ValidationErrors::default();
+        let uid_text = errors.take("uid", required_text(form, "uid"));
+        let token = errors.take("token", required_text(form, "token"));
+        let password = errors.take("new_password", required_text(form, "new_password"));
+        let retyped = if djoser.password_reset_confirm_retype {
+            errors.take("re_new_password", required_text(form, "re_new_password"))
+        } else {
+            None
+        };
+        let (Some(uid_text), Some(token), Some(password)) = (uid_text, token, password) else {
+            return Err(DjoserError::Invalid(errors));
+        };
+        errors.into_result().map_err(DjoserError::Invalid)?;
+        let password = Password::new(password);
+        self.judge_new_password(&password, &UserAttributes::default(), retyped.as_deref())?;
+        let user = self.djoser_link_user(&uid_text, &token).await?;
+        let change = UserChange {
+            password_hash: Some(self.hasher.hash(&password).await?),
+            last_login: Some(self.clock.now()),
+            guard: Some(UserGuard::PasswordHash(user.password_hash.clone())),
+            ..UserChange::default()
+        };
+        let notify = self.password_changed_notice(&user);
+        self.store.update(user.id, change, notify).await?;
+        Ok(())
+    }
+
+    /// `POST users/set_password/` (djoser-api.md §2.6): `new_password`,
+    /// `current_password` (and `re_new_password` with `SET_PASSWORD_RETYPE`).
+    /// With `LOGOUT_ON_PASSWORD_CHANGE` the user's tokens and sessions end.
+    pub async fn djoser_set_password(
+        &self,
+        me: &Authenticated,
+        form: &Form,
+    ) -> Result<(), DjoserError> {
+        let djoser = &self.settings.djoser;
+        let mut errors = ValidationErrors::default();
+        let password = errors.take("new_password", required_text(form, "new_password"));
+        let current = errors.take("current_password", required_text(form, "current_password"));
+        let retyped = if djoser.set_password_retype {
+            errors.take("re_new_password", required_text(form, "re_new_password"))
+        } else {
+            None
+        };
+        if let Some(current) = &current
+            && self
+                .hasher
+                .verify(&Password::new(current.clone()), &me.user.password_hash)
+                .await?
+                == Verification::Mismatch
+        {
+            errors.add(
+                "current_password",
+                FieldError::new("invalid_password", "Invalid password."),
+            );
+        }
+        let (Some(password), Some(_)) = (password, current) else {
+            return Err(DjoserError::Invalid(errors));
+        };
+        errors.into_result().map_err(DjoserError::Invalid)?;
+        let password = Password::new(password);
+        self.judge_new_password(&password, &super::attributes(&me.user), retyped.as_deref())?;
+        let change = UserChange {
+            password_hash: Some(self.hasher.hash(&password).await?),
+            guard: Some(UserGuard::PasswordHash(me.user.password_hash.clone())),
+            ..UserChange::default()
+        };
+        let notify = self.password_changed_notice(&me.user);
+        self.store.update(me.user.id, change, notify).await?;
+        if djoser.logout_on_password_change {
+            self.tokens.revoke_all(me.user.id, None, None).await?;
+        }
+        Ok(())
+    }
+
+    /// The validators on a new password (`new_password`), then the retype.
+    fn judge_new_password(
+        &self,
+        password: &Password,
+        user: &UserAttributes<'_>,
+        retyped: Option<&str>,
+    ) -> Result<(), DjoserError> {
+        let mut errors = ValidationErrors::default();
+        policy_errors(&self.policy, password, user, "new_password", &mut errors);
+        errors.into_result().map_err(DjoserError::Invalid)?;
+        let retype_on = retyped.is_some();
+        if retype_on && retyped != Some(password.expose()) {
+            return Err(DjoserError::Invalid(password_mismatch()));
+        }
+        Ok(())
+    }
+
+    /// djoser's password-changed mail, when `PASSWORD_CHANGED_EMAIL_CONFIRMATION`.
+    fn password_changed_notice(&self, user: &User) -> Vec<Notification> {
+        match &user.email {
+            Some(email) if self.settings.djoser.password_changed_email_confirmation => {
+                vec![Notification {
+                    to: email.as_str().to_owned(),
+                    user: user.into(),
+                    kind: NotificationKind::PasswordChanged,
+                }]
+            }
+            _ => Vec::new(),
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! djoser's endpoints (`API=djoser`, djoser-api.md §2) under the prefix,
 //! over the same flows as DRR's. Served so far: `users/` (create, list),
-//! `users/me/` (read), `users/activation/`, `token/login/`, `token/logout/`;
-//! the rest of djoser's routes answer 404 until they are built.
+//! `users/me/` (read), `users/activation/`, `users/resend_activation/`,
+//! `users/set_password/`, `users/reset_password/`,
+//! `users/reset_password_confirm/`, `token/login/`, `token/logout/`; the
+//! rest of djoser's routes answer 404 until they are built.
 
 use auth_core::domain::{Email, User, UserId};
 use auth_core::flows::Site;
@@ -118,10 +120,7 @@ async fn me(State(state): State<AppState>, request: Request) -> Response {
         .await
 }
 
-const ACTIVATION: Spec = Spec {
-    access: Access::OpenFor(&[Method::POST]),
-    ..Spec::post("Activation", Access::Open, always).throttled(Action::Verify)
-};
+const ACTIVATION: Spec = action("Activation", Action::Verify);
 
 async fn activation(State(state): State<AppState>, request: Request) -> Response {
     state
@@ -129,6 +128,77 @@ async fn activation(State(state): State<AppState>, request: Request) -> Response
             state
                 .accounts
                 .djoser_activate(&call.form)
+                .await
+                .map_err(|e| e.to_api(false))?;
+            Ok(no_content())
+        })
+        .await
+}
+
+/// A djoser action: POST, anyone may call it (other methods: 401, then 405).
+const fn action(name: &'static str, throttle: Action) -> Spec {
+    Spec {
+        access: Access::OpenFor(&[Method::POST]),
+        ..Spec::post(name, Access::Open, always).throttled(throttle)
+    }
+}
+
+const RESEND_ACTIVATION: Spec = action("Resend Activation", Action::Resend);
+
+async fn resend_activation(State(state): State<AppState>, request: Request) -> Response {
+    let site = site_of(request.headers());
+    state
+        .run(&RESEND_ACTIVATION, request, async move |state, call| {
+            state
+                .accounts
+                .djoser_resend_activation(&call.form, &site)
+                .await
+                .map_err(|e| e.to_api(false))?;
+            Ok(no_content())
+        })
+        .await
+}
+
+const RESET_PASSWORD: Spec = action("Reset Password", Action::SendResetLink);
+
+async fn reset_password(State(state): State<AppState>, request: Request) -> Response {
+    let site = site_of(request.headers());
+    state
+        .run(&RESET_PASSWORD, request, async move |state, call| {
+            state
+                .accounts
+                .djoser_reset_password(&call.form, &site)
+                .await
+                .map_err(|e| e.to_api(false))?;
+            Ok(no_content())
+        })
+        .await
+}
+
+const RESET_PASSWORD_CONFIRM: Spec = action("Reset Password Confirm", Action::ResetPassword);
+
+async fn reset_password_confirm(State(state): State<AppState>, request: Request) -> Response {
+    state
+        .run(&RESET_PASSWORD_CONFIRM, request, async |state, call| {
+            state
+                .accounts
+                .djoser_reset_password_confirm(&call.form)
+                .await
+                .map_err(|e| e.to_api(false))?;
+            Ok(no_content())
+        })
+        .await
+}
+
+const SET_PASSWORD: Spec =
+    Spec::post("Set Password", Access::Authenticated, always).throttled(Action::Reauthenticate);
+
+async fn set_password(State(state): State<AppState>, request: Request) -> Response {
+    state
+        .run(&SET_PASSWORD, request, async |state, call| {
+            state
+                .accounts
+                .djoser_set_password(call.me()?, &call.form)
                 .await
                 .map_err(|e| e.to_api(false))?;
             Ok(no_content())
@@ -247,6 +317,64 @@ pub(crate) const ROUTES: &[Route] = &[
         doc: Doc {
             summary: "Activate an account with its mailed uid and token",
             request: uid_token,
+            answer: |_, _| (StatusCode::NO_CONTENT, schema("Empty")),
+        },
+    },
+    Route {
+        path: "users/resend_activation",
+        spec: &RESEND_ACTIVATION,
+        handler: || any(resend_activation),
+        doc: Doc {
+            summary: "Mail a new activation link to an inactive account",
+            request: |_, _| Some(Fields::new().email("email", true)),
+            answer: |_, _| (StatusCode::NO_CONTENT, schema("Empty")),
+        },
+    },
+    Route {
+        path: "users/set_password",
+        spec: &SET_PASSWORD,
+        handler: || any(set_password),
+        doc: Doc {
+            summary: "Change the caller's password",
+            request: |s, _| {
+                let fields = Fields::new().text("new_password", true, None).text(
+                    "current_password",
+                    true,
+                    None,
+                );
+                Some(if s.djoser.set_password_retype {
+                    fields.text("re_new_password", true, None)
+                } else {
+                    fields
+                })
+            },
+            answer: |_, _| (StatusCode::NO_CONTENT, schema("Empty")),
+        },
+    },
+    Route {
+        path: "users/reset_password",
+        spec: &RESET_PASSWORD,
+        handler: || any(reset_password),
+        doc: Doc {
+            summary: "Mail a password reset link to an active account",
+            request: |_, _| Some(Fields::new().email("email", true)),
+            answer: |_, _| (StatusCode::NO_CONTENT, schema("Empty")),
+        },
+    },
+    Route {
+        path: "users/reset_password_confirm",
+        spec: &RESET_PASSWORD_CONFIRM,
+        handler: || any(reset_password_confirm),
+        doc: Doc {
+            summary: "Set a new password with a mailed uid and token",
+            request: |s, m| {
+                let fields = uid_token(s, m).map(|f| f.text("new_password", true, None));
+                if s.djoser.password_reset_confirm_retype {
+                    fields.map(|f| f.text("re_new_password", true, None))
+                } else {
+                    fields
+                }
+            },
             answer: |_, _| (StatusCode::NO_CONTENT, schema("Empty")),
         },
     },
