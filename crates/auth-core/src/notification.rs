@@ -89,6 +89,14 @@ pub enum NotificationKind {
     /// The account is active: created without activation, or just
     /// activated (djoser's confirmation mail, `templates/activated/`).
     Activated,
+    /// Choose a new username (djoser's username reset,
+    /// `templates/username_reset/`).
+    UsernameReset {
+        /// The link to follow.
+        link: VerificationLink,
+    },
+    /// The account's username was changed (`templates/username_changed/`).
+    UsernameChanged,
 }
 
 impl NotificationKind {
@@ -103,6 +111,8 @@ impl NotificationKind {
             Self::PasswordChanged => "password_changed",
             Self::EmailChanged { .. } => "email_changed",
             Self::Activated => "activated",
+            Self::UsernameReset { .. } => "username_reset",
+            Self::UsernameChanged => "username_changed",
         }
     }
 }

@@ -38,7 +38,7 @@ pub enum RenderError {
     },
 }
 
-const KINDS: [&str; 8] = [
+const KINDS: [&str; 10] = [
     "register",
     "reset_password",
     "register_email",
@@ -47,6 +47,8 @@ const KINDS: [&str; 8] = [
     "password_changed",
     "email_changed",
     "activated",
+    "username_reset",
+    "username_changed",
 ];
 
 /// The compiled-in default of each template file.
@@ -76,6 +78,10 @@ fn default_source(name: &str) -> Option<&'static str> {
         "email_changed/body.txt",
         "activated/subject.txt",
         "activated/body.txt",
+        "username_reset/subject.txt",
+        "username_reset/body.txt",
+        "username_changed/subject.txt",
+        "username_changed/body.txt",
     ))
 }
 
@@ -165,7 +171,8 @@ impl Templates {
         let kind = notification.kind.name();
         let (email, url) = match &notification.kind {
             NotificationKind::RegisterVerification { link }
-            | NotificationKind::ResetPassword { link } => {
+            | NotificationKind::ResetPassword { link }
+            | NotificationKind::UsernameReset { link } => {
                 (notification.to.as_str(), Some(link.url.as_str()))
             }
             NotificationKind::RegisterEmailVerification { email, link } => {
@@ -174,9 +181,9 @@ impl Templates {
             NotificationKind::EmailAlreadyUsed { email }
             | NotificationKind::AccountExists { email }
             | NotificationKind::EmailChanged { email } => (email.as_str(), None),
-            NotificationKind::PasswordChanged | NotificationKind::Activated => {
-                (notification.to.as_str(), None)
-            }
+            NotificationKind::PasswordChanged
+            | NotificationKind::Activated
+            | NotificationKind::UsernameChanged => (notification.to.as_str(), None),
         };
         let ctx = context! {
             user => minijinja::value::Serde(&notification.user),

@@ -27,6 +27,24 @@ pub enum DeleteAccountError {
     Token(#[from] TokenError),
 }
 
+/// Why [`Accounts::erase`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum EraseError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+}
+
+impl From<EraseError> for DeleteAccountError {
+    fn from(error: EraseError) -> Self {
+        match error {
+            EraseError::Store(e) => Self::Store(e),
+            EraseError::Token(e) => Self::Token(e),
+        }
+    }
+}
+
 impl Accounts {
     /// Deletes the caller's account once `password` is theirs: the user,
     /// every credential, and with them every way back in.
@@ -51,10 +69,15 @@ impl Accounts {
                 FieldError::new("invalid", "The password is not correct."),
             )));
         }
+        Ok(self.erase(me.id).await?)
+    }
+
+    /// Deletes a user and every credential of theirs.
+    pub(super) async fn erase(&self, id: crate::domain::UserId) -> Result<(), EraseError> {
         // Credentials first: a failure then leaves the account as it was,
         // merely logged out, rather than deleted with live credentials.
-        self.tokens.revoke_all(me.id, None, None).await?;
-        self.store.delete(me.id).await?;
+        self.tokens.revoke_all(id, None, None).await?;
+        self.store.delete(id).await?;
         Ok(())
     }
 }

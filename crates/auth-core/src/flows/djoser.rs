@@ -47,6 +47,15 @@ pub enum DjoserError {
     Token(#[from] TokenError),
 }
 
+impl From<super::delete_account::EraseError> for DjoserError {
+    fn from(error: super::delete_account::EraseError) -> Self {
+        match error {
+            super::delete_account::EraseError::Store(e) => Self::Store(e),
+            super::delete_account::EraseError::Token(e) => Self::Token(e),
+        }
+    }
+}
+
 impl From<LoginError> for DjoserError {
     fn from(error: LoginError) -> Self {
         match error {
@@ -521,6 +530,234 @@ impl Accounts {
             self.tokens.revoke_all(me.user.id, None, None).await?;
         }
         Ok(())
+    }
+
+    /// `PUT`/`PATCH users/me/` (djoser-api.md §2.3) on `target`: only
+    /// `email` is written (`username`, `id` ignored; nothing is required).
+    /// A new address under `SEND_ACTIVATION_EMAIL` deactivates the account
+    /// and mails the activation link to it.
+    pub async fn djoser_update(
+        &self,
+        target: &User,
+        form: &Form,
+        site: &Site,
+    ) -> Result<User, DjoserError> {
+        let email = read_optional_email(form)
+            .map_err(|e| DjoserError::Invalid(ValidationErrors::single("email", e)))?;
+        if form.get("email").is_none() || email == target.email {
+            return Ok(target.clone());
+        }
+        let djoser = &self.settings.djoser;
+        let reactivate = djoser.send_activation_email && email.is_some();
+        let change = UserChange {
+            email: Some(email),
+            verified: reactivate.then_some(false),
+            ..UserChange::default()
+        };
+        let updated = match self.store.update(target.id, change, Vec::new()).await {
+            Ok(user) => user,
+            Err(StoreError::Conflict(field)) => {
+                return Err(DjoserError::Invalid(unique_error(field)));
+            }
+            Err(other) => return Err(other.into()),
+        };
+        if reactivate {
+            // The link covers the new address, so it is made for the updated user.
+            let mail = LinkMail {
+                tokens: self.reset_tokens.clone(),
+                template: self.djoser_url(site, &djoser.activation_url),
+                now: self.clock.now(),
+            };
+            self.store
+                .enqueue(mail.announce(&updated).into_iter().collect())
+                .await?;
+        }
+        Ok(updated)
+    }
+
+    /// `DELETE users/me/` and `users/{id}/` (djoser-api.md §2.2–2.3):
+    /// `current_password` is the caller's, whoever `target` is.
+    pub async fn djoser_delete(
+        &self,
+        caller: &Authenticated,
+        target: &User,
+        form: &Form,
+    ) -> Result<(), DjoserError> {
+        let invalid = |e| DjoserError::Invalid(ValidationErrors::single("current_password", e));
+        let current = required_text(form, "current_password").map_err(invalid)?;
+        let verification = self
+            .hasher
+            .verify(&Password::new(current), &caller.user.password_hash)
+            .await?;
+        if verification == Verification::Mismatch {
+            return Err(invalid(FieldError::new(
+                "invalid_password",
+                "Invalid password.",
+            )));
+        }
+        Ok(self.erase(target.id).await?)
+    }
+
+    /// `new_username` (and `re_new_username` when `retype`) as the model
+    /// field checks them: unique among every user, the caller included.
+    async fn read_new_username(
+        &self,
+        form: &Form,
+        retype: bool,
+        errors: &mut ValidationErrors,
+    ) -> Result<(Option<Username>, Option<String>), DjoserError> {
+        let username = errors.take(
+            "new_username",
+            required_text(form, "new_username")
+                .and_then(|t| Username::parse(&t).map_err(username_error)),
+        );
+        let retyped = if retype {
+            errors.take("re_new_username", required_text(form, "re_new_username"))
+        } else {
+            None
+        };
+        if let Some(name) = &username
+            && self
+                .store
+                .find_by_username(name.as_str(), self.settings.matching)
+                .await?
+                .is_some()
+        {
+            errors.add(
+                "new_username",
+                FieldError::new("unique", "A user with that username already exists."),
+            );
+        }
+        Ok((username, retyped))
+    }
+
+    /// Sets `user`'s username (and, from a link, the last login), with
+    /// djoser's username-changed mail when configured.
+    async fn rename(
+        &self,
+        user: &User,
+        username: Username,
+        retyped: Option<&str>,
+        from_link: bool,
+    ) -> Result<(), DjoserError> {
+        if retyped.is_some_and(|r| r != username.as_str()) {
+            return Err(DjoserError::Invalid(non_field(
+                "username_mismatch",
+                "The two username fields didn't match.",
+            )));
+        }
+        let change = UserChange {
+            username: Some(username),
+            last_login: from_link.then(|| self.clock.now()),
+            guard: Some(UserGuard::PasswordHash(user.password_hash.clone())),
+            ..UserChange::default()
+        };
+        let notify = match &user.email {
+            Some(email) if self.settings.djoser.username_changed_email_confirmation => {
+                vec![Notification {
+                    to: email.as_str().to_owned(),
+                    user: user.into(),
+                    kind: NotificationKind::UsernameChanged,
+                }]
+            }
+            _ => Vec::new(),
+        };
+        match self.store.update(user.id, change, notify).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict(field)) => Err(DjoserError::Invalid(unique_error(field))),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// `POST users/set_username/` (djoser-api.md §2.9): `new_username`,
+    /// `current_password` (and `re_new_username` with `SET_USERNAME_RETYPE`).
+    pub async fn djoser_set_username(
+        &self,
+        me: &Authenticated,
+        form: &Form,
+    ) -> Result<(), DjoserError> {
+        let mut errors = ValidationErrors::default();
+        let (username, retyped) = self
+            .read_new_username(form, self.settings.djoser.set_username_retype, &mut errors)
+            .await?;
+        let current = errors.take("current_password", required_text(form, "current_password"));
+        if let Some(current) = &current
+            && self
+                .hasher
+                .verify(&Password::new(current.clone()), &me.user.password_hash)
+                .await?
+                == Verification::Mismatch
+        {
+            errors.add(
+                "current_password",
+                FieldError::new("invalid_password", "Invalid password."),
+            );
+        }
+        let Some(username) = username else {
+            return Err(DjoserError::Invalid(errors));
+        };
+        errors.into_result().map_err(DjoserError::Invalid)?;
+        self.rename(&me.user, username, retyped.as_deref(), false)
+            .await
+    }
+
+    /// `POST users/reset_username/` (djoser-api.md §2.10): as
+    /// [`djoser_reset_password`](Self::djoser_reset_password), with the
+    /// username reset link.
+    pub async fn djoser_reset_username(&self, form: &Form, site: &Site) -> Result<(), DjoserError> {
+        let djoser = &self.settings.djoser;
+        let email = read_email(form)?;
+        match self.djoser_user_by_email(&email, true).await? {
+            Some(user) => {
+                let template = self.djoser_url(site, &djoser.username_reset_confirm_url);
+                let link = uid_token_link(&self.reset_tokens, &template, &user, self.clock.now());
+                let notice = Notification {
+                    to: email.as_str().to_owned(),
+                    user: (&user).into(),
+                    kind: NotificationKind::UsernameReset { link },
+                };
+                self.store.enqueue(vec![notice]).await?;
+                Ok(())
+            }
+            None if djoser.show_email_not_found() => Err(DjoserError::EmailNotFound),
+            None => Ok(()),
+        }
+    }
+
+    /// `POST users/reset_username_confirm/` (djoser-api.md §2.11):
+    /// `new_username` (and `re_new_username`) are fields; `uid` and `token`
+    /// are read only once they pass, so a missing `uid` is an invalid one.
+    pub async fn djoser_reset_username_confirm(&self, form: &Form) -> Result<(), DjoserError> {
+        let mut errors = ValidationErrors::default();
+        let (username, retyped) = self
+            .read_new_username(
+                form,
+                self.settings.djoser.username_reset_confirm_retype,
+                &mut errors,
+            )
+            .await?;
+        let Some(username) = username else {
+            return Err(DjoserError::Invalid(errors));
+        };
+        errors.into_result().map_err(DjoserError::Invalid)?;
+        if retyped.as_deref().is_some_and(|r| r != username.as_str()) {
+            return Err(DjoserError::Invalid(non_field(
+                "username_mismatch",
+                "The two username fields didn't match.",
+            )));
+        }
+        let raw = |name| {
+            read_text(form, name, TextRule::OPTIONAL_BLANK)
+                .ok()
+                .flatten()
+        };
+        let user = self
+            .djoser_link_user(
+                &raw("uid").unwrap_or_default(),
+                &raw("token").unwrap_or_default(),
+            )
+            .await?;
+        self.rename(&user, username, retyped.as_deref(), true).await
     }
 
     /// The validators on a new password (`new_password`), then the retype.

@@ -1,9 +1,10 @@
 //! djoser's endpoints (`API=djoser`, djoser-api.md §2) under the prefix,
 //! over the same flows as DRR's. Served so far: `users/` (create, list),
-//! `users/me/` (read), `users/activation/`, `users/resend_activation/`,
+//! `users/me/`, `users/activation/`, `users/resend_activation/`,
 //! `users/set_password/`, `users/reset_password/`,
-//! `users/reset_password_confirm/`, `token/login/`, `token/logout/`; the
-//! rest of djoser's routes answer 404 until they are built.
+//! `users/reset_password_confirm/`, `users/set_username/`,
+//! `users/reset_username/`, `users/reset_username_confirm/`, `token/login/`,
+//! `token/logout/`; `users/{id}/` and `jwt/*` answer 404 until they are built.
 
 use auth_core::domain::{Email, User, UserId};
 use auth_core::flows::Site;
@@ -104,8 +105,8 @@ async fn every_user(state: &AppState) -> Result<Vec<User>, ApiError> {
 
 const ME: Spec = Spec {
     name: "User Instance",
-    methods: &[Method::GET],
-    allow: "GET, HEAD, OPTIONS",
+    methods: &[Method::GET, Method::PUT, Method::PATCH, Method::DELETE],
+    allow: "GET, PUT, PATCH, DELETE, HEAD, OPTIONS",
     access: Access::Authenticated,
     enabled: always,
     throttle: None,
@@ -113,9 +114,28 @@ const ME: Spec = Spec {
 };
 
 async fn me(State(state): State<AppState>, request: Request) -> Response {
+    let site = site_of(request.headers());
     state
-        .run(&ME, request, async |_, call| {
-            Ok(Json(user_body(&call.me()?.user)).into_response())
+        .run(&ME, request, async move |state, call| {
+            let me = call.me()?;
+            let accounts = &state.accounts;
+            match call.method {
+                Method::PUT | Method::PATCH => {
+                    let user = accounts
+                        .djoser_update(&me.user, &call.form, &site)
+                        .await
+                        .map_err(|e| e.to_api(false))?;
+                    Ok(Json(user_body(&user)).into_response())
+                }
+                Method::DELETE => {
+                    accounts
+                        .djoser_delete(me, &me.user, &call.form)
+                        .await
+                        .map_err(|e| e.to_api(false))?;
+                    Ok(no_content())
+                }
+                _ => Ok(Json(user_body(&me.user)).into_response()),
+            }
         })
         .await
 }
@@ -199,6 +219,53 @@ async fn set_password(State(state): State<AppState>, request: Request) -> Respon
             state
                 .accounts
                 .djoser_set_password(call.me()?, &call.form)
+                .await
+                .map_err(|e| e.to_api(false))?;
+            Ok(no_content())
+        })
+        .await
+}
+
+const SET_USERNAME: Spec =
+    Spec::post("Set Username", Access::Authenticated, always).throttled(Action::Reauthenticate);
+
+async fn set_username(State(state): State<AppState>, request: Request) -> Response {
+    state
+        .run(&SET_USERNAME, request, async |state, call| {
+            state
+                .accounts
+                .djoser_set_username(call.me()?, &call.form)
+                .await
+                .map_err(|e| e.to_api(false))?;
+            Ok(no_content())
+        })
+        .await
+}
+
+const RESET_USERNAME: Spec = action("Reset Username", Action::SendResetLink);
+
+async fn reset_username(State(state): State<AppState>, request: Request) -> Response {
+    let site = site_of(request.headers());
+    state
+        .run(&RESET_USERNAME, request, async move |state, call| {
+            state
+                .accounts
+                .djoser_reset_username(&call.form, &site)
+                .await
+                .map_err(|e| e.to_api(false))?;
+            Ok(no_content())
+        })
+        .await
+}
+
+const RESET_USERNAME_CONFIRM: Spec = action("Reset Username Confirm", Action::ResetPassword);
+
+async fn reset_username_confirm(State(state): State<AppState>, request: Request) -> Response {
+    state
+        .run(&RESET_USERNAME_CONFIRM, request, async |state, call| {
+            state
+                .accounts
+                .djoser_reset_username_confirm(&call.form)
                 .await
                 .map_err(|e| e.to_api(false))?;
             Ok(no_content())
@@ -305,8 +372,12 @@ pub(crate) const ROUTES: &[Route] = &[
         spec: &ME,
         handler: || any(me),
         doc: Doc {
-            summary: "The caller's user object",
-            request: no_body,
+            summary: "The caller's user object: read (GET), change its e-mail (PUT/PATCH), delete it with `current_password` (DELETE)",
+            request: |_, method| match *method {
+                Method::PUT | Method::PATCH => Some(Fields::new().email("email", false)),
+                Method::DELETE => Some(Fields::new().text("current_password", true, None)),
+                _ => None,
+            },
             answer: |_, _| (StatusCode::OK, schema("DjoserUser")),
         },
     },
@@ -371,6 +442,54 @@ pub(crate) const ROUTES: &[Route] = &[
                 let fields = uid_token(s, m).map(|f| f.text("new_password", true, None));
                 if s.djoser.password_reset_confirm_retype {
                     fields.map(|f| f.text("re_new_password", true, None))
+                } else {
+                    fields
+                }
+            },
+            answer: |_, _| (StatusCode::NO_CONTENT, schema("Empty")),
+        },
+    },
+    Route {
+        path: "users/set_username",
+        spec: &SET_USERNAME,
+        handler: || any(set_username),
+        doc: Doc {
+            summary: "Change the caller's username",
+            request: |s, _| {
+                let fields = Fields::new().text("new_username", true, Some(150)).text(
+                    "current_password",
+                    true,
+                    None,
+                );
+                Some(if s.djoser.set_username_retype {
+                    fields.text("re_new_username", true, None)
+                } else {
+                    fields
+                })
+            },
+            answer: |_, _| (StatusCode::NO_CONTENT, schema("Empty")),
+        },
+    },
+    Route {
+        path: "users/reset_username",
+        spec: &RESET_USERNAME,
+        handler: || any(reset_username),
+        doc: Doc {
+            summary: "Mail a username reset link to an active account",
+            request: |_, _| Some(Fields::new().email("email", true)),
+            answer: |_, _| (StatusCode::NO_CONTENT, schema("Empty")),
+        },
+    },
+    Route {
+        path: "users/reset_username_confirm",
+        spec: &RESET_USERNAME_CONFIRM,
+        handler: || any(reset_username_confirm),
+        doc: Doc {
+            summary: "Set a new username with a mailed uid and token",
+            request: |s, m| {
+                let fields = uid_token(s, m).map(|f| f.text("new_username", true, Some(150)));
+                if s.djoser.username_reset_confirm_retype {
+                    fields.map(|f| f.text("re_new_username", true, None))
                 } else {
                     fields
                 }
