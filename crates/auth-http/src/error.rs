@@ -405,6 +405,10 @@ impl ToApiError for DjoserError {
             Self::StaleToken => ApiError::Forbidden("Stale token for given user.".into()),
             Self::EmailNotFound => ApiError::BareList("User with given email does not exist."),
             Self::ActivationOff => ApiError::EmptyBadRequest,
+            Self::NotFound => ApiError::NotFound,
+            Self::Forbidden => {
+                ApiError::Forbidden("You do not have permission to perform this action.".into())
+            }
             Self::Store(e) => e.into(),
             Self::Hash(e) => e.into(),
             Self::Token(e) => e.into(),

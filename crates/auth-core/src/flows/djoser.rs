@@ -36,6 +36,12 @@ pub enum DjoserError {
     /// `users/resend_activation/` without `SEND_ACTIVATION_EMAIL`.
     #[error("activation mails are off")]
     ActivationOff,
+    /// No such user, or (with `HIDE_USERS`) another user's object.
+    #[error("Not found.")]
+    NotFound,
+    /// Another user's object, without `HIDE_USERS` or for deletion.
+    #[error("You do not have permission to perform this action.")]
+    Forbidden,
     /// The store failed; nothing was changed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -758,6 +764,33 @@ impl Accounts {
             )
             .await?;
         self.rename(&user, username, retyped.as_deref(), true).await
+    }
+
+    /// The user `users/{id}/` names, as `caller` may act on it
+    /// (djoser-api.md §2.2): an unknown or non-integer id is
+    /// [`DjoserError::NotFound`]; another user's object is `NotFound` under
+    /// `HIDE_USERS` and `Forbidden` otherwise, and always `Forbidden` to
+    /// delete. Staff rights over others need a staff flag this server's
+    /// users do not have yet.
+    pub async fn djoser_user(
+        &self,
+        caller: &Authenticated,
+        id: &str,
+        deleting: bool,
+    ) -> Result<User, DjoserError> {
+        let id = id.parse::<i64>().map_err(|_| DjoserError::NotFound)?;
+        let user = self
+            .store
+            .get(crate::domain::UserId::new(id))
+            .await?
+            .ok_or(DjoserError::NotFound)?;
+        if user.id == caller.user.id {
+            return Ok(user);
+        }
+        if self.settings.djoser.hide_users && !deleting {
+            return Err(DjoserError::NotFound);
+        }
+        Err(DjoserError::Forbidden)
     }
 
     /// The validators on a new password (`new_password`), then the retype.

@@ -4,12 +4,13 @@
 //! `users/set_password/`, `users/reset_password/`,
 //! `users/reset_password_confirm/`, `users/set_username/`,
 //! `users/reset_username/`, `users/reset_username_confirm/`, `token/login/`,
-//! `token/logout/`; `users/{id}/` and `jwt/*` answer 404 until they are built.
+//! `token/logout/`, `users/{id}/` (for oneself: no staff flag yet); `jwt/*`
+//! answers 404 until it is built.
 
 use auth_core::domain::{Email, User, UserId};
 use auth_core::flows::Site;
 use axum::Json;
-use axum::extract::{Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -118,24 +119,59 @@ async fn me(State(state): State<AppState>, request: Request) -> Response {
     state
         .run(&ME, request, async move |state, call| {
             let me = call.me()?;
-            let accounts = &state.accounts;
-            match call.method {
-                Method::PUT | Method::PATCH => {
-                    let user = accounts
-                        .djoser_update(&me.user, &call.form, &site)
-                        .await
-                        .map_err(|e| e.to_api(false))?;
-                    Ok(Json(user_body(&user)).into_response())
-                }
-                Method::DELETE => {
-                    accounts
-                        .djoser_delete(me, &me.user, &call.form)
-                        .await
-                        .map_err(|e| e.to_api(false))?;
-                    Ok(no_content())
-                }
-                _ => Ok(Json(user_body(&me.user)).into_response()),
-            }
+            on_user(state, &call, &me.user, &site).await
+        })
+        .await
+}
+
+/// `users/me/` and `users/{id}/` on `user`, once the caller may act on it:
+/// read (GET), change the e-mail (PUT, PATCH), delete (DELETE).
+async fn on_user(
+    state: &AppState,
+    call: &crate::endpoint::Call,
+    user: &User,
+    site: &Site,
+) -> Result<Response, ApiError> {
+    let accounts = &state.accounts;
+    match call.method {
+        Method::PUT | Method::PATCH => {
+            let user = accounts
+                .djoser_update(user, &call.form, site)
+                .await
+                .map_err(|e| e.to_api(false))?;
+            Ok(Json(user_body(&user)).into_response())
+        }
+        Method::DELETE => {
+            accounts
+                .djoser_delete(call.me()?, user, &call.form)
+                .await
+                .map_err(|e| e.to_api(false))?;
+            Ok(no_content())
+        }
+        _ => Ok(Json(user_body(user)).into_response()),
+    }
+}
+
+const USER: Spec = Spec {
+    name: "User Instance",
+    ..ME
+};
+
+async fn user_detail(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let site = site_of(request.headers());
+    state
+        .run(&USER, request, async move |state, call| {
+            let me = call.me()?;
+            let user = state
+                .accounts
+                .djoser_user(me, &id, call.method == Method::DELETE)
+                .await
+                .map_err(|e| e.to_api(false))?;
+            on_user(state, &call, &user, &site).await
         })
         .await
 }
@@ -378,6 +414,16 @@ pub(crate) const ROUTES: &[Route] = &[
                 Method::DELETE => Some(Fields::new().text("current_password", true, None)),
                 _ => None,
             },
+            answer: |_, _| (StatusCode::OK, schema("DjoserUser")),
+        },
+    },
+    Route {
+        path: "users/{id}",
+        spec: &USER,
+        handler: || any(user_detail),
+        doc: Doc {
+            summary: "A user object by id: as `users/me/`, for oneself",
+            request: |s, method| (ROUTES[1].doc.request)(s, method),
             answer: |_, _| (StatusCode::OK, schema("DjoserUser")),
         },
     },
