@@ -9,6 +9,7 @@ mod change_password;
 mod checklist;
 mod cli;
 mod django;
+mod djoser;
 mod faults;
 mod harness;
 mod http;
