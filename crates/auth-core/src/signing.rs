@@ -314,6 +314,8 @@ impl LinkSigner {
 }
 
 pub mod confirmation_key;
+#[cfg(feature = "jwt")]
+pub mod jwt;
 mod radix;
 pub mod reset_token;
 pub mod uid;

@@ -25,6 +25,16 @@ pub(crate) async fn caller(
             .map_err(|e| e.to_api(false))?;
         return Ok(Some(caller));
     }
+    if state.config.dialect == Dialect::Djoser
+        && let Some(jwt) = bearer_header(headers)?
+    {
+        let caller = state
+            .accounts
+            .authenticate_bearer(&jwt)
+            .await
+            .map_err(|e| e.to_api(false))?;
+        return Ok(Some(caller));
+    }
     let Some(session) = session::cookie(
         headers,
         session::session_cookie(state.config.secure_cookies),
@@ -86,6 +96,29 @@ fn token_header(headers: &HeaderMap, dialect: Dialect) -> Result<Option<String>,
         (Some(_), Some(_)) => Err(ApiError::Unauthenticated(
             "Invalid token header. Token string should not contain spaces.",
         )),
+    }
+}
+
+/// The token of an `Authorization: Bearer <jwt>` header, as simplejwt's
+/// `JWTAuthentication` reads it (exactly `Bearer`, then one value).
+fn bearer_header(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let mut parts = value
+        .as_bytes()
+        .split(|b| *b == b' ')
+        .filter(|p| !p.is_empty());
+    if parts.next() != Some(b"Bearer".as_slice()) {
+        return Ok(None);
+    }
+    match (parts.next(), parts.next()) {
+        (Some(token), None) => Ok(Some(String::from_utf8_lossy(token).into_owned())),
+        _ => Err(ApiError::Jwt {
+            detail: "Authorization header must contain two space-delimited values",
+            code: Some("bad_authorization_header"),
+            messages: false,
+        }),
     }
 }
 

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use auth_core::flows::{
-    AuthenticateError, ChangePasswordError, DeleteAccountError, DjoserError, LoginError,
-    LogoutError, ProfileError, RegisterEmailError, RegisterError, ResendVerificationError,
-    ResetPasswordError, RevokeCredentialsError, SendResetLinkError, VerifyEmailError,
-    VerifyRegistrationError,
+    AuthenticateError, BearerError, ChangePasswordError, DeleteAccountError, DjoserError,
+    LoginError, LogoutError, ProfileError, RegisterEmailError, RegisterError,
+    ResendVerificationError, ResetPasswordError, RevokeCredentialsError, SendResetLinkError,
+    VerifyEmailError, VerifyRegistrationError,
 };
 use auth_core::form::{FormError, ValidationErrors};
 use auth_core::ports::{Cause, HashError, StoreError, TokenError};
@@ -35,6 +35,16 @@ pub enum ApiError {
     BareList(&'static str),
     /// 400 with an empty body (djoser's resend without activation mails).
     EmptyBadRequest,
+    /// 401 in simplejwt's shape: `{"detail", ["code"], ["messages"]}` with
+    /// `WWW-Authenticate: Bearer realm="api"`.
+    Jwt {
+        /// The message.
+        detail: &'static str,
+        /// simplejwt's error code, when it gives one.
+        code: Option<&'static str>,
+        /// Add `messages` (the `Authorization` header's refusals).
+        messages: bool,
+    },
     /// 400 `{"non_field_errors": [msg]}`: the body is not an object.
     NotAnObject(String),
     /// 401 with `WWW-Authenticate: Token`.
@@ -95,6 +105,29 @@ impl ApiError {
             } => detail(StatusCode::BAD_REQUEST, message),
             Self::BareList(msg) => (StatusCode::BAD_REQUEST, Json(json!([msg]))).into_response(),
             Self::EmptyBadRequest => StatusCode::BAD_REQUEST.into_response(),
+            Self::Jwt {
+                detail,
+                code,
+                messages,
+            } => {
+                let mut body = json!({ "detail": detail });
+                if let Some(code) = code {
+                    body["code"] = json!(code);
+                }
+                if messages {
+                    body["messages"] = json!([{
+                        "token_class": "AccessToken",
+                        "token_type": "access",
+                        "message": "Token is invalid",
+                    }]);
+                }
+                let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"api\""),
+                );
+                response
+            }
             Self::Parse(msg) => detail(
                 StatusCode::BAD_REQUEST,
                 &format!("JSON parse error - {msg}"),
@@ -223,7 +256,9 @@ impl ApiError {
                 StatusCode::BAD_REQUEST,
                 "The form could not be read; reload the page and try again.",
             ),
-            Self::Unauthenticated(_) => said(StatusCode::UNAUTHORIZED, "Please sign in first."),
+            Self::Unauthenticated(_) | Self::Jwt { .. } => {
+                said(StatusCode::UNAUTHORIZED, "Please sign in first.")
+            }
             Self::Forbidden(_) => said(
                 StatusCode::FORBIDDEN,
                 "This form has expired; reload the page and try again.",
@@ -406,12 +441,47 @@ impl ToApiError for DjoserError {
             Self::EmailNotFound => ApiError::BareList("User with given email does not exist."),
             Self::ActivationOff => ApiError::EmptyBadRequest,
             Self::NotFound => ApiError::NotFound,
+            Self::NoActiveAccount => ApiError::Jwt {
+                detail: "No active account found with the given credentials",
+                code: None,
+                messages: false,
+            },
+            Self::TokenNotValid => ApiError::Jwt {
+                detail: "Token is invalid",
+                code: Some("token_not_valid"),
+                messages: false,
+            },
+            Self::NoActiveAccountForToken => ApiError::Jwt {
+                detail: "No active account found for the given token.",
+                code: None,
+                messages: false,
+            },
             Self::Forbidden => {
                 ApiError::Forbidden("You do not have permission to perform this action.".into())
             }
             Self::Store(e) => e.into(),
             Self::Hash(e) => e.into(),
             Self::Token(e) => e.into(),
+        }
+    }
+}
+
+impl ToApiError for BearerError {
+    fn to_api(self, _: bool) -> ApiError {
+        let jwt = |detail, code, messages| ApiError::Jwt {
+            detail,
+            code: Some(code),
+            messages,
+        };
+        match self {
+            Self::Invalid => jwt(
+                "Given token not valid for any token type",
+                "token_not_valid",
+                true,
+            ),
+            Self::UserNotFound => jwt("User not found", "user_not_found", false),
+            Self::UserInactive => jwt("User is inactive", "user_inactive", false),
+            Self::Store(e) => e.into(),
         }
     }
 }

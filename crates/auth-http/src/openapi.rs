@@ -428,6 +428,22 @@ pub(crate) fn document(config: &ApiConfig, settings: &Settings, routes: &[Route]
                 .required("auth_token"),
         )
         .schema(
+            "TokenPair",
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property("refresh", text())
+                .required("refresh")
+                .property("access", text())
+                .required("access"),
+        )
+        .schema(
+            "AccessToken",
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property("access", text())
+                .required("access"),
+        )
+        .schema(
             "Empty",
             ObjectBuilder::new()
                 .schema_type(Type::Object)

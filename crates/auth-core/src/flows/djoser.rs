@@ -17,6 +17,8 @@ use crate::policy::UserAttributes;
 use crate::ports::{
     Announce, CredentialKind, HashError, StoreError, TokenError, UniqueField, Verification,
 };
+#[cfg(feature = "jwt")]
+use crate::signing::jwt::TokenType;
 use crate::signing::reset_token::{ResetTokenGenerator, TokenSubject};
 use crate::signing::uid;
 
@@ -33,6 +35,16 @@ pub enum DjoserError {
     /// (djoser answers a bare list here, raised outside validation).
     #[error("User with given email does not exist.")]
     EmailNotFound,
+    /// `jwt/create/` with credentials that log no one in.
+    #[error("No active account found with the given credentials")]
+    NoActiveAccount,
+    /// `jwt/refresh/` or `jwt/verify/` with a token that is not good (of
+    /// the wrong type, expired, or not ours).
+    #[error("Token is invalid or expired")]
+    TokenNotValid,
+    /// `jwt/refresh/` for a user who is gone or may not log in.
+    #[error("No active account found for the given token.")]
+    NoActiveAccountForToken,
     /// `users/resend_activation/` without `SEND_ACTIVATION_EMAIL`.
     #[error("activation mails are off")]
     ActivationOff,
@@ -340,7 +352,11 @@ impl Accounts {
             .find_by_username(&username, self.settings.matching)
             .await?;
         let user = self
-            .password_login(candidates.into_iter().collect(), &Password::new(password))
+            .password_login(
+                candidates.into_iter().collect(),
+                &Password::new(password),
+                true,
+            )
             .await?;
         let token = Some(self.tokens.provide(user.id, CredentialKind::Token).await?);
         let session = if self.settings.djoser.create_session_on_login {
@@ -822,6 +838,116 @@ impl Accounts {
             }
             _ => Vec::new(),
         }
+    }
+}
+
+/// Why an `Authorization: Bearer` token was refused (simplejwt's
+/// `JWTAuthentication`).
+#[derive(Debug, thiserror::Error)]
+pub enum BearerError {
+    /// Not a good access token.
+    #[error("Given token not valid for any token type")]
+    Invalid,
+    /// A good token of a user who no longer exists.
+    #[error("User not found")]
+    UserNotFound,
+    /// A good token of a user who may not log in.
+    #[error("User is inactive")]
+    UserInactive,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[cfg(feature = "jwt")]
+impl Accounts {
+    /// `POST jwt/create/` (djoser-api.md §2.14): `username` and `password`
+    /// (both required) for a refresh and an access token. The login is not
+    /// recorded, so outstanding links survive.
+    pub async fn djoser_jwt_create(&self, form: &Form) -> Result<(String, String), DjoserError> {
+        let mut errors = ValidationErrors::default();
+        let username = errors.take("username", required_text(form, "username"));
+        let password = errors.take("password", required_text(form, "password"));
+        let (Some(username), Some(password)) = (username, password) else {
+            return Err(DjoserError::Invalid(errors));
+        };
+        let candidates = self
+            .store
+            .find_by_username(&username, self.settings.matching)
+            .await?;
+        let user = match self
+            .password_login(
+                candidates.into_iter().collect(),
+                &Password::new(password),
+                false,
+            )
+            .await
+        {
+            Ok(user) => user,
+            Err(LoginError::LoginInvalid) => return Err(DjoserError::NoActiveAccount),
+            Err(other) => return Err(other.into()),
+        };
+        let now = self.clock.now();
+        Ok((
+            self.jwt.issue(TokenType::Refresh, user.id, now),
+            self.jwt.issue(TokenType::Access, user.id, now),
+        ))
+    }
+
+    /// `POST jwt/refresh/` (djoser-api.md §2.15): a new access token for a
+    /// good `refresh` token of an active user (no rotation).
+    pub async fn djoser_jwt_refresh(&self, form: &Form) -> Result<String, DjoserError> {
+        let refresh = required_text(form, "refresh")
+            .map_err(|e| DjoserError::Invalid(ValidationErrors::single("refresh", e)))?;
+        let claims = self
+            .jwt
+            .check(&refresh, self.clock.now())
+            .ok()
+            .filter(|c| c.is(TokenType::Refresh))
+            .ok_or(DjoserError::TokenNotValid)?;
+        let user = match claims.user() {
+            Some(id) => self.store.get(id).await?,
+            None => None,
+        };
+        match user {
+            // simplejwt 5.5.1 fails with a 500 for a deleted user; this is its 401.
+            Some(user) if user.can_log_in() => {
+                Ok(self.jwt.issue(TokenType::Access, user.id, self.clock.now()))
+            }
+            _ => Err(DjoserError::NoActiveAccountForToken),
+        }
+    }
+
+    /// `POST jwt/verify/` (djoser-api.md §2.16): whether `token` is a good
+    /// access or refresh token.
+    pub fn djoser_jwt_verify(&self, form: &Form) -> Result<(), DjoserError> {
+        let token = required_text(form, "token")
+            .map_err(|e| DjoserError::Invalid(ValidationErrors::single("token", e)))?;
+        self.jwt
+            .check(&token, self.clock.now())
+            .map(|_| ())
+            .map_err(|_| DjoserError::TokenNotValid)
+    }
+
+    /// The caller an `Authorization: Bearer` access token names. Stateless:
+    /// the token is good until it expires, whatever happens to credentials.
+    pub async fn authenticate_bearer(&self, token: &str) -> Result<Authenticated, BearerError> {
+        let claims = self
+            .jwt
+            .check(token, self.clock.now())
+            .ok()
+            .filter(|c| c.is(TokenType::Access))
+            .ok_or(BearerError::Invalid)?;
+        let id = claims.user().ok_or(BearerError::Invalid)?;
+        let user = self.store.get(id).await?.ok_or(BearerError::UserNotFound)?;
+        if !user.can_log_in() {
+            return Err(BearerError::UserInactive);
+        }
+        Ok(Authenticated {
+            user,
+            kind: CredentialKind::Token,
+            credential: crate::ports::AuthToken::new(token.to_owned()),
+        })
     }
 }
 

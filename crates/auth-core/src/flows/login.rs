@@ -72,16 +72,18 @@ impl Accounts {
         };
         let password = Password::new(password);
         let candidates = self.users_by_login(&login).await?;
-        let user = self.password_login(candidates, &password).await?;
+        let user = self.password_login(candidates, &password, true).await?;
         Ok(self.issue_credentials(user, issue).await?)
     }
 
     /// The first of `candidates` whose password is `password` and who may
-    /// log in, with the login recorded (and an outdated hash upgraded).
+    /// log in, with the login recorded when `record` (simplejwt's token
+    /// pair does not record it) and an outdated hash upgraded.
     pub(super) async fn password_login(
         &self,
         candidates: Vec<User>,
         password: &Password,
+        record: bool,
     ) -> Result<User, LoginError> {
         if candidates.is_empty() {
             self.hasher.verify_dummy(password).await?;
@@ -98,8 +100,11 @@ impl Accounts {
             if !user.can_log_in() {
                 continue;
             }
+            if !record && !needs_rehash {
+                return Ok(user);
+            }
             let change = UserChange {
-                last_login: Some(self.clock.now()),
+                last_login: record.then(|| self.clock.now()),
                 password_hash: if needs_rehash {
                     Some(self.hasher.hash(password).await?)
                 } else {

@@ -32,7 +32,7 @@ pub use change_password::{ChangePasswordError, PasswordChanged};
 pub use credentials::{CredentialView, RevokeCredentialsError};
 pub use delete_account::DeleteAccountError;
 pub use delivery::{DeliveryReport, RetryPolicy, deliver_due};
-pub use djoser::{DjoserError, Site};
+pub use djoser::{BearerError, DjoserError, Site};
 pub use login::{Credentials, Issue, LoginError};
 pub use logout::LogoutError;
 pub use profile::{ProfileError, ProfileUpdate};
@@ -76,6 +76,9 @@ pub struct Accounts {
     signer: Arc<LinkSigner>,
     /// Django's uid/token links (the djoser dialect), under the same keys.
     reset_tokens: Arc<ResetTokenGenerator>,
+    /// simplejwt's tokens (the djoser dialect), under the newest key.
+    #[cfg(feature = "jwt")]
+    jwt: Arc<crate::signing::jwt::JwtSigner>,
     policy: Arc<PasswordPolicy>,
     settings: Arc<Settings>,
 }
@@ -89,6 +92,8 @@ impl Accounts {
         settings: Settings,
     ) -> Self {
         let reset_tokens = Arc::new(ResetTokenGenerator::from(&signer));
+        #[cfg(feature = "jwt")]
+        let jwt = Arc::new(crate::signing::jwt::JwtSigner::from(&signer));
         Self {
             store: ports.store,
             tokens: ports.tokens,
@@ -96,6 +101,8 @@ impl Accounts {
             clock: ports.clock,
             signer: Arc::new(signer),
             reset_tokens,
+            #[cfg(feature = "jwt")]
+            jwt,
             policy: Arc::new(policy),
             settings: Arc::new(settings),
         }

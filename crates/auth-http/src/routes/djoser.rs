@@ -4,8 +4,8 @@
 //! `users/set_password/`, `users/reset_password/`,
 //! `users/reset_password_confirm/`, `users/set_username/`,
 //! `users/reset_username/`, `users/reset_username_confirm/`, `token/login/`,
-//! `token/logout/`, `users/{id}/` (for oneself: no staff flag yet); `jwt/*`
-//! answers 404 until it is built.
+//! `token/logout/`, `users/{id}/` (for oneself: no staff flag yet), and
+//! simplejwt's `jwt/create/`, `jwt/refresh/`, `jwt/verify/`.
 
 use auth_core::domain::{Email, User, UserId};
 use auth_core::flows::Site;
@@ -309,6 +309,51 @@ async fn reset_username_confirm(State(state): State<AppState>, request: Request)
         .await
 }
 
+const JWT_CREATE: Spec =
+    Spec::post("Token Obtain Pair", Access::Open, always).throttled(Action::Login);
+
+async fn jwt_create(State(state): State<AppState>, request: Request) -> Response {
+    state
+        .run(&JWT_CREATE, request, async |state, call| {
+            let (refresh, access) = state
+                .accounts
+                .djoser_jwt_create(&call.form)
+                .await
+                .map_err(|e| e.to_api(false))?;
+            Ok(Json(json!({ "refresh": refresh, "access": access })).into_response())
+        })
+        .await
+}
+
+const JWT_REFRESH: Spec = Spec::post("Token Refresh", Access::Open, always);
+
+async fn jwt_refresh(State(state): State<AppState>, request: Request) -> Response {
+    state
+        .run(&JWT_REFRESH, request, async |state, call| {
+            let access = state
+                .accounts
+                .djoser_jwt_refresh(&call.form)
+                .await
+                .map_err(|e| e.to_api(false))?;
+            Ok(Json(json!({ "access": access })).into_response())
+        })
+        .await
+}
+
+const JWT_VERIFY: Spec = Spec::post("Token Verify", Access::Open, always);
+
+async fn jwt_verify(State(state): State<AppState>, request: Request) -> Response {
+    state
+        .run(&JWT_VERIFY, request, async |state, call| {
+            state
+                .accounts
+                .djoser_jwt_verify(&call.form)
+                .map_err(|e| e.to_api(false))?;
+            Ok(Json(json!({})).into_response())
+        })
+        .await
+}
+
 const TOKEN_LOGIN: Spec = Spec::post("Token Create", Access::Open, always).throttled(Action::Login);
 
 async fn token_login(State(state): State<AppState>, request: Request) -> Response {
@@ -360,9 +405,9 @@ async fn token_logout(State(state): State<AppState>, request: Request) -> Respon
 }
 
 /// Whether `path` is also served without its trailing slash (djoser's
-/// `^token/login/?$`).
+/// `^token/login/?$`, `^jwt/create/?`).
 pub(super) fn slash_optional(path: &str) -> bool {
-    path.starts_with("token/")
+    path.starts_with("token/") || path.starts_with("jwt/")
 }
 
 fn uid_token(_: &auth_core::settings::Settings, _: &Method) -> Option<Fields> {
@@ -541,6 +586,42 @@ pub(crate) const ROUTES: &[Route] = &[
                 }
             },
             answer: |_, _| (StatusCode::NO_CONTENT, schema("Empty")),
+        },
+    },
+    Route {
+        path: "jwt/create",
+        spec: &JWT_CREATE,
+        handler: || any(jwt_create),
+        doc: Doc {
+            summary: "simplejwt: a refresh and an access token for `username` and `password`",
+            request: |_, _| {
+                Some(
+                    Fields::new()
+                        .text("username", true, None)
+                        .text("password", true, None),
+                )
+            },
+            answer: |_, _| (StatusCode::OK, schema("TokenPair")),
+        },
+    },
+    Route {
+        path: "jwt/refresh",
+        spec: &JWT_REFRESH,
+        handler: || any(jwt_refresh),
+        doc: Doc {
+            summary: "simplejwt: a new access token for a refresh token",
+            request: |_, _| Some(Fields::new().text("refresh", true, None)),
+            answer: |_, _| (StatusCode::OK, schema("AccessToken")),
+        },
+    },
+    Route {
+        path: "jwt/verify",
+        spec: &JWT_VERIFY,
+        handler: || any(jwt_verify),
+        doc: Doc {
+            summary: "simplejwt: whether a token (access or refresh) is good",
+            request: |_, _| Some(Fields::new().text("token", true, None)),
+            answer: |_, _| (StatusCode::OK, schema("Empty")),
         },
     },
     Route {
