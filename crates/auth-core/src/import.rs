@@ -367,6 +367,8 @@ impl Importer {
             pending_email: None,
             date_joined: row.date_joined,
             last_login: row.last_login,
+            // Django's is_staff is not imported yet: staff are named again here.
+            staff: false,
         })
     }
 

@@ -90,6 +90,8 @@ pub struct Create {
     pub last_name: String,
     /// Leave it unverified.
     pub unverified: bool,
+    /// Staff (Django's `is_staff`).
+    pub staff: bool,
 }
 
 /// One operator command.
@@ -153,6 +155,7 @@ pub async fn run(
                     last_name: create.last_name,
                     password,
                     verified: !create.unverified,
+                    staff: create.staff,
                 })
                 .await?;
             print_users(&[user], format, out)

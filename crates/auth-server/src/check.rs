@@ -316,6 +316,7 @@ fn plan(
                         .unwrap_or_default(),
                 ),
                 verified: true,
+                staff: true,
             }),
         mail_retry: RetryPolicy {
             first_delay: time::Duration::seconds(

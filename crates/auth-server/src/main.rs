@@ -91,6 +91,9 @@ enum UsersCommand {
         /// Leave it to be verified by its registration link.
         #[arg(long)]
         unverified: bool,
+        /// Make it staff (in the djoser dialect: sees and changes other users).
+        #[arg(long)]
+        staff: bool,
     },
     /// Enable a disabled account.
     Activate { user: String },
@@ -134,12 +137,14 @@ impl UsersCommand {
                 first_name,
                 last_name,
                 unverified,
+                staff,
             } => C::Create(admin::Create {
                 username,
                 email,
                 first_name,
                 last_name,
                 unverified,
+                staff,
             }),
             Self::Activate { user } => C::Activate(user),
             Self::Deactivate { user } => C::Deactivate(user),

@@ -9,7 +9,7 @@ use auth_core::ports::{Cause, Matching, OutboxId, QueuedNotification, StoreError
 use time::OffsetDateTime;
 
 pub(crate) const COLUMNS: &str = "id, username, email, first_name, last_name, password_hash, verified, active, \
-                                  pending_email, date_joined, last_login";
+                                  pending_email, date_joined, last_login, staff";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
@@ -24,6 +24,7 @@ pub(crate) struct UserRow {
     pending_email: Option<String>,
     date_joined: i64,
     last_login: Option<i64>,
+    staff: bool,
 }
 
 impl TryFrom<UserRow> for User {
@@ -50,6 +51,7 @@ impl TryFrom<UserRow> for User {
                 .map_err(|_| corrupt("pending email"))?,
             date_joined: timestamp(row.date_joined),
             last_login: row.last_login.map(timestamp),
+            staff: row.staff,
         })
     }
 }
@@ -147,6 +149,7 @@ pub(crate) fn new_user_values(user: &NewUser, matching: Matching) -> Vec<Assignm
             "date_joined",
             Value::Int(Some(user.date_joined.unix_timestamp())),
         ),
+        ("staff", Value::Bool(user.staff)),
     ]
 }
 
@@ -175,6 +178,7 @@ pub(crate) fn user_values(user: &User, matching: Matching) -> Vec<Assignment> {
             "last_login",
             Value::Int(user.last_login.map(OffsetDateTime::unix_timestamp)),
         ),
+        ("staff", Value::Bool(user.staff)),
     ]
 }
 
@@ -210,6 +214,9 @@ pub(crate) fn change_values(change: &UserChange, matching: Matching) -> Vec<Assi
     }
     if let Some(at) = change.last_login {
         values.push(("last_login", Value::Int(Some(at.unix_timestamp()))));
+    }
+    if let Some(staff) = change.staff {
+        values.push(("staff", Value::Bool(staff)));
     }
     values
 }

@@ -73,6 +73,9 @@ pub struct User {
     pub date_joined: OffsetDateTime,
     /// Last successful login.
     pub last_login: Option<OffsetDateTime>,
+    /// Staff (Django's `is_staff`): in the djoser dialect, sees and changes
+    /// other users.
+    pub staff: bool,
 }
 
 impl User {
@@ -99,6 +102,8 @@ pub struct NewUser {
     pub verified: bool,
     /// Creation time.
     pub date_joined: OffsetDateTime,
+    /// Staff (Django's `is_staff`).
+    pub staff: bool,
 }
 
 /// A partial update of a user: `None` leaves a field as it is.
@@ -122,6 +127,8 @@ pub struct UserChange {
     pub pending_email: Option<Option<Email>>,
     /// New last-login time.
     pub last_login: Option<OffsetDateTime>,
+    /// New staff flag.
+    pub staff: Option<bool>,
     /// A condition the stored row must still meet for the update to apply;
     /// it makes one-time links single-use under concurrent requests.
     pub guard: Option<UserGuard>,

@@ -57,6 +57,8 @@ pub struct NewAccount {
     pub password: Password,
     /// Verified already (else a registration link must verify it).
     pub verified: bool,
+    /// Staff (Django's `is_staff`).
+    pub staff: bool,
 }
 
 /// Which of an account's credentials to revoke.
@@ -138,6 +140,7 @@ impl Accounts {
             password_hash,
             verified: new.verified,
             date_joined: self.clock.now(),
+            staff: new.staff,
         };
         self.store
             .create(user, None)
@@ -327,6 +330,7 @@ mod tests {
             last_name: String::new(),
             password: Password::new("a long enough passphrase 42"),
             verified: true,
+            staff: false,
         };
         match block_on(accounts.create_account(new)) {
             Err(AdminError::Invalid(errors)) => {

@@ -246,6 +246,7 @@ impl Accounts {
             password_hash: self.hasher.hash(&password).await?,
             verified: !djoser.send_activation_email,
             date_joined: self.clock.now(),
+            staff: false,
         };
         let announce: Option<Arc<dyn Announce>> = if djoser.send_activation_email {
             Some(Arc::new(LinkMail {
@@ -786,8 +787,7 @@ impl Accounts {
     /// (djoser-api.md §2.2): an unknown or non-integer id is
     /// [`DjoserError::NotFound`]; another user's object is `NotFound` under
     /// `HIDE_USERS` and `Forbidden` otherwise, and always `Forbidden` to
-    /// delete. Staff rights over others need a staff flag this server's
-    /// users do not have yet.
+    /// delete — unless the caller is staff.
     pub async fn djoser_user(
         &self,
         caller: &Authenticated,
@@ -800,7 +800,7 @@ impl Accounts {
             .get(crate::domain::UserId::new(id))
             .await?
             .ok_or(DjoserError::NotFound)?;
-        if user.id == caller.user.id {
+        if user.id == caller.user.id || caller.user.staff {
             return Ok(user);
         }
         if self.settings.djoser.hide_users && !deleting {

@@ -241,6 +241,7 @@ impl Accounts {
             password_hash,
             verified: !settings.verification_enabled,
             date_joined: self.clock.now(),
+            staff: false,
         };
         let announce: Option<Arc<dyn Announce>> = settings.verification_enabled.then(|| {
             Arc::new(VerificationMail {

@@ -111,5 +111,6 @@ pub fn user(id: i64, name: &str) -> User {
         pending_email: None,
         date_joined: OffsetDateTime::from_unix_timestamp(NOW - 86_400).unwrap(),
         last_login: None,
+        staff: false,
     }
 }

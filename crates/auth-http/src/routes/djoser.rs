@@ -4,7 +4,7 @@
 //! `users/set_password/`, `users/reset_password/`,
 //! `users/reset_password_confirm/`, `users/set_username/`,
 //! `users/reset_username/`, `users/reset_username_confirm/`, `token/login/`,
-//! `token/logout/`, `users/{id}/` (for oneself: no staff flag yet), and
+//! `token/logout/`, `users/{id}/`, and
 //! simplejwt's `jwt/create/`, `jwt/refresh/`, `jwt/verify/`.
 
 use auth_core::domain::{Email, User, UserId};
@@ -73,7 +73,7 @@ async fn users(State(state): State<AppState>, request: Request) -> Response {
                 return Ok((StatusCode::CREATED, Json(user_body(&user))).into_response());
             }
             let me = call.me()?;
-            let listed = if state.accounts.settings().djoser.hide_users {
+            let listed = if state.accounts.settings().djoser.hide_users && !me.user.staff {
                 vec![me.user.clone()]
             } else {
                 every_user(state).await?
@@ -467,7 +467,7 @@ pub(crate) const ROUTES: &[Route] = &[
         spec: &USER,
         handler: || any(user_detail),
         doc: Doc {
-            summary: "A user object by id: as `users/me/`, for oneself",
+            summary: "A user object by id: as `users/me/`, for oneself or staff",
             request: |s, method| (ROUTES[1].doc.request)(s, method),
             answer: |_, _| (StatusCode::OK, schema("DjoserUser")),
         },

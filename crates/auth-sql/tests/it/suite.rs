@@ -26,6 +26,7 @@ fn new_user(name: &str, email: Option<&str>) -> NewUser {
         password_hash: PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$s$h"),
         verified: false,
         date_joined: OffsetDateTime::from_unix_timestamp(NOW).unwrap(),
+        staff: false,
     }
 }
 
@@ -168,6 +169,7 @@ pub async fn update_applies_only_given_fields_and_queues_atomically(engine: Engi
         verified: Some(true),
         pending_email: Some(Some(Email::parse("new@example.org").unwrap())),
         last_login: Some(at(5)),
+        staff: Some(true),
         ..UserChange::default()
     };
     let updated = db
@@ -184,6 +186,7 @@ pub async fn update_applies_only_given_fields_and_queues_atomically(engine: Engi
         Some("new@example.org")
     );
     assert_eq!(updated.last_login, Some(at(5)));
+    assert!(updated.staff && !user.staff);
     assert_eq!(queued(&db).await, ["new@example.org"]);
 
     let cleared = UserChange {
@@ -881,6 +884,7 @@ fn moved_user(id: i64, name: &str, email: &str) -> User {
         pending_email: None,
         date_joined: at(-86_400),
         last_login: Some(at(-60)),
+        staff: true,
     }
 }
 

@@ -1,0 +1,2 @@
+-- Staff accounts (Django's is_staff): djoser lets them see and change other users.
+ALTER TABLE users ADD COLUMN staff INTEGER NOT NULL DEFAULT 0;
