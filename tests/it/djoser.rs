@@ -235,3 +235,110 @@ async fn djoser_others_are_hidden_or_forbidden_as_hide_users_says() {
         );
     }
 }
+
+#[tokio::test]
+async fn djoser_jwt_pair_refresh_verify_and_bearer() {
+    let app = djoser(|_| {}).await;
+    let (username, _, _) = active_user(&app).await;
+    let wrong = app
+        .post(
+            "/jwt/create/",
+            json!({"username": username, "password": "wrong"}),
+        )
+        .await;
+    wrong.detail(401);
+    let pair = app
+        .post(
+            "/jwt/create/",
+            json!({"username": username, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(pair.keys(), ["access", "refresh"], "{}", pair.body);
+    let access = pair.body["access"].as_str().unwrap().to_owned();
+    let refresh = pair.body["refresh"].as_str().unwrap().to_owned();
+
+    let me = app
+        .send(
+            app.request(Method::GET, "/users/me/", None)
+                .header("Authorization", format!("Bearer {access}")),
+        )
+        .await;
+    assert_eq!(me.body["username"], json!(username));
+
+    // A refresh token is no access token, and garbage is no token at all.
+    for bad in [refresh.as_str(), "garbage"] {
+        let refused = app
+            .send(
+                app.request(Method::GET, "/users/me/", None)
+                    .header("Authorization", format!("Bearer {bad}")),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            refused.body["code"],
+            json!("token_not_valid"),
+            "{}",
+            refused.body
+        );
+    }
+
+    let renewed = app.post("/jwt/refresh/", json!({"refresh": refresh})).await;
+    assert_eq!(renewed.keys(), ["access"], "{}", renewed.body);
+    let wrong_type = app.post("/jwt/refresh/", json!({"refresh": access})).await;
+    assert_eq!(wrong_type.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong_type.keys(), ["code", "detail"]);
+
+    for token in [&access, &refresh] {
+        let verified = app.post("/jwt/verify/", json!({"token": token})).await;
+        assert_eq!(
+            (verified.status, verified.body.clone()),
+            (StatusCode::OK, json!({}))
+        );
+    }
+    let forged = format!("{}x", &access[..access.len() - 1]);
+    let refused = app.post("/jwt/verify/", json!({"token": forged})).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn djoser_staff_see_and_change_other_users() {
+    let admin = "cfadmin";
+    let app = djoser(|c| {
+        c.admin_username = Some(admin.into());
+        c.admin_password = Some(PASSWORD.into());
+        c.admin_email = Some("admin@example.org".into());
+    })
+    .await;
+    let (_, _, uid) = active_user(&app).await;
+    let other = auth_core::signing::uid::from_base64(&uid).unwrap().get();
+    let key = token_login(&app, admin, PASSWORD).await;
+    let listed = app.get_as("/users/", &key).await;
+    assert_eq!(
+        listed.body.as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        listed.body
+    );
+    let changed = app
+        .send(
+            app.request(Method::PATCH, &format!("/users/{other}/"), Some(&key))
+                .json(&json!({"email": "moved@example.org"})),
+        )
+        .await;
+    assert_eq!(
+        changed.body["email"],
+        json!("moved@example.org"),
+        "{}",
+        changed.body
+    );
+    let deleted = app
+        .send(
+            app.request(Method::DELETE, &format!("/users/{other}/"), Some(&key))
+                .json(&json!({"current_password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    app.get_as(&format!("/users/{other}/"), &key)
+        .await
+        .detail(404);
+}
