@@ -14,8 +14,9 @@ const USAGE: &str =
                cargo test), then the doctests
   ci           cargo fmt --check, clippy with warnings denied, `conformance`,
                then `test` (what .ci/run does)
-  conformance  build auth-server and run ../shared/conformance against it
-               (extra arguments go to pytest)
+  conformance  [drr|djoser] build auth-server and run that app's suite
+               (../shared/conformance, ../shared/conformance-djoser; default
+               drr) against it (extra arguments go to pytest)
   schemathesis [SECONDS]: the release server on SQLite, then on PostgreSQL
                + Redis (when they answer; required under CI=true), fuzzed by
                schemathesis (PyPI, venv cached in target/) through its
@@ -175,11 +176,17 @@ fn fuzz(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Runs the DRR conformance suite (kept outside the project, in
-/// `../shared/conformance`) against a freshly built server.
+/// Runs a conformance suite (kept outside the project, in `../shared/`)
+/// against a freshly built server: DRR's, or djoser's when the first
+/// argument says `djoser`.
 fn conformance(extra: &[String]) -> Result<()> {
     let root = project_root()?;
-    let suite = root.join("../shared/conformance");
+    let (dir, extra) = match extra.first().map(String::as_str) {
+        Some("djoser") => ("conformance-djoser", &extra[1..]),
+        Some("drr") => ("conformance", &extra[1..]),
+        _ => ("conformance", extra),
+    };
+    let suite = root.join("../shared").join(dir);
     if !suite.join("run.sh").is_file() {
         bail!("no conformance suite at {}", suite.display());
     }
