@@ -1,4 +1,5 @@
-//! axum facade: django-rest-registration's HTTP API over auth-core.
+//! axum facade: django-rest-registration's HTTP API over auth-core, or
+//! djoser's ([`Dialect::Djoser`]).
 //!
 //! [`router`] serves DRR's ten endpoints (plus `resend-verification/`)
 //! under a configurable prefix, with DRF's status codes and JSON error
