@@ -197,3 +197,137 @@ fn token_login_records_the_login_and_returns_the_users_token() {
     let credentials = block_on(kit.accounts().djoser_token_login(&form)).unwrap();
     assert!(credentials.token.is_some() && credentials.session.is_none());
 }
+
+fn caller(user: User) -> Authenticated {
+    Authenticated {
+        user,
+        kind: CredentialKind::Token,
+        credential: token("t"),
+    }
+}
+
+#[test]
+fn reset_confirm_judges_the_password_before_the_link() {
+    // No store call is expected: a weak password is refused before the uid is read.
+    let kit = Kit::new();
+    let form = Form::new()
+        .text("uid", "garbage")
+        .text("token", "0-00")
+        .text("new_password", "123");
+    let Err(DjoserError::Invalid(errors)) =
+        block_on(kit.accounts().djoser_reset_password_confirm(&form))
+    else {
+        panic!("weak password accepted");
+    };
+    assert_eq!(
+        errors.fields.keys().copied().collect::<Vec<_>>(),
+        ["new_password"]
+    );
+}
+
+#[test]
+fn set_password_reports_a_wrong_current_password_with_the_missing_fields() {
+    let mut kit = Kit::new();
+    kit.hasher
+        .expect_verify()
+        .returning(|_, _| Ok(Verification::Mismatch));
+    let form = Form::new().text("current_password", "wrong");
+    let Err(DjoserError::Invalid(errors)) = block_on(
+        kit.accounts()
+            .djoser_set_password(&caller(user(1, "ann")), &form),
+    ) else {
+        panic!("accepted");
+    };
+    assert_eq!(
+        errors.fields.keys().copied().collect::<Vec<_>>(),
+        ["current_password", "new_password"]
+    );
+}
+
+#[test]
+fn set_password_under_logout_on_password_change_ends_every_credential() {
+    let mut kit = Kit::new();
+    kit.settings.djoser.logout_on_password_change = true;
+    kit.hasher.expect_verify().returning(|_, _| {
+        Ok(Verification::Match {
+            needs_rehash: false,
+        })
+    });
+    kit.hasher.expect_hash().returning(|_| Ok(hash("new")));
+    kit.store
+        .expect_update()
+        .withf(|_, change, _| change.password_hash.is_some() && change.guard.is_some())
+        .returning(|_, _, _| Ok(user(1, "ann")));
+    kit.tokens
+        .expect_revoke_all()
+        .withf(|_, kind, keep| kind.is_none() && keep.is_none())
+        .times(1)
+        .returning(|_, _, _| Ok(2));
+    let form = Form::new()
+        .text("current_password", "right")
+        .text("new_password", "a long new passphrase");
+    block_on(
+        kit.accounts()
+            .djoser_set_password(&caller(user(1, "ann")), &form),
+    )
+    .unwrap();
+}
+
+#[test]
+fn other_users_are_hidden_forbidden_or_open_to_staff() {
+    for (hide, deleting, staff, expected) in [
+        (true, false, false, "not found"),
+        (false, false, false, "forbidden"),
+        (true, true, false, "forbidden"),
+        (true, false, true, "ok"),
+    ] {
+        let mut kit = Kit::new();
+        kit.settings.djoser.hide_users = hide;
+        kit.store
+            .expect_get()
+            .returning(|id| Ok(Some(user(id.get(), "bob"))));
+        let mut me = user(1, "ann");
+        me.staff = staff;
+        let got = block_on(kit.accounts().djoser_user(&caller(me), "2", deleting));
+        let shown = match got {
+            Ok(_) => "ok",
+            Err(DjoserError::NotFound) => "not found",
+            Err(DjoserError::Forbidden) => "forbidden",
+            Err(other) => panic!("{other:?}"),
+        };
+        assert_eq!(
+            shown, expected,
+            "hide={hide} deleting={deleting} staff={staff}"
+        );
+    }
+    let kit = Kit::new();
+    assert!(matches!(
+        block_on(
+            kit.accounts()
+                .djoser_user(&caller(user(1, "ann")), "x", false)
+        ),
+        Err(DjoserError::NotFound)
+    ));
+}
+
+#[cfg(feature = "jwt")]
+#[test]
+fn a_refresh_token_of_an_inactive_user_gets_no_access_token() {
+    let kit = Kit::new();
+    let refresh = crate::signing::jwt::JwtSigner::from(&kit.signer).issue(
+        TokenType::Refresh,
+        crate::domain::UserId::new(3),
+        at_now(),
+    );
+    let mut kit = Kit::new();
+    kit.store.expect_get().returning(|id| {
+        let mut gone = user(id.get(), "cy");
+        gone.active = false;
+        Ok(Some(gone))
+    });
+    let form = Form::new().text("refresh", refresh);
+    assert!(matches!(
+        block_on(kit.accounts().djoser_jwt_refresh(&form)),
+        Err(DjoserError::NoActiveAccountForToken)
+    ));
+}
