@@ -199,11 +199,7 @@ impl Accounts {
             None
         };
         if let Some(name) = &username
-            && self
-                .store
-                .find_by_username(name.as_str(), self.settings.matching)
-                .await?
-                .is_some()
+            && self.username_taken(name).await?
         {
             errors
                 .fields
@@ -359,21 +355,11 @@ impl Accounts {
                 true,
             )
             .await?;
-        let token = Some(self.tokens.provide(user.id, CredentialKind::Token).await?);
-        let session = if self.settings.djoser.create_session_on_login {
-            Some(
-                self.tokens
-                    .provide(user.id, CredentialKind::Session)
-                    .await?,
-            )
-        } else {
-            None
+        let issue = super::Issue::Exactly {
+            token: true,
+            session: self.settings.djoser.create_session_on_login,
         };
-        Ok(Credentials {
-            user,
-            token,
-            session,
-        })
+        Ok(self.issue_credentials(user, issue).await?)
     }
 
     /// `POST token/logout/` (djoser-api.md §2.13): the caller's token goes
@@ -401,6 +387,17 @@ fn read_email(form: &Form) -> Result<Email, DjoserError> {
 /// Django's `has_usable_password`: an imported `!…` hash never matches.
 fn has_usable_password(user: &User) -> bool {
     !user.password_hash.as_str().starts_with('!')
+}
+
+/// djoser's retype rule: `re_new_username`, when asked for, must match.
+fn username_retyped(username: &Username, retyped: Option<&str>) -> Result<(), DjoserError> {
+    if retyped.is_some_and(|r| r != username.as_str()) {
+        return Err(DjoserError::Invalid(non_field(
+            "username_mismatch",
+            "The two username fields didn't match.",
+        )));
+    }
+    Ok(())
 }
 
 fn password_mismatch() -> ValidationErrors {
@@ -454,23 +451,11 @@ impl Accounts {
     /// `POST users/reset_password/` (djoser-api.md §2.7): `email`. An
     /// active account with that address is mailed a reset link.
     pub async fn djoser_reset_password(&self, form: &Form, site: &Site) -> Result<(), DjoserError> {
-        let djoser = &self.settings.djoser;
-        let email = read_email(form)?;
-        match self.djoser_user_by_email(&email, true).await? {
-            Some(user) => {
-                let template = self.djoser_url(site, &djoser.password_reset_confirm_url);
-                let link = uid_token_link(&self.reset_tokens, &template, &user, self.clock.now());
-                let notice = Notification {
-                    to: email.as_str().to_owned(),
-                    user: (&user).into(),
-                    kind: NotificationKind::ResetPassword { link },
-                };
-                self.store.enqueue(vec![notice]).await?;
-                Ok(())
-            }
-            None if djoser.show_email_not_found() => Err(DjoserError::EmailNotFound),
-            None => Ok(()),
-        }
+        let template = &self.settings.djoser.password_reset_confirm_url;
+        self.mail_reset_link(form, site, template, |link| {
+            NotificationKind::ResetPassword { link }
+        })
+        .await
     }
 
     /// `POST users/reset_password_confirm/` (djoser-api.md §2.8): `uid`,
@@ -524,17 +509,9 @@ impl Accounts {
         } else {
             None
         };
-        if let Some(current) = &current
-            && self
-                .hasher
-                .verify(&Password::new(current.clone()), &me.user.password_hash)
-                .await?
-                == Verification::Mismatch
-        {
-            errors.add(
-                "current_password",
-                FieldError::new("invalid_password", "Invalid password."),
-            );
+        if let Some(current) = &current {
+            self.check_current_password(&me.user, current, &mut errors)
+                .await?;
         }
         let (Some(password), Some(_)) = (password, current) else {
             return Err(DjoserError::Invalid(errors));
@@ -606,19 +583,34 @@ impl Accounts {
         target: &User,
         form: &Form,
     ) -> Result<(), DjoserError> {
-        let invalid = |e| DjoserError::Invalid(ValidationErrors::single("current_password", e));
-        let current = required_text(form, "current_password").map_err(invalid)?;
+        let current = required_text(form, "current_password")
+            .map_err(|e| DjoserError::Invalid(ValidationErrors::single("current_password", e)))?;
+        let mut errors = ValidationErrors::default();
+        self.check_current_password(&caller.user, &current, &mut errors)
+            .await?;
+        errors.into_result().map_err(DjoserError::Invalid)?;
+        Ok(self.erase(target.id).await?)
+    }
+
+    /// Records djoser's `current_password` error when `current` is not
+    /// `user`'s password.
+    async fn check_current_password(
+        &self,
+        user: &User,
+        current: &str,
+        errors: &mut ValidationErrors,
+    ) -> Result<(), DjoserError> {
         let verification = self
             .hasher
-            .verify(&Password::new(current), &caller.user.password_hash)
+            .verify(&Password::new(current.to_owned()), &user.password_hash)
             .await?;
         if verification == Verification::Mismatch {
-            return Err(invalid(FieldError::new(
-                "invalid_password",
-                "Invalid password.",
-            )));
+            errors.add(
+                "current_password",
+                FieldError::new("invalid_password", "Invalid password."),
+            );
         }
-        Ok(self.erase(target.id).await?)
+        Ok(())
     }
 
     /// `new_username` (and `re_new_username` when `retype`) as the model
@@ -640,15 +632,12 @@ impl Accounts {
             None
         };
         if let Some(name) = &username
-            && self
-                .store
-                .find_by_username(name.as_str(), self.settings.matching)
-                .await?
-                .is_some()
+            && self.username_taken(name).await?
         {
-            errors.add(
+            let taken = unique_error(UniqueField::Username);
+            errors.fields.insert(
                 "new_username",
-                FieldError::new("unique", "A user with that username already exists."),
+                taken.fields.into_values().flatten().collect(),
             );
         }
         Ok((username, retyped))
@@ -663,12 +652,7 @@ impl Accounts {
         retyped: Option<&str>,
         from_link: bool,
     ) -> Result<(), DjoserError> {
-        if retyped.is_some_and(|r| r != username.as_str()) {
-            return Err(DjoserError::Invalid(non_field(
-                "username_mismatch",
-                "The two username fields didn't match.",
-            )));
-        }
+        username_retyped(&username, retyped)?;
         let change = UserChange {
             username: Some(username),
             last_login: from_link.then(|| self.clock.now()),
@@ -704,17 +688,9 @@ impl Accounts {
             .read_new_username(form, self.settings.djoser.set_username_retype, &mut errors)
             .await?;
         let current = errors.take("current_password", required_text(form, "current_password"));
-        if let Some(current) = &current
-            && self
-                .hasher
-                .verify(&Password::new(current.clone()), &me.user.password_hash)
-                .await?
-                == Verification::Mismatch
-        {
-            errors.add(
-                "current_password",
-                FieldError::new("invalid_password", "Invalid password."),
-            );
+        if let Some(current) = &current {
+            self.check_current_password(&me.user, current, &mut errors)
+                .await?;
         }
         let Some(username) = username else {
             return Err(DjoserError::Invalid(errors));
@@ -728,23 +704,41 @@ impl Accounts {
     /// [`djoser_reset_password`](Self::djoser_reset_password), with the
     /// username reset link.
     pub async fn djoser_reset_username(&self, form: &Form, site: &Site) -> Result<(), DjoserError> {
-        let djoser = &self.settings.djoser;
+        let template = &self.settings.djoser.username_reset_confirm_url;
+        self.mail_reset_link(form, site, template, |link| {
+            NotificationKind::UsernameReset { link }
+        })
+        .await
+    }
+
+    /// The reset endpoints' lookup (djoser-api.md §2.7, §2.10): an active
+    /// account with the form's `email` is mailed `kind` with a uid/token
+    /// link made from `template`; an unknown address is silent unless
+    /// `*_SHOW_EMAIL_NOT_FOUND`.
+    async fn mail_reset_link(
+        &self,
+        form: &Form,
+        site: &Site,
+        template: &str,
+        kind: impl FnOnce(VerificationLink) -> NotificationKind,
+    ) -> Result<(), DjoserError> {
         let email = read_email(form)?;
-        match self.djoser_user_by_email(&email, true).await? {
-            Some(user) => {
-                let template = self.djoser_url(site, &djoser.username_reset_confirm_url);
-                let link = uid_token_link(&self.reset_tokens, &template, &user, self.clock.now());
-                let notice = Notification {
-                    to: email.as_str().to_owned(),
-                    user: (&user).into(),
-                    kind: NotificationKind::UsernameReset { link },
-                };
-                self.store.enqueue(vec![notice]).await?;
+        let Some(user) = self.djoser_user_by_email(&email, true).await? else {
+            return if self.settings.djoser.show_email_not_found() {
+                Err(DjoserError::EmailNotFound)
+            } else {
                 Ok(())
-            }
-            None if djoser.show_email_not_found() => Err(DjoserError::EmailNotFound),
-            None => Ok(()),
-        }
+            };
+        };
+        let template = self.djoser_url(site, template);
+        let link = uid_token_link(&self.reset_tokens, &template, &user, self.clock.now());
+        let notice = Notification {
+            to: email.as_str().to_owned(),
+            user: (&user).into(),
+            kind: kind(link),
+        };
+        self.store.enqueue(vec![notice]).await?;
+        Ok(())
     }
 
     /// `POST users/reset_username_confirm/` (djoser-api.md §2.11):
@@ -763,12 +757,8 @@ impl Accounts {
             return Err(DjoserError::Invalid(errors));
         };
         errors.into_result().map_err(DjoserError::Invalid)?;
-        if retyped.as_deref().is_some_and(|r| r != username.as_str()) {
-            return Err(DjoserError::Invalid(non_field(
-                "username_mismatch",
-                "The two username fields didn't match.",
-            )));
-        }
+        // The retype is judged before the link is read, as djoser does.
+        username_retyped(&username, retyped.as_deref())?;
         let raw = |name| {
             read_text(form, name, TextRule::OPTIONAL_BLANK)
                 .ok()

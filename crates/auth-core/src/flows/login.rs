@@ -33,6 +33,15 @@ pub enum Issue {
     Configured,
     /// A session only.
     Session,
+    /// Exactly these (a dialect with its own switches, as djoser's
+    /// `token/login/`: always the token, a session with
+    /// `CREATE_SESSION_ON_LOGIN`).
+    Exactly {
+        /// An API token.
+        token: bool,
+        /// A session.
+        session: bool,
+    },
 }
 
 /// A started login.

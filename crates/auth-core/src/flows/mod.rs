@@ -143,7 +143,6 @@ impl Accounts {
         Ok(found)
     }
 
-    /// Whether some user other than `except` holds `email`.
     /// A notice of a change to `user`'s account, mailed to `to` when
     /// `notify_changes` is on (none otherwise, or without an address).
     fn change_notice(
@@ -162,6 +161,16 @@ impl Accounts {
         }
     }
 
+    /// Whether some user holds `username` (the caller included).
+    async fn username_taken(&self, username: &crate::domain::Username) -> Result<bool, StoreError> {
+        let holder = self
+            .store
+            .find_by_username(username.as_str(), self.settings.matching)
+            .await?;
+        Ok(holder.is_some())
+    }
+
+    /// Whether some user other than `except` holds `email`.
     async fn email_taken(&self, email: &Email, except: Option<UserId>) -> Result<bool, StoreError> {
         let holder = self
             .store
@@ -176,6 +185,7 @@ impl Accounts {
         let (token, session) = match issue {
             Issue::Configured => (login.retrieve_token, login.authenticate_session),
             Issue::Session => (false, true),
+            Issue::Exactly { token, session } => (token, session),
         };
         let token = if token {
             Some(self.tokens.provide(user.id, CredentialKind::Token).await?)

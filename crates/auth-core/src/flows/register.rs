@@ -162,11 +162,7 @@ impl Accounts {
         let last_name = name(UserField::LastName);
 
         if let Some(name) = &username
-            && self
-                .store
-                .find_by_username(name.as_str(), self.settings.matching)
-                .await?
-                .is_some()
+            && self.username_taken(name).await?
         {
             errors
                 .fields
