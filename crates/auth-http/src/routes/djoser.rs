@@ -410,6 +410,16 @@ pub(super) fn slash_optional(path: &str) -> bool {
     path.starts_with("token/") || path.starts_with("jwt/")
 }
 
+/// What `users/me/` and `users/{id}/` read: `email` to change it,
+/// `current_password` to delete.
+fn user_fields(_: &auth_core::settings::Settings, method: &Method) -> Option<Fields> {
+    match *method {
+        Method::PUT | Method::PATCH => Some(Fields::new().email("email", false)),
+        Method::DELETE => Some(Fields::new().text("current_password", true, None)),
+        _ => None,
+    }
+}
+
 fn uid_token(_: &auth_core::settings::Settings, _: &Method) -> Option<Fields> {
     Some(
         Fields::new()
@@ -454,11 +464,7 @@ pub(crate) const ROUTES: &[Route] = &[
         handler: || any(me),
         doc: Doc {
             summary: "The caller's user object: read (GET), change its e-mail (PUT/PATCH), delete it with `current_password` (DELETE)",
-            request: |_, method| match *method {
-                Method::PUT | Method::PATCH => Some(Fields::new().email("email", false)),
-                Method::DELETE => Some(Fields::new().text("current_password", true, None)),
-                _ => None,
-            },
+            request: user_fields,
             answer: |_, _| (StatusCode::OK, schema("DjoserUser")),
         },
     },
@@ -468,7 +474,7 @@ pub(crate) const ROUTES: &[Route] = &[
         handler: || any(user_detail),
         doc: Doc {
             summary: "A user object by id: as `users/me/`, for oneself or staff",
-            request: |s, method| (ROUTES[1].doc.request)(s, method),
+            request: user_fields,
             answer: |_, _| (StatusCode::OK, schema("DjoserUser")),
         },
     },
