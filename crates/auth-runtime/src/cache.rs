@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use auth_core::credentials::digest;
-use auth_core::domain::{NewUser, User, UserChange, UserId};
+use auth_core::domain::{AddressId, EmailAddress, NewUser, User, UserChange, UserId};
 use auth_core::notification::Notification;
 use auth_core::ports::{
     Adopted, Adoption, Announce, AuthToken, Clock, CredentialInfo, CredentialKind, EPOCH_SLOTS,
@@ -486,6 +486,34 @@ impl UserStore for CachedUsers {
 
     async fn reserve_ids(&self, through: UserId) -> Result<(), StoreError> {
         self.inner.reserve_ids(through).await
+    }
+
+    async fn addresses(&self, user: UserId) -> Result<Vec<EmailAddress>, StoreError> {
+        self.inner.addresses(user).await
+    }
+
+    async fn addresses_matching(
+        &self,
+        email: &str,
+        matching: Matching,
+    ) -> Result<Vec<EmailAddress>, StoreError> {
+        self.inner.addresses_matching(email, matching).await
+    }
+
+    async fn address(&self, id: AddressId) -> Result<Option<EmailAddress>, StoreError> {
+        self.inner.address(id).await
+    }
+
+    async fn confirm_address(
+        &self,
+        id: AddressId,
+        notify: Vec<Notification>,
+    ) -> Result<User, StoreError> {
+        let confirmed = self.inner.confirm_address(id, notify).await;
+        if let Ok(user) = &confirmed {
+            self.changed(user.id).await?;
+        }
+        confirmed
     }
 }
 

@@ -28,19 +28,45 @@ pub trait Engine: Database + sealed::Sealed {
     fn unique_field(error: &dyn DatabaseError) -> Option<UniqueField>;
 }
 
-/// The unique columns of `users` and the field each keeps unique.
-const UNIQUE: [(&str, UniqueField); 2] = [
-    ("username_key", UniqueField::Username),
-    ("email_key", UniqueField::Email),
+/// A uniqueness rule the schema enforces: its table and column (SQLite
+/// names those), PostgreSQL's name for it, and the field it keeps unique.
+pub(crate) struct Unique {
+    pub table: &'static str,
+    pub column: &'static str,
+    pub constraint: &'static str,
+    field: UniqueField,
+}
+
+/// Every uniqueness rule a field maps to.
+const UNIQUE: [Unique; 3] = [
+    Unique {
+        table: "users",
+        column: "username_key",
+        constraint: "users_username_key",
+        field: UniqueField::Username,
+    },
+    Unique {
+        table: "users",
+        column: "email_key",
+        constraint: "users_email_key",
+        field: UniqueField::Email,
+    },
+    // A verified address-book entry (allauth's UNIQUE_EMAIL).
+    Unique {
+        table: "email_addresses",
+        column: "email_key",
+        constraint: "email_addresses_verified",
+        field: UniqueField::Email,
+    },
 ];
 
-/// The field whose constraint the engine reported as `reported`, where
-/// `name` gives the engine's name for the constraint on a column.
-pub(crate) fn field_of(reported: &str, name: impl Fn(&str) -> String) -> Option<UniqueField> {
+/// The field of the rule the engine reported as `reported`, where `name`
+/// gives the engine's report of a rule.
+pub(crate) fn field_of(reported: &str, name: impl Fn(&Unique) -> String) -> Option<UniqueField> {
     UNIQUE
         .iter()
-        .find(|(column, _)| name(column) == reported)
-        .map(|(_, field)| *field)
+        .find(|rule| name(rule) == reported)
+        .map(|rule| rule.field)
 }
 
 mod sealed {

@@ -35,8 +35,8 @@ impl Engine for Postgres {
         &["SELECT setval(pg_get_serial_sequence('users', 'id'), \
          GREATEST($1, (SELECT last_value FROM users_id_seq)))"];
 
-    /// The names PostgreSQL gave the `UNIQUE` columns' constraints.
+    /// PostgreSQL names the constraint or index that refused the row.
     fn unique_field(error: &dyn DatabaseError) -> Option<UniqueField> {
-        field_of(error.constraint()?, |column| format!("users_{column}_key"))
+        field_of(error.constraint()?, |rule| rule.constraint.to_owned())
     }
 }

@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, QueryBuilder, Type};
 
 use crate::engine::Engine;
-use crate::row::{Assignment, COLUMNS, CredentialRow, Guard, QueuedRow, UserRow};
+use crate::row::{
+    ADDRESS_COLUMNS, AddressRow, Assignment, COLUMNS, CredentialRow, Guard, QueuedRow, UserRow,
+};
 
 /// A connection of engine `DB`.
 pub(crate) type Conn<DB> = <DB as Database>::Connection;
@@ -58,6 +60,32 @@ pub(crate) trait Queries: Engine {
     /// Deletes a user (credentials and generation go with it); whether
     /// there was one.
     async fn delete_user(conn: &mut Conn<Self>, id: i64) -> Result<bool, sqlx::Error>;
+    /// Adds an address-book entry `(user, email, key, verified, primary)`.
+    async fn insert_address(
+        conn: &mut Conn<Self>,
+        entry: (i64, String, String, bool, bool),
+    ) -> Result<AddressRow, sqlx::Error>;
+    /// The entries for which `condition` (a fixed `column = $1` text on a
+    /// text column) holds, by id.
+    async fn addresses_where(
+        conn: &mut Conn<Self>,
+        condition: &'static str,
+        value: String,
+    ) -> Result<Vec<AddressRow>, sqlx::Error>;
+    /// User `user`'s entries, by id.
+    async fn addresses_of(conn: &mut Conn<Self>, user: i64)
+    -> Result<Vec<AddressRow>, sqlx::Error>;
+    /// The entry with `id`.
+    async fn address_by_id(
+        conn: &mut Conn<Self>,
+        id: i64,
+    ) -> Result<Option<AddressRow>, sqlx::Error>;
+    /// Marks entry `id` verified and its user's only primary one, if it was
+    /// not verified; `None` when no unverified entry has that id.
+    async fn verify_address(
+        conn: &mut Conn<Self>,
+        id: i64,
+    ) -> Result<Option<AddressRow>, sqlx::Error>;
     /// Up to `limit` users with ids above `after`, by id.
     async fn users_after(
         conn: &mut Conn<Self>,
@@ -188,6 +216,7 @@ where
     for<'r> UserRow: FromRow<'r, DB::Row>,
     for<'r> CredentialRow: FromRow<'r, DB::Row>,
     for<'r> QueuedRow: FromRow<'r, DB::Row>,
+    for<'r> AddressRow: FromRow<'r, DB::Row>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
     for<'r> (String,): FromRow<'r, DB::Row>,
     for<'r> (Vec<u8>,): FromRow<'r, DB::Row>,
@@ -324,10 +353,90 @@ where
         Ok(deleted.is_some())
     }
 
+    async fn insert_address(
+        conn: &mut Conn<DB>,
+        (user, email, key, verified, primary): (i64, String, String, bool, bool),
+    ) -> Result<AddressRow, sqlx::Error> {
+        let sql = format!(
+            "INSERT INTO email_addresses (user_id, email, email_key, verified, is_primary) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING {ADDRESS_COLUMNS}"
+        );
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(user)
+            .bind(email)
+            .bind(key)
+            .bind(verified)
+            .bind(primary)
+            .fetch_one(&mut *conn)
+            .await
+    }
+
+    async fn addresses_where(
+        conn: &mut Conn<DB>,
+        condition: &'static str,
+        value: String,
+    ) -> Result<Vec<AddressRow>, sqlx::Error> {
+        let sql =
+            format!("SELECT {ADDRESS_COLUMNS} FROM email_addresses WHERE {condition} ORDER BY id");
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(value)
+            .fetch_all(&mut *conn)
+            .await
+    }
+
+    async fn addresses_of(conn: &mut Conn<DB>, user: i64) -> Result<Vec<AddressRow>, sqlx::Error> {
+        let sql =
+            format!("SELECT {ADDRESS_COLUMNS} FROM email_addresses WHERE user_id = $1 ORDER BY id");
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(user)
+            .fetch_all(&mut *conn)
+            .await
+    }
+
+    async fn address_by_id(
+        conn: &mut Conn<DB>,
+        id: i64,
+    ) -> Result<Option<AddressRow>, sqlx::Error> {
+        let sql = format!("SELECT {ADDRESS_COLUMNS} FROM email_addresses WHERE id = $1");
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+    }
+
+    async fn verify_address(
+        conn: &mut Conn<DB>,
+        id: i64,
+    ) -> Result<Option<AddressRow>, sqlx::Error> {
+        let sql = format!(
+            "UPDATE email_addresses SET verified = TRUE, is_primary = TRUE \
+             WHERE id = $1 AND NOT verified RETURNING {ADDRESS_COLUMNS}"
+        );
+        let verified: Option<AddressRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(row) = &verified {
+            sqlx::query(
+                "UPDATE email_addresses SET is_primary = FALSE WHERE user_id = $1 AND id <> $2",
+            )
+            .bind(row.user_id())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(verified)
+    }
+
     async fn identifiers(
         conn: &mut Conn<DB>,
     ) -> Result<Vec<(i64, String, Option<String>)>, sqlx::Error> {
-        sqlx::query_as("SELECT id, username, email FROM users ORDER BY id")
+        // An address kept in the address book is not claimed on the user row.
+        sqlx::query_as(
+            "SELECT id, username, CASE WHEN EXISTS \
+             (SELECT 1 FROM email_addresses a WHERE a.user_id = users.id) \
+             THEN NULL ELSE email END FROM users ORDER BY id",
+        )
             .fetch_all(&mut *conn)
             .await
     }

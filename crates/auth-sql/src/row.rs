@@ -2,7 +2,8 @@
 //! that knows the `users` table's layout.
 
 use auth_core::domain::{
-    Email, NewUser, PasswordHash, User, UserChange, UserGuard, UserId, Username,
+    AddressId, Email, EmailAddress, EmailHolding, NewUser, PasswordHash, User, UserChange,
+    UserGuard, UserId, Username,
 };
 use auth_core::notification::Notification;
 use auth_core::ports::{Cause, Matching, OutboxId, QueuedNotification, StoreError};
@@ -52,6 +53,45 @@ impl TryFrom<UserRow> for User {
             date_joined: timestamp(row.date_joined),
             last_login: row.last_login.map(timestamp),
             staff: row.staff,
+        })
+    }
+}
+
+pub(crate) const ADDRESS_COLUMNS: &str = "id, user_id, email, verified, is_primary";
+
+/// A stored address-book entry.
+#[derive(sqlx::FromRow)]
+pub(crate) struct AddressRow {
+    id: i64,
+    user_id: i64,
+    email: String,
+    verified: bool,
+    is_primary: bool,
+}
+
+impl AddressRow {
+    /// Whose entry it is.
+    pub(crate) fn user_id(&self) -> i64 {
+        self.user_id
+    }
+}
+
+impl TryFrom<AddressRow> for EmailAddress {
+    type Error = StoreError;
+
+    fn try_from(row: AddressRow) -> Result<Self, StoreError> {
+        let email = Email::parse(&row.email).map_err(|_| {
+            StoreError::Unavailable(Cause::msg(format!(
+                "address {}: stored email is invalid",
+                row.id
+            )))
+        })?;
+        Ok(EmailAddress {
+            id: AddressId::new(row.id),
+            user: UserId::new(row.user_id),
+            email,
+            verified: row.verified,
+            primary: row.is_primary,
         })
     }
 }
@@ -140,7 +180,14 @@ pub(crate) fn new_user_values(user: &NewUser, matching: Matching) -> Vec<Assignm
             text(&identifier_key(matching, user.username.as_str())),
         ),
         ("email", email(user.email.as_ref())),
-        ("email_key", email_key(user.email.as_ref(), matching)),
+        (
+            "email_key",
+            match user.holding {
+                // The address book keeps it unique once verified.
+                EmailHolding::Book { .. } => Value::Text(None),
+                EmailHolding::Unique => email_key(user.email.as_ref(), matching),
+            },
+        ),
         ("first_name", text(&user.first_name)),
         ("last_name", text(&user.last_name)),
         ("password_hash", text(user.password_hash.as_str())),

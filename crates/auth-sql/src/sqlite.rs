@@ -47,6 +47,6 @@ impl Engine for Sqlite {
     /// "UNIQUE constraint failed: users.email_key".
     fn unique_field(error: &dyn DatabaseError) -> Option<UniqueField> {
         let columns = error.message().strip_prefix("UNIQUE constraint failed: ")?;
-        field_of(columns, |column| format!("users.{column}"))
+        field_of(columns, |rule| format!("{}.{}", rule.table, rule.column))
     }
 }

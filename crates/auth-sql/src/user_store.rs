@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use auth_core::domain::{NewUser, User, UserChange, UserId};
+use auth_core::domain::{AddressId, EmailAddress, EmailHolding, NewUser, User, UserChange, UserId};
 use auth_core::notification::Notification;
 use auth_core::ports::{Announce, Matching, StoreError, UniqueField, UserStore};
 use sqlx::Connection as _;
@@ -80,8 +80,24 @@ impl<DB: Queries> UserStore for SqlStore<DB> {
             .await
             .map_err(store_error::<DB>)?;
         let created = User::try_from(row)?;
+        let address = match (user.holding, &created.email) {
+            (EmailHolding::Book { verified }, Some(email)) => {
+                let entry = (
+                    created.id.get(),
+                    email.as_str().to_owned(),
+                    row::identifier_key(self.matching, email.as_str()),
+                    verified,
+                    true,
+                );
+                let row = DB::insert_address(&mut tx, entry)
+                    .await
+                    .map_err(store_error::<DB>)?;
+                Some(EmailAddress::try_from(row)?)
+            }
+            _ => None,
+        };
         let notify: Vec<Notification> = announce
-            .and_then(|a| a.announce(&created))
+            .and_then(|a| a.announce(&created, address.as_ref()))
             .into_iter()
             .collect();
         self.queue(&mut tx, &notify).await?;
@@ -114,6 +130,77 @@ impl<DB: Queries> UserStore for SqlStore<DB> {
         self.queue(&mut tx, &notify).await?;
         tx.commit().await.map_err(store_error::<DB>)?;
         User::try_from(row)
+    }
+
+    async fn addresses(&self, user: UserId) -> Result<Vec<EmailAddress>, StoreError> {
+        let mut conn = self.conn().await.map_err(store_error::<DB>)?;
+        let rows = DB::addresses_of(&mut conn, user.get())
+            .await
+            .map_err(store_error::<DB>)?;
+        rows.into_iter().map(EmailAddress::try_from).collect()
+    }
+
+    async fn addresses_matching(
+        &self,
+        email: &str,
+        matching: Matching,
+    ) -> Result<Vec<EmailAddress>, StoreError> {
+        // The address book has the users table's column names.
+        let condition = row::lookup(Identifier::Email, matching, self.matching);
+        let mut conn = self.conn().await.map_err(store_error::<DB>)?;
+        let rows = DB::addresses_where(&mut conn, condition, row::identifier_key(matching, email))
+            .await
+            .map_err(store_error::<DB>)?;
+        rows.into_iter().map(EmailAddress::try_from).collect()
+    }
+
+    async fn address(&self, id: AddressId) -> Result<Option<EmailAddress>, StoreError> {
+        let mut conn = self.conn().await.map_err(store_error::<DB>)?;
+        DB::address_by_id(&mut conn, id.get())
+            .await
+            .map_err(store_error::<DB>)?
+            .map(EmailAddress::try_from)
+            .transpose()
+    }
+
+    async fn confirm_address(
+        &self,
+        id: AddressId,
+        notify: Vec<Notification>,
+    ) -> Result<User, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error::<DB>)?;
+        let Some(row) = DB::verify_address(&mut tx, id.get())
+            .await
+            .map_err(store_error::<DB>)?
+        else {
+            let exists = DB::address_by_id(&mut tx, id.get())
+                .await
+                .map_err(store_error::<DB>)?
+                .is_some();
+            return Err(if exists {
+                StoreError::GuardFailed
+            } else {
+                StoreError::NotFound
+            });
+        };
+        let address = EmailAddress::try_from(row)?;
+        let change = UserChange {
+            verified: Some(true),
+            ..UserChange::default()
+        };
+        let mut values = row::change_values(&change, self.matching);
+        // The primary address goes on the user row, still not claimed there.
+        values.push((
+            "email",
+            row::Value::Text(Some(address.email.as_str().to_owned())),
+        ));
+        let user = DB::update_user(&mut tx, address.user.get(), values, None)
+            .await
+            .map_err(store_error::<DB>)?
+            .ok_or(StoreError::NotFound)?;
+        self.queue(&mut tx, &notify).await?;
+        tx.commit().await.map_err(store_error::<DB>)?;
+        User::try_from(user)
     }
 
     async fn get_all(&self, ids: &[UserId]) -> Result<Vec<User>, StoreError> {

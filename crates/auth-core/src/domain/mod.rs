@@ -7,5 +7,7 @@ mod username;
 
 pub use email::{Email, EmailError};
 pub use password::{Password, PasswordHash};
-pub use user::{NewUser, User, UserChange, UserGuard, UserId};
+pub use user::{
+    AddressId, EmailAddress, EmailHolding, NewUser, User, UserChange, UserGuard, UserId,
+};
 pub use username::{Username, UsernameError};

@@ -104,6 +104,57 @@ pub struct NewUser {
     pub date_joined: OffsetDateTime,
     /// Staff (Django's `is_staff`).
     pub staff: bool,
+    /// Where the address is kept.
+    pub holding: EmailHolding,
+}
+
+/// How a new user's address is kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EmailHolding {
+    /// On the user row, unique among accounts (DRR, djoser).
+    #[default]
+    Unique,
+    /// In allauth's address book ([`EmailAddress`], primary), unique only
+    /// once verified: two accounts may hold an address until one of them
+    /// confirms it.
+    Book {
+        /// Whether it starts verified.
+        verified: bool,
+    },
+}
+
+/// An address-book entry's primary key (allauth's `EmailAddress.pk`, which
+/// its confirmation keys sign).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AddressId(i64);
+
+impl AddressId {
+    /// Wraps a key assigned by the store.
+    pub const fn new(id: i64) -> Self {
+        Self(id)
+    }
+
+    /// The raw key.
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// One of a user's addresses in the address book (allauth's
+/// `EmailAddress`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailAddress {
+    /// Primary key.
+    pub id: AddressId,
+    /// Whose it is.
+    pub user: UserId,
+    /// The address.
+    pub email: Email,
+    /// Confirmed by its owner.
+    pub verified: bool,
+    /// The user's main address (the one on the user row).
+    pub primary: bool,
 }
 
 /// A partial update of a user: `None` leaves a field as it is.

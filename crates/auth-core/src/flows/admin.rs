@@ -141,6 +141,7 @@ impl Accounts {
             verified: new.verified,
             date_joined: self.clock.now(),
             staff: new.staff,
+            holding: crate::domain::EmailHolding::Unique,
         };
         self.store
             .create(user, None)

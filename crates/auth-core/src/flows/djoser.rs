@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use super::register::{read_optional_email, unique_error, username_error};
 use super::{Accounts, Authenticated, Credentials, LoginError, policy_errors};
-use crate::domain::{Email, NewUser, Password, User, UserChange, UserGuard, Username};
+use crate::domain::{
+    Email, EmailAddress, NewUser, Password, User, UserChange, UserGuard, Username,
+};
 use crate::form::{
     FieldError, Form, TextRule, ValidationErrors, email_error, read_text, required_text,
 };
@@ -113,7 +115,7 @@ struct LinkMail {
 }
 
 impl Announce for LinkMail {
-    fn announce(&self, user: &User) -> Option<Notification> {
+    fn announce(&self, user: &User, _: Option<&EmailAddress>) -> Option<Notification> {
         let email = user.email.as_ref()?;
         Some(Notification {
             to: email.as_str().to_owned(),
@@ -129,7 +131,7 @@ impl Announce for LinkMail {
 struct ActivatedMail;
 
 impl Announce for ActivatedMail {
-    fn announce(&self, user: &User) -> Option<Notification> {
+    fn announce(&self, user: &User, _: Option<&EmailAddress>) -> Option<Notification> {
         activated_notice(user)
     }
 }
@@ -243,6 +245,7 @@ impl Accounts {
             verified: !djoser.send_activation_email,
             date_joined: self.clock.now(),
             staff: false,
+            holding: crate::domain::EmailHolding::Unique,
         };
         let announce: Option<Arc<dyn Announce>> = if djoser.send_activation_email {
             Some(Arc::new(LinkMail {
@@ -442,7 +445,7 @@ impl Accounts {
                 now: self.clock.now(),
             };
             self.store
-                .enqueue(mail.announce(&user).into_iter().collect())
+                .enqueue(mail.announce(&user, None).into_iter().collect())
                 .await?;
         }
         Ok(())
@@ -569,7 +572,7 @@ impl Accounts {
                 now: self.clock.now(),
             };
             self.store
-                .enqueue(mail.announce(&updated).into_iter().collect())
+                .enqueue(mail.announce(&updated, None).into_iter().collect())
                 .await?;
         }
         Ok(updated)

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::{Accounts, passwords_do_not_match, policy_errors, sign_link};
-use crate::domain::{Email, NewUser, Password, User, Username, UsernameError};
+use crate::domain::{Email, EmailAddress, NewUser, Password, User, Username, UsernameError};
 use crate::form::{
     FieldError, Form, RawValue, TextRule, ValidationErrors, email_error, max_length, read_text,
     required_text, required_text_max,
@@ -72,7 +72,7 @@ struct VerificationMail {
 }
 
 impl Announce for VerificationMail {
-    fn announce(&self, user: &User) -> Option<Notification> {
+    fn announce(&self, user: &User, _: Option<&EmailAddress>) -> Option<Notification> {
         let email = user.email.as_ref()?;
         let salt = if self.one_time {
             Salt::register_one_time(user.verified)
@@ -238,6 +238,7 @@ impl Accounts {
             verified: !settings.verification_enabled,
             date_joined: self.clock.now(),
             staff: false,
+            holding: crate::domain::EmailHolding::Unique,
         };
         let announce: Option<Arc<dyn Announce>> = settings.verification_enabled.then(|| {
             Arc::new(VerificationMail {

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::Cause;
-use crate::domain::{NewUser, User, UserChange, UserId};
+#[cfg(doc)]
+use crate::domain::EmailHolding;
+use crate::domain::{AddressId, EmailAddress, NewUser, User, UserChange, UserId};
 use crate::notification::Notification;
 
 /// How a login name or address is compared.
@@ -63,10 +65,12 @@ fn unsupported(what: &str) -> StoreError {
 }
 
 /// Builds the notification announcing a user the store just created, once
-/// the store has assigned its id (a registration link signs that id).
+/// the store has assigned its ids (a registration link signs the user's, an
+/// allauth confirmation key its address-book entry's).
 pub trait Announce: Send + Sync {
-    /// The notification to queue with the new user, if any.
-    fn announce(&self, user: &User) -> Option<Notification>;
+    /// The notification to queue with the new user, if any; `address` is
+    /// the entry created with it ([`EmailHolding::Book`]).
+    fn announce(&self, user: &User, address: Option<&EmailAddress>) -> Option<Notification>;
 }
 
 /// Users and the notifications announcing changes to them.
@@ -145,6 +149,43 @@ pub trait UserStore: Send + Sync {
     /// Needed by `auth_core::import` only; the default refuses.
     async fn put_all(&self, _users: &[User]) -> Result<Vec<Option<UniqueField>>, StoreError> {
         Err(unsupported("importing users"))
+    }
+
+    /// `user`'s address-book entries, by id.
+    /// Needed by the rest-auth dialect only; the default refuses.
+    async fn addresses(&self, _user: UserId) -> Result<Vec<EmailAddress>, StoreError> {
+        Err(unsupported("address books"))
+    }
+
+    /// Every account's address-book entries whose address matches, by id.
+    /// Needed by the rest-auth dialect only; the default refuses.
+    async fn addresses_matching(
+        &self,
+        _email: &str,
+        _matching: Matching,
+    ) -> Result<Vec<EmailAddress>, StoreError> {
+        Err(unsupported("address books"))
+    }
+
+    /// The address-book entry with `id`.
+    /// Needed by the rest-auth dialect only; the default refuses.
+    async fn address(&self, _id: AddressId) -> Result<Option<EmailAddress>, StoreError> {
+        Err(unsupported("address books"))
+    }
+
+    /// Confirms entry `id` if it is not verified yet: it becomes verified
+    /// and the user's primary address, and the user row takes the address
+    /// and counts as verified; `notify` is queued with it. The user after
+    /// the change; [`StoreError::GuardFailed`] when the entry was verified
+    /// already, [`StoreError::NotFound`] when there is none, and
+    /// [`StoreError::Conflict`] when another account verified the address
+    /// first. Needed by the rest-auth dialect only; the default refuses.
+    async fn confirm_address(
+        &self,
+        _id: AddressId,
+        _notify: Vec<Notification>,
+    ) -> Result<User, StoreError> {
+        Err(unsupported("address books"))
     }
 
     /// Keeps the ids the store assigns to new users above `through`: after

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use auth_core::domain::{
-    Email, NewUser, PasswordHash, User, UserChange, UserGuard, UserId, Username,
+    AddressId, Email, EmailAddress, EmailHolding, NewUser, PasswordHash, User, UserChange,
+    UserGuard, UserId, Username,
 };
 use auth_core::notification::{Notification, NotificationKind, Recipient};
 use auth_core::ports::{
@@ -27,6 +28,7 @@ fn new_user(name: &str, email: Option<&str>) -> NewUser {
         verified: false,
         date_joined: OffsetDateTime::from_unix_timestamp(NOW).unwrap(),
         staff: false,
+        holding: EmailHolding::Unique,
     }
 }
 
@@ -45,7 +47,7 @@ fn notice(to: &str) -> Notification {
 
 struct Welcome;
 impl Announce for Welcome {
-    fn announce(&self, user: &User) -> Option<Notification> {
+    fn announce(&self, user: &User, _: Option<&EmailAddress>) -> Option<Notification> {
         Some(notice(user.email.as_ref()?.as_str()))
     }
 }
@@ -116,6 +118,124 @@ pub async fn case_insensitive_keys_make_the_database_refuse_case_variants(engine
         .await
         .unwrap_err();
     assert_eq!(err, StoreError::Conflict(UniqueField::Email));
+}
+
+/// `new_user`, its address kept in the address book (allauth's way).
+fn booked(name: &str, email: &str, verified: bool) -> NewUser {
+    NewUser {
+        holding: EmailHolding::Book { verified },
+        ..new_user(name, Some(email))
+    }
+}
+
+/// Queues a mail naming the address-book entry created with the user.
+struct EntryMail;
+impl Announce for EntryMail {
+    fn announce(&self, user: &User, address: Option<&EmailAddress>) -> Option<Notification> {
+        Some(notice(&format!(
+            "{}@{}.entry",
+            user.username.as_str(),
+            address?.id.get()
+        )))
+    }
+}
+
+pub async fn booked_addresses_are_shared_until_one_account_confirms_its_entry(engine: Engine) {
+    let db = open_or_skip!(engine);
+    let ann = db
+        .users
+        .create(
+            booked("ann", "Shared@example.org", false),
+            Some(Arc::new(EntryMail)),
+        )
+        .await
+        .unwrap();
+    let bob = db
+        .users
+        .create(booked("bob", "shared@example.org", false), None)
+        .await
+        .unwrap();
+    // Both hold it; the user rows show it but do not claim it.
+    assert_eq!(ann.email.as_ref().unwrap().as_str(), "Shared@example.org");
+    assert!(
+        db.users
+            .find_by_email("shared@example.org", Matching::CaseInsensitive)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let entries = db
+        .users
+        .addresses_matching("SHARED@example.org", Matching::CaseInsensitive)
+        .await
+        .unwrap();
+    assert_eq!(
+        entries.iter().map(|e| e.user).collect::<Vec<_>>(),
+        [ann.id, bob.id]
+    );
+    assert!(entries.iter().all(|e| e.primary && !e.verified));
+    let ann_entry = db.users.addresses(ann.id).await.unwrap();
+    assert_eq!(ann_entry, [entries[0].clone()]);
+    assert_eq!(
+        db.users.address(entries[1].id).await.unwrap().as_ref(),
+        Some(&entries[1])
+    );
+    // The announcement saw the entry's id.
+    assert_eq!(
+        queued(&db).await,
+        [format!("ann@{}.entry", entries[0].id.get())]
+    );
+
+    // Ann confirms: verified, primary, and the address is hers alone now.
+    let confirmed = db
+        .users
+        .confirm_address(entries[0].id, vec![notice("ann@example.org")])
+        .await
+        .unwrap();
+    assert!(confirmed.verified);
+    assert_eq!(confirmed.id, ann.id);
+    assert!(
+        db.users
+            .address(entries[0].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .verified
+    );
+    assert_eq!(
+        db.users
+            .confirm_address(entries[0].id, Vec::new())
+            .await
+            .unwrap_err(),
+        StoreError::GuardFailed
+    );
+    assert_eq!(
+        db.users
+            .confirm_address(entries[1].id, vec![notice("bob@example.org")])
+            .await
+            .unwrap_err(),
+        StoreError::Conflict(UniqueField::Email)
+    );
+    assert_eq!(
+        db.users
+            .confirm_address(AddressId::new(9_999), Vec::new())
+            .await
+            .unwrap_err(),
+        StoreError::NotFound
+    );
+    // Bob's refused confirmation changed and queued nothing.
+    assert!(
+        !db.users
+            .address(entries[1].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .verified
+    );
+    assert!(!queued(&db).await.contains(&"bob@example.org".to_owned()));
+    // Deleting a user takes its entries along.
+    db.users.delete(bob.id).await.unwrap();
+    assert!(db.users.address(entries[1].id).await.unwrap().is_none());
 }
 
 pub async fn exact_keys_allow_case_variants_as_drr_does(engine: Engine) {

@@ -40,7 +40,7 @@ fn create_makes_an_inactive_user_and_queues_its_activation_link() {
             let mut created = user(12, new.username.as_str());
             created.verified = new.verified;
             created.password_hash = new.password_hash;
-            let mail = announce.and_then(|a| a.announce(&created)).unwrap();
+            let mail = announce.and_then(|a| a.announce(&created, None)).unwrap();
             let NotificationKind::RegisterVerification { link } = &mail.kind else {
                 panic!("{mail:?}");
             };

@@ -36,7 +36,10 @@ fn register_creates_unverified_user_and_queues_the_link_with_it() {
                 verified: new.verified,
                 ..user(7, "ann")
             };
-            let mail = announce.expect("announce").announce(&user).expect("mail");
+            let mail = announce
+                .expect("announce")
+                .announce(&user, None)
+                .expect("mail");
             let NotificationKind::RegisterVerification { link } = &mail.kind else {
                 panic!("wrong kind {mail:?}")
             };

@@ -1,0 +1,15 @@
+-- allauth's address book (the rest-auth dialect): a user's addresses with
+-- their verified flags. An address is unique among accounts only once
+-- verified (allauth's UNIQUE_EMAIL), so two accounts may hold it until one
+-- of them confirms it; such accounts keep users.email_key NULL.
+CREATE TABLE email_addresses (
+    id         BIGSERIAL PRIMARY KEY,
+    user_id    BIGINT  NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    email      TEXT    NOT NULL,
+    email_key  TEXT    NOT NULL,
+    verified   BOOLEAN NOT NULL DEFAULT FALSE,
+    is_primary BOOLEAN NOT NULL DEFAULT FALSE,
+    UNIQUE (user_id, email_key)
+);
+CREATE INDEX email_addresses_key ON email_addresses (email_key);
+CREATE UNIQUE INDEX email_addresses_verified ON email_addresses (email_key) WHERE verified;
