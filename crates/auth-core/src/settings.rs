@@ -6,9 +6,11 @@
 //! no setting for (a site moves from one to the other one switch at a time).
 
 mod djoser;
+mod restauth;
 mod user_fields;
 
 pub use djoser::DjoserSettings;
+pub use restauth::{EmailVerification, RestAuthSettings, SignupFields};
 pub use user_fields::{DEFAULT_HIDDEN, UserField, UserFields};
 
 use time::Duration;
@@ -68,6 +70,8 @@ pub struct Settings {
     pub password_reset_timeout: Duration,
     /// The djoser dialect's switches.
     pub djoser: DjoserSettings,
+    /// The dj-rest-auth dialect's switches.
+    pub restauth: RestAuthSettings,
 }
 
 /// Registration settings.
@@ -242,6 +246,7 @@ impl Settings {
             user_fields: UserFields::default(),
             password_reset_timeout: Duration::days(3),
             djoser: DjoserSettings::default(),
+            restauth: RestAuthSettings::default(),
         }
     }
 }

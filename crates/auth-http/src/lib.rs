@@ -45,6 +45,9 @@ pub enum Dialect {
     Drr,
     /// djoser's (`users/`, `token/`).
     Djoser,
+    /// dj-rest-auth's, with allauth's registration (`login/`, `user/`,
+    /// `password/`, `registration/`).
+    RestAuth,
 }
 
 /// HTTP-level settings.

@@ -251,6 +251,7 @@ fn plan(
         dialect: match config.api {
             crate::config::Api::Drr => auth_http::Dialect::Drr,
             crate::config::Api::Djoser => auth_http::Dialect::Djoser,
+            crate::config::Api::RestAuth => auth_http::Dialect::RestAuth,
         },
         prefix: config.api_prefix.trim_end_matches('/').to_owned(),
         non_field_errors_key: config.use_non_field_errors_key_from_drf_settings(),

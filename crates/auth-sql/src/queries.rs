@@ -437,8 +437,8 @@ where
              (SELECT 1 FROM email_addresses a WHERE a.user_id = users.id) \
              THEN NULL ELSE email END FROM users ORDER BY id",
         )
-            .fetch_all(&mut *conn)
-            .await
+        .fetch_all(&mut *conn)
+        .await
     }
 
     async fn users_after(

@@ -9,6 +9,7 @@ mod profile;
 mod register;
 mod register_email;
 mod reset_password;
+mod restauth;
 
 use auth_core::domain::{Email, User};
 use auth_core::flows::{Credentials, RegisteredProfile};
@@ -282,6 +283,7 @@ pub(crate) fn table(dialect: crate::Dialect) -> &'static [Route] {
     match dialect {
         crate::Dialect::Drr => ROUTES,
         crate::Dialect::Djoser => djoser::ROUTES,
+        crate::Dialect::RestAuth => restauth::ROUTES,
     }
 }
 

@@ -16,7 +16,7 @@
 //!   shows the profile's value in the docs).
 
 use auth_core::ports::Matching;
-use auth_core::settings::{CredentialsEnded, LoginField};
+use auth_core::settings::{CredentialsEnded, EmailVerification, LoginField, SignupFields};
 use time::Duration;
 
 /// Where a setting is documented.
@@ -31,6 +31,9 @@ pub enum Section {
     /// djoser's `DJOSER` settings (prefixed `DJOSER_`) and the Django
     /// settings its dialect reads.
     Djoser,
+    /// dj-rest-auth's `REST_AUTH` settings (prefixed `RESTAUTH_`) and the
+    /// allauth `ACCOUNT_*` settings (prefixed `ALLAUTH_`) its dialect reads.
+    RestAuth,
 }
 
 /// A setting's default as the documentation shows it.
@@ -198,6 +201,63 @@ impl Core<Vec<LoginField>> for Vec<String> {
                     .ok_or_else(|| format!("unknown field {name:?} (username, email)"))
             })
             .collect()
+    }
+}
+
+impl Core<EmailVerification> for String {
+    fn from_core(value: &EmailVerification) -> Self {
+        value.name().to_owned()
+    }
+    fn to_core(self) -> Result<EmailVerification, String> {
+        EmailVerification::ALL
+            .into_iter()
+            .find(|mode| mode.name() == self)
+            .ok_or_else(|| format!("{self:?} is not one of mandatory, optional, none"))
+    }
+}
+
+/// allauth's list, `*` marking a required field.
+impl Core<SignupFields> for Vec<String> {
+    fn from_core(value: &SignupFields) -> Self {
+        let email = if value.email_required {
+            "email*"
+        } else {
+            "email"
+        };
+        let mut fields = vec![email, "username*", "password1*"];
+        if value.password2 {
+            fields.push("password2*");
+        }
+        fields.into_iter().map(str::to_owned).collect()
+    }
+    fn to_core(self) -> Result<SignupFields, String> {
+        let has = |name: &str| self.iter().any(|f| f == name);
+        for needed in ["username*", "password1*"] {
+            if !has(needed) {
+                return Err(format!(
+                    "{needed} is required here (accounts have a username and a password)"
+                ));
+            }
+        }
+        if let Some(other) = self.iter().find(|f| {
+            ![
+                "email",
+                "email*",
+                "username*",
+                "password1*",
+                "password2",
+                "password2*",
+            ]
+            .contains(&f.as_str())
+        }) {
+            return Err(format!(
+                "unknown field {other:?} (email, username, password1, password2; `*` marks required)"
+            ));
+        }
+        Ok(SignupFields {
+            email_required: has("email*"),
+            password2: has("password2*") || has("password2"),
+        })
     }
 }
 

@@ -40,6 +40,7 @@ pub fn render(document: &str) -> Result<String, String> {
         Section::Drr,
         Section::Behaviour,
         Section::Djoser,
+        Section::RestAuth,
     ] {
         let (open, close) = markers(section);
         let start = out

@@ -83,6 +83,10 @@ pub enum Api {
     Drr,
     /// djoser's (`users/`, `token/`, `jwt/`).
     Djoser,
+    /// dj-rest-auth's with allauth's registration (`login/`, `user/`,
+    /// `password/`, `registration/`).
+    #[serde(rename = "rest-auth")]
+    RestAuth,
 }
 
 impl Show for Api {
@@ -90,6 +94,7 @@ impl Show for Api {
         match self {
             Self::Drr => "`drr`",
             Self::Djoser => "`djoser`",
+            Self::RestAuth => "`rest-auth`",
         }
         .into()
     }
@@ -223,10 +228,10 @@ settings! {
     /// The address of `ADMIN_USERNAME`'s account.
     #[setting(Server)]
     optional admin_email: String;
-    /// Which app's API is served: `drr` (django-rest-registration) or `djoser` (which also makes `TOKEN_PER_LOGIN`, `RATE_LIMITS` and `IDENTIFIERS_CASE_INSENSITIVE` default to off and `PASSWORD_POLICY` to `django`, as on djoser's sites); each app's settings have their own table below.
+    /// Which app's API is served: `drr` (django-rest-registration), `djoser` (which also makes `TOKEN_PER_LOGIN`, `RATE_LIMITS` and `IDENTIFIERS_CASE_INSENSITIVE` default to off and `PASSWORD_POLICY` to `django`, as on djoser's sites) or `rest-auth` (dj-rest-auth with allauth: `TOKEN_PER_LOGIN` off, `IDENTIFIERS_CASE_INSENSITIVE` on, `RATE_LIMITS` as `ALLAUTH_RATE_LIMITS`, `PASSWORD_POLICY` `django`); each app's settings have their own table below.
     #[setting(Server)]
     fixed api: Api = Api::Drr;
-    /// Path prefix of the endpoints (djoser's sites usually mount it at `/auth`).
+    /// Path prefix of the endpoints (djoser's and dj-rest-auth's sites usually mount them at `/auth`).
     #[setting(Server)]
     fixed api_prefix: String = "/api/v1/accounts".into();
     /// Largest request body in bytes (larger: 413).
@@ -523,6 +528,67 @@ settings! {
     /// Seconds a uid/token link stays valid (Django's setting of this name).
     #[setting(Djoser)]
     core password_reset_timeout: i64 => password_reset_timeout;
+
+    /// `login/` and `registration/` answer simplejwt's access and refresh tokens (not a DRF token), `Authorization: Bearer` authenticates, and `token/verify/`, `token/refresh/` are served.
+    #[setting(RestAuth)]
+    #[serde(deserialize_with = "opt_bool")]
+    core restauth_use_jwt: bool => restauth.use_jwt;
+    /// `login/` also starts a session (which records the login and so ends outstanding reset links).
+    #[setting(RestAuth)]
+    #[serde(deserialize_with = "opt_bool")]
+    core restauth_session_login: bool => restauth.session_login;
+    /// `password/change/` requires `old_password`.
+    #[setting(RestAuth)]
+    #[serde(deserialize_with = "opt_bool")]
+    core restauth_old_password_field_enabled: bool => restauth.old_password_field_enabled;
+    /// `password/change/` ends the session that made it (tokens survive).
+    #[setting(RestAuth)]
+    #[serde(deserialize_with = "opt_bool")]
+    core restauth_logout_on_password_change: bool => restauth.logout_on_password_change;
+    /// JWT mode: the refresh token is left out of the bodies (`""` on `login/`).
+    #[setting(RestAuth)]
+    #[serde(deserialize_with = "opt_bool")]
+    core restauth_jwt_auth_httponly: bool => restauth.jwt_auth_httponly;
+    /// JWT mode: `login/` adds `access_expiration` and `refresh_expiration`.
+    #[setting(RestAuth)]
+    #[serde(deserialize_with = "opt_bool")]
+    core restauth_jwt_auth_return_expiration: bool => restauth.jwt_auth_return_expiration;
+    /// `mandatory` (no login until the address is confirmed), `optional` (a confirmation mail, login at once) or `none` (no mail).
+    #[setting(RestAuth)]
+    core allauth_email_verification: String => restauth.email_verification;
+    /// Which of `username`, `email` log in on `login/`.
+    #[setting(RestAuth)]
+    #[serde(deserialize_with = "opt_list")]
+    core allauth_login_methods: Vec<String> => restauth.login_methods;
+    /// Fields of `registration/`, `*` marking required ones; `username*` and `password1*` always (allauth's default leaves `email` optional).
+    #[setting(RestAuth)]
+    #[serde(deserialize_with = "opt_list")]
+    core allauth_signup_fields: Vec<String> => restauth.signup_fields;
+    /// `registration/` refuses an address another account has confirmed (an unconfirmed one may be held by several accounts).
+    #[setting(RestAuth)]
+    #[serde(deserialize_with = "opt_bool")]
+    core allauth_unique_email: bool => restauth.unique_email;
+    /// `GET logout/` logs out too.
+    #[setting(RestAuth)]
+    #[serde(deserialize_with = "opt_bool")]
+    core allauth_logout_on_get: bool => restauth.logout_on_get;
+    /// Days a mailed confirmation key stays valid.
+    #[setting(RestAuth)]
+    core allauth_email_confirmation_expire_days: i64 => restauth.email_confirmation_expire_days;
+    /// Confirmation keys are allauth's signed HMAC keys (no stored rows); the only kind served.
+    #[setting(RestAuth)]
+    #[serde(deserialize_with = "flag")]
+    fixed allauth_email_confirmation_hmac: bool = true;
+    /// allauth's throttling; under `API=rest-auth` it is what `RATE_LIMITS` defaults to.
+    #[setting(RestAuth, shown = "on")]
+    #[serde(deserialize_with = "opt_bool")]
+    optional allauth_rate_limits: bool;
+    /// The mailed password reset link, with `{uid}` and `{token}`.
+    #[setting(RestAuth)]
+    core frontend_reset_url: String => restauth.reset_url;
+    /// The mailed e-mail confirmation link, with `{key}`.
+    #[setting(RestAuth)]
+    core frontend_confirm_email_url: String => restauth.confirm_email_url;
 }
 
 #[cfg(test)]

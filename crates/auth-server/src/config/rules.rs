@@ -32,10 +32,21 @@ impl Config {
     /// setting and behaviour applied.
     pub fn settings(&self) -> Result<Settings, ConfigError> {
         let mut settings = Profile::of(self.compat).settings;
-        if self.api == Api::Djoser {
+        match self.api {
             // djoser's stock user: usernames compare exactly (`Alice` and
             // `alice` are two accounts), unless configured otherwise below.
-            settings.matching = auth_core::ports::Matching::Exact;
+            Api::Djoser => settings.matching = auth_core::ports::Matching::Exact,
+            // allauth looks usernames and addresses up ignoring case.
+            Api::RestAuth => settings.matching = auth_core::ports::Matching::CaseInsensitive,
+            Api::Drr => {}
+        }
+        if !self.allauth_email_confirmation_hmac {
+            return Err(invalid(
+                "ALLAUTH_EMAIL_CONFIRMATION_HMAC",
+                "stored confirmation rows are not served: keys are allauth's signed HMAC keys; \
+                 a site moving with unused stored keys must ask its users to resend"
+                    .into(),
+            ));
         }
         self.apply(&mut settings)?;
         settings.user_fields = UserFields::resolve(
@@ -240,7 +251,7 @@ impl Config {
     pub fn password_policy_rules(&self) -> Result<PasswordPolicy, ConfigError> {
         // djoser's sites run Django's validators unless told otherwise.
         let name = match (self.api, &self.password_policy) {
-            (Api::Djoser, None) => "django".to_owned(),
+            (Api::Djoser | Api::RestAuth, None) => "django".to_owned(),
             _ => self.password_policy(),
         };
         match name.as_str() {
@@ -254,19 +265,22 @@ impl Config {
     }
 
     /// Whether requests are rate-limited: `RATE_LIMITS`, or off when unset
-    /// under `API=djoser`, as djoser throttles nothing.
+    /// under `API=djoser`, as djoser throttles nothing, and
+    /// `ALLAUTH_RATE_LIMITS` (on when unset) under `API=rest-auth`.
     pub fn rate_limits_effective(&self) -> bool {
         match (self.api, self.rate_limits) {
             (Api::Djoser, None) => false,
+            (Api::RestAuth, None) => self.allauth_rate_limits.unwrap_or(true),
             _ => self.rate_limits(),
         }
     }
 
     /// Whether API tokens are one per user (the DRR profile's default, and
-    /// djoser's unless `TOKEN_PER_LOGIN` says otherwise: DRF's token model).
+    /// djoser's and dj-rest-auth's unless `TOKEN_PER_LOGIN` says otherwise:
+    /// DRF's token model).
     pub fn one_token_per_user(&self) -> bool {
         match (self.api, self.token_per_login) {
-            (Api::Djoser, None) => true,
+            (Api::Djoser | Api::RestAuth, None) => true,
             _ => !self.token_per_login(),
         }
     }

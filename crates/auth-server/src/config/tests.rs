@@ -10,8 +10,9 @@ use super::*;
 
 /// Values to try, as TOML and as environment text, until one loads: each
 /// setting takes at least one of them.
-const SAMPLES: [(&str, &str); 9] = [
+const SAMPLES: [(&str, &str); 10] = [
     ("true", "1"),
+    ("false", "0"),
     ("\"djoser\"", "djoser"),
     ("7", "7"),
     ("\"x@example.org\"", "x@example.org"),
@@ -394,6 +395,80 @@ fn every_unknown_key_of_every_source_is_reported_at_once() {
                 "{typo}: {texts:?}"
             );
         }
+        Ok(())
+    });
+}
+
+#[test]
+fn the_rest_auth_dialect_reads_the_suites_variables_and_takes_allauths_defaults() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("AUTH_API", "rest-auth");
+        jail.set_env("AUTH_COMPAT", "drr");
+        jail.set_env("AUTH_RESTAUTH_USE_JWT", "1");
+        jail.set_env("AUTH_ALLAUTH_EMAIL_VERIFICATION", "mandatory");
+        jail.set_env("AUTH_ALLAUTH_LOGIN_METHODS", "username,email");
+        jail.set_env("AUTH_ALLAUTH_RATE_LIMITS", "0");
+        jail.set_env(
+            "AUTH_FRONTEND_CONFIRM_EMAIL_URL",
+            "https://f.example/c/{key}/",
+        );
+        let config = Config::load(None).map_err(|e| e.to_string())?;
+        assert_eq!(config.api, Api::RestAuth);
+        let settings = config.settings().map_err(|e| e.to_string())?;
+        let restauth = &settings.restauth;
+        assert!(restauth.use_jwt && restauth.session_login && restauth.jwt_auth_httponly);
+        assert_eq!(
+            restauth.email_verification,
+            auth_core::settings::EmailVerification::Mandatory
+        );
+        assert_eq!(
+            restauth.login_methods,
+            [LoginField::Username, LoginField::Email]
+        );
+        assert_eq!(restauth.confirm_email_url, "https://f.example/c/{key}/");
+        assert!(restauth.signup_fields.email_required && restauth.signup_fields.password2);
+        // allauth compares identifiers ignoring case, even under COMPAT=drr.
+        assert_eq!(settings.matching, Matching::CaseInsensitive);
+        assert!(config.one_token_per_user() && !config.rate_limits_effective());
+        jail.set_env("AUTH_ALLAUTH_RATE_LIMITS", "1");
+        assert!(
+            Config::load(None)
+                .map_err(|e| e.to_string())?
+                .rate_limits_effective()
+        );
+
+        jail.set_env("AUTH_ALLAUTH_EMAIL_VERIFICATION", "sometimes");
+        let error = Config::load(None)
+            .and_then(|c| c.settings())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("ALLAUTH_EMAIL_VERIFICATION") && error.contains("mandatory"),
+            "{error}"
+        );
+        jail.set_env("AUTH_ALLAUTH_EMAIL_VERIFICATION", "none");
+        jail.set_env("AUTH_ALLAUTH_SIGNUP_FIELDS", "email,password1*");
+        let error = Config::load(None)
+            .and_then(|c| c.settings())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("ALLAUTH_SIGNUP_FIELDS") && error.contains("username*"),
+            "{error}"
+        );
+        jail.set_env("AUTH_ALLAUTH_SIGNUP_FIELDS", "email,username*,password1*");
+        let fields = Config::load(None)
+            .and_then(|c| c.settings())
+            .map_err(|e| e.to_string())?
+            .restauth
+            .signup_fields;
+        assert!(!fields.email_required && !fields.password2);
+        jail.set_env("AUTH_ALLAUTH_EMAIL_CONFIRMATION_HMAC", "0");
+        let error = Config::load(None)
+            .and_then(|c| c.settings())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("ALLAUTH_EMAIL_CONFIRMATION_HMAC"), "{error}");
         Ok(())
     });
 }
