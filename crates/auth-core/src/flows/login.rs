@@ -94,10 +94,26 @@ impl Accounts {
         password: &Password,
         record: bool,
     ) -> Result<User, LoginError> {
+        match self.password_match(candidates, password, record).await? {
+            Ok(user) => Ok(user),
+            Err(NoLogin::Invalid | NoLogin::Unverified) => Err(LoginError::LoginInvalid),
+        }
+    }
+
+    /// [`password_login`](Self::password_login), telling apart an enabled
+    /// account whose password was right but which is not verified yet
+    /// (allauth says so, having checked the password).
+    pub(super) async fn password_match(
+        &self,
+        candidates: Vec<User>,
+        password: &Password,
+        record: bool,
+    ) -> Result<Result<User, NoLogin>, LoginError> {
         if candidates.is_empty() {
             self.hasher.verify_dummy(password).await?;
-            return Err(LoginError::LoginInvalid);
+            return Ok(Err(NoLogin::Invalid));
         }
+        let mut refusal = NoLogin::Invalid;
         for user in candidates {
             // The password is checked even for accounts that may not log in,
             // so they cost the same time as any other failure.
@@ -107,10 +123,13 @@ impl Accounts {
                 continue;
             };
             if !user.can_log_in() {
+                if user.active {
+                    refusal = NoLogin::Unverified;
+                }
                 continue;
             }
             if !record && !needs_rehash {
-                return Ok(user);
+                return Ok(Ok(user));
             }
             let change = UserChange {
                 last_login: record.then(|| self.clock.now()),
@@ -121,10 +140,19 @@ impl Accounts {
                 },
                 ..UserChange::default()
             };
-            return Ok(self.store.update(user.id, change, Vec::new()).await?);
+            return Ok(Ok(self.store.update(user.id, change, Vec::new()).await?));
         }
-        Err(LoginError::LoginInvalid)
+        Ok(Err(refusal))
     }
+}
+
+/// Why a password login found no one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NoLogin {
+    /// No candidate had that password, or none that may log in.
+    Invalid,
+    /// The password was right for an enabled account not verified yet.
+    Unverified,
 }
 
 #[cfg(test)]

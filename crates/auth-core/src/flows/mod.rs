@@ -19,6 +19,8 @@ mod register;
 mod register_email;
 mod resend_verification;
 mod reset_password;
+#[cfg(feature = "jwt")]
+mod restauth;
 mod verify_registration;
 
 #[cfg(test)]
@@ -40,6 +42,8 @@ pub use register::{RegisterError, RegisteredProfile, Registration};
 pub use register_email::{RegisterEmailError, VerifyEmailError};
 pub use resend_verification::ResendVerificationError;
 pub use reset_password::{ResetPasswordError, SendResetLinkError};
+#[cfg(feature = "jwt")]
+pub use restauth::{JwtPair, Refreshed, Registered, RestAuthError, RestAuthLogin};
 pub use verify_registration::{VerifiedRegistration, VerifyRegistrationError};
 
 use crate::domain::{Email, User, UserId};
@@ -50,6 +54,8 @@ use crate::ports::{
     Clock, CredentialKind, PasswordHasher, StoreError, TokenError, TokenManager, UserStore,
 };
 use crate::settings::{CredentialsEnded, LoginField, Settings};
+#[cfg(feature = "jwt")]
+use crate::signing::confirmation_key::ConfirmationKeySigner;
 use crate::signing::reset_token::ResetTokenGenerator;
 use crate::signing::{LinkData, LinkError, LinkSigner, Salt};
 
@@ -74,9 +80,14 @@ pub struct Accounts {
     hasher: Arc<dyn PasswordHasher>,
     clock: Arc<dyn Clock>,
     signer: Arc<LinkSigner>,
-    /// Django's uid/token links (the djoser dialect), under the same keys.
+    /// Django's uid/token links (the djoser and dj-rest-auth dialects),
+    /// under the same keys.
     reset_tokens: Arc<ResetTokenGenerator>,
-    /// simplejwt's tokens (the djoser dialect), under the newest key.
+    /// allauth's e-mail confirmation keys (the dj-rest-auth dialect).
+    #[cfg(feature = "jwt")]
+    confirmation_keys: Arc<ConfirmationKeySigner>,
+    /// simplejwt's tokens (the djoser and dj-rest-auth dialects), under the
+    /// newest key.
     #[cfg(feature = "jwt")]
     jwt: Arc<crate::signing::jwt::JwtSigner>,
     policy: Arc<PasswordPolicy>,
@@ -93,6 +104,8 @@ impl Accounts {
     ) -> Self {
         let reset_tokens = Arc::new(ResetTokenGenerator::from(&signer));
         #[cfg(feature = "jwt")]
+        let confirmation_keys = Arc::new(ConfirmationKeySigner::from(&signer));
+        #[cfg(feature = "jwt")]
         let jwt = Arc::new(crate::signing::jwt::JwtSigner::from(&signer));
         Self {
             store: ports.store,
@@ -101,6 +114,8 @@ impl Accounts {
             clock: ports.clock,
             signer: Arc::new(signer),
             reset_tokens,
+            #[cfg(feature = "jwt")]
+            confirmation_keys,
             #[cfg(feature = "jwt")]
             jwt,
             policy: Arc::new(policy),

@@ -108,5 +108,16 @@ impl ConfirmationKeySigner {
     }
 }
 
+/// The signer with the link signer's keys: both rotate together, and a
+/// link signer always has a key.
+impl From<&super::LinkSigner> for ConfirmationKeySigner {
+    fn from(signer: &super::LinkSigner) -> Self {
+        Self {
+            keys: signer.keys().to_vec(),
+            salt: Salt::allauth_account(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;
