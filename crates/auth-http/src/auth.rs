@@ -1,5 +1,7 @@
 //! Who is calling: `Authorization: Token|Bearer <key>` first, then the
-//! session cookie — DRF's `TokenAuthentication`, `SessionAuthentication`.
+//! session cookie — DRF's `TokenAuthentication`, `SessionAuthentication` —
+//! with simplejwt's `Bearer` after the token (djoser) or before it
+//! (dj-rest-auth's JWT mode).
 
 use auth_core::flows::{AuthenticateError, Authenticated};
 use auth_core::ports::{AuthToken, CredentialKind};
@@ -17,6 +19,12 @@ pub(crate) async fn caller(
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Option<Authenticated>, ApiError> {
+    // dj-rest-auth's JWT mode tries simplejwt's header before DRF's token.
+    let jwt_first =
+        state.config.dialect == Dialect::RestAuth && state.accounts.settings().restauth.use_jwt;
+    if jwt_first && let Some(jwt) = bearer_header(headers)? {
+        return bearer_caller(state, &jwt).await.map(Some);
+    }
     if let Some(key) = token_header(headers, state.config.dialect)? {
         let caller = state
             .accounts
@@ -28,12 +36,7 @@ pub(crate) async fn caller(
     if state.config.dialect == Dialect::Djoser
         && let Some(jwt) = bearer_header(headers)?
     {
-        let caller = state
-            .accounts
-            .authenticate_bearer(&jwt)
-            .await
-            .map_err(|e| e.to_api(false))?;
-        return Ok(Some(caller));
+        return bearer_caller(state, &jwt).await.map(Some);
     }
     let Some(session) = session::cookie(
         headers,
@@ -61,6 +64,15 @@ pub(crate) async fn caller(
         session::check_csrf(headers).map_err(ApiError::Forbidden)?;
     }
     Ok(Some(caller))
+}
+
+/// The caller a simplejwt access token names.
+async fn bearer_caller(state: &AppState, jwt: &str) -> Result<Authenticated, ApiError> {
+    state
+        .accounts
+        .authenticate_bearer(jwt)
+        .await
+        .map_err(|e| e.to_api(false))
 }
 
 /// The key of a `Token` (or, in DRR's dialect, `Bearer`) authorization

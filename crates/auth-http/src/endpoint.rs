@@ -143,9 +143,7 @@ impl AppState {
         let method = parts.method.clone();
         let caller = crate::auth::caller(self, &method, &parts.headers).await?;
         if spec.access.needs_caller(&method) && caller.is_none() {
-            return Err(ApiError::Unauthenticated(
-                "Authentication credentials were not provided.",
-            ));
+            return Err(self.not_authenticated());
         }
         if method == Method::OPTIONS {
             return Ok(metadata(spec));
@@ -181,6 +179,24 @@ impl AppState {
             *response.body_mut() = axum::body::Body::empty();
         }
         Ok(response)
+    }
+
+    /// The 401 of an anonymous call that needs a caller, with the challenge
+    /// of the first authentication scheme: simplejwt's `Bearer` in
+    /// dj-rest-auth's JWT mode, DRF's `Token` otherwise.
+    fn not_authenticated(&self) -> ApiError {
+        const MESSAGE: &str = "Authentication credentials were not provided.";
+        if self.config.dialect == crate::Dialect::RestAuth
+            && self.accounts.settings().restauth.use_jwt
+        {
+            ApiError::Jwt {
+                detail: MESSAGE,
+                code: None,
+                messages: false,
+            }
+        } else {
+            ApiError::Unauthenticated(MESSAGE)
+        }
     }
 
     /// Counts a request against `action`'s rate limits, when they are on.

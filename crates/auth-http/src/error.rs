@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use auth_core::flows::{
     AuthenticateError, BearerError, ChangePasswordError, DeleteAccountError, DjoserError,
     LoginError, LogoutError, ProfileError, RegisterEmailError, RegisterError,
-    ResendVerificationError, ResetPasswordError, RevokeCredentialsError, SendResetLinkError,
-    VerifyEmailError, VerifyRegistrationError,
+    ResendVerificationError, ResetPasswordError, RestAuthError, RevokeCredentialsError,
+    SendResetLinkError, VerifyEmailError, VerifyRegistrationError,
 };
 use auth_core::form::{FormError, ValidationErrors};
 use auth_core::ports::{Cause, HashError, StoreError, TokenError};
@@ -459,6 +459,29 @@ impl ToApiError for DjoserError {
             Self::Forbidden => {
                 ApiError::Forbidden("You do not have permission to perform this action.".into())
             }
+            Self::Store(e) => e.into(),
+            Self::Hash(e) => e.into(),
+            Self::Token(e) => e.into(),
+        }
+    }
+}
+
+impl ToApiError for RestAuthError {
+    fn to_api(self, _: bool) -> ApiError {
+        let jwt = |detail| ApiError::Jwt {
+            detail,
+            code: Some("token_not_valid"),
+            messages: false,
+        };
+        match self {
+            Self::Invalid(e) => ApiError::Invalid(e),
+            Self::KeyNotFound => ApiError::NotFound,
+            Self::NotLoggedIn => ApiError::Drr {
+                message: "You should be logged in to logout. Check whether the token is passed.",
+                non_field: false,
+            },
+            Self::TokenNotValid => jwt("Token is invalid"),
+            Self::NoRefreshToken => jwt("No valid refresh token found."),
             Self::Store(e) => e.into(),
             Self::Hash(e) => e.into(),
             Self::Token(e) => e.into(),

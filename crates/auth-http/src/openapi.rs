@@ -180,6 +180,14 @@ fn text() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
 }
 
+/// An object of required text properties.
+fn texts(names: &[&str]) -> ObjectBuilder {
+    names.iter().fold(
+        ObjectBuilder::new().schema_type(Type::Object),
+        |object, name| object.property(*name, text()).required(*name),
+    )
+}
+
 /// The profile as shown (`USER_HIDDEN_FIELDS` and friends); with `stored`
 /// false, only what a registration echoes (no id, times or flags).
 fn profile_schema(settings: &Settings, stored: bool) -> Schema {
@@ -448,7 +456,39 @@ pub(crate) fn document(config: &ApiConfig, settings: &Settings, routes: &[Route]
             ObjectBuilder::new()
                 .schema_type(Type::Object)
                 .description(Some("No body (204)")),
-        );
+        )
+        .schema(
+            "RestAuthUser",
+            texts(&["username", "email", "first_name", "last_name"])
+                .property("pk", ObjectBuilder::new().schema_type(Type::Integer))
+                .required("pk"),
+        )
+        .schema("RestAuthKey", texts(&["key"]))
+        .schema(
+            "RestAuthJwt",
+            texts(&["access", "refresh"])
+                .description(Some(
+                    "`refresh` is empty under JWT_AUTH_HTTPONLY; the expirations come with JWT_AUTH_RETURN_EXPIRATION",
+                ))
+                .property("user", Ref::from_schema_name("RestAuthUser"))
+                .required("user")
+                .property("access_expiration", text())
+                .property("refresh_expiration", text()),
+        )
+        .schema(
+            "RestAuthRegistered",
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .description(Some(
+                    "`detail` with mandatory verification; otherwise `key` (token mode) or `access`, `refresh` and `user` (JWT mode)",
+                ))
+                .property("detail", text())
+                .property("key", text())
+                .property("access", text())
+                .property("refresh", text())
+                .property("user", Ref::from_schema_name("RestAuthUser")),
+        )
+        .schema("RestAuthRefreshed", texts(&["access", "access_expiration"]));
     for (name, scheme) in security_schemes() {
         components = components.security_scheme(name, scheme);
     }
