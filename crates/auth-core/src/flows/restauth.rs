@@ -751,3 +751,6 @@ fn read_email(form: &Form) -> Result<Email, RestAuthError> {
     crate::form::read_email(form, "email")
         .map_err(|e| RestAuthError::Invalid(ValidationErrors::single("email", e)))
 }
+
+#[cfg(test)]
+mod tests;
