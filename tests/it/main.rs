@@ -25,6 +25,7 @@ mod profile;
 mod register;
 mod register_email;
 mod reset_password;
+mod restauth;
 mod scale;
 mod venv;
 mod verify_registration;
