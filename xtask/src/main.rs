@@ -12,11 +12,12 @@ const USAGE: &str =
 
   test         run every test of the workspace (nextest when installed, else
                cargo test), then the doctests
-  ci           cargo fmt --check, clippy with warnings denied, `conformance`,
-               then `test` (what .ci/run does)
-  conformance  [drr|djoser] build auth-server and run that app's suite
-               (../shared/conformance, ../shared/conformance-djoser; default
-               drr) against it (extra arguments go to pytest)
+  ci           cargo fmt --check, clippy with warnings denied, every
+               `conformance` suite, then `test` (what .ci/run does)
+  conformance  [drr|djoser|restauth] build auth-server and run that app's
+               suite (../shared/conformance, ../shared/conformance-djoser,
+               ../shared/conformance-restauth; default drr) against it
+               (extra arguments go to pytest)
   schemathesis [SECONDS]: the release server on SQLite, then on PostgreSQL
                + Redis (when they answer; required under CI=true), fuzzed by
                schemathesis (PyPI, venv cached in target/) through its
@@ -59,7 +60,9 @@ fn main() -> Result<()> {
                 "-D",
                 "warnings",
             ])?;
-            conformance(&[])?;
+            for suite in SUITES {
+                conformance(&[suite.to_owned()])?;
+            }
             test(&rest)
         }
         "conformance" => conformance(&rest),
@@ -176,13 +179,17 @@ fn fuzz(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The conformance suites, by the name `conformance` takes.
+const SUITES: [&str; 3] = ["drr", "djoser", "restauth"];
+
 /// Runs a conformance suite (kept outside the project, in `../shared/`)
-/// against a freshly built server: DRR's, or djoser's when the first
-/// argument says `djoser`.
+/// against a freshly built server: DRR's, or the app's the first argument
+/// names (`djoser`, `restauth`).
 fn conformance(extra: &[String]) -> Result<()> {
     let root = project_root()?;
     let (dir, extra) = match extra.first().map(String::as_str) {
         Some("djoser") => ("conformance-djoser", &extra[1..]),
+        Some("restauth" | "rest-auth") => ("conformance-restauth", &extra[1..]),
         Some("drr") => ("conformance", &extra[1..]),
         _ => ("conformance", extra),
     };

@@ -80,6 +80,13 @@ pub(crate) trait Queries: Engine {
         conn: &mut Conn<Self>,
         id: i64,
     ) -> Result<Option<AddressRow>, sqlx::Error>;
+    /// Replaces user `user`'s entries by one primary, unverified entry
+    /// `(email, key)` (none when `None`).
+    async fn rebook_address(
+        conn: &mut Conn<Self>,
+        user: i64,
+        address: Option<(String, String)>,
+    ) -> Result<(), sqlx::Error>;
     /// Marks entry `id` verified and its user's only primary one, if it was
     /// not verified; `None` when no unverified entry has that id.
     async fn verify_address(
@@ -402,6 +409,21 @@ where
             .bind(id)
             .fetch_optional(&mut *conn)
             .await
+    }
+
+    async fn rebook_address(
+        conn: &mut Conn<DB>,
+        user: i64,
+        address: Option<(String, String)>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM email_addresses WHERE user_id = $1")
+            .bind(user)
+            .execute(&mut *conn)
+            .await?;
+        if let Some(entry) = address {
+            Self::insert_address(conn, (user, entry.0, entry.1, false, true)).await?;
+        }
+        Ok(())
     }
 
     async fn verify_address(

@@ -245,7 +245,8 @@ impl Accounts {
             verified: !djoser.send_activation_email,
             date_joined: self.clock.now(),
             staff: false,
-            holding: crate::domain::EmailHolding::Unique,
+            // Django's stock user: several accounts may share an address.
+            holding: crate::domain::EmailHolding::Book { verified: false },
         };
         let announce: Option<Arc<dyn Announce>> = if djoser.send_activation_email {
             Some(Arc::new(LinkMail {
@@ -409,17 +410,30 @@ fn password_mismatch() -> ValidationErrors {
 
 impl Accounts {
     /// The one user djoser's address lookups find: exact address, a usable
-    /// password, and `active` as asked (djoser-api.md §2.5, §2.7).
+    /// password, and `active` as asked (djoser-api.md §2.5, §2.7). Stock
+    /// Django lets accounts share an address; where djoser then fails with
+    /// a 500, this is a field error on `email`.
     async fn djoser_user_by_email(
         &self,
         email: &Email,
         active: bool,
     ) -> Result<Option<User>, DjoserError> {
-        let user = self
-            .store
-            .find_by_email(email.as_str(), self.settings.matching)
-            .await?;
-        Ok(user.filter(|u| has_usable_password(u) && u.can_log_in() == active))
+        let mut found: Vec<User> = self
+            .holders_of(email.as_str(), self.settings.matching)
+            .await?
+            .into_iter()
+            .filter(|u| has_usable_password(u) && u.can_log_in() == active)
+            .collect();
+        if found.len() > 1 {
+            return Err(DjoserError::Invalid(ValidationErrors::single(
+                "email",
+                FieldError::new(
+                    "shared",
+                    "Several accounts have this e-mail address; ask the site's staff for help.",
+                ),
+            )));
+        }
+        Ok(found.pop())
     }
 
     /// `POST users/resend_activation/` (djoser-api.md §2.5): `email`. An

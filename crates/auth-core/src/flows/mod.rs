@@ -51,7 +51,8 @@ use crate::form::{FieldError, Form, ValidationErrors, read_integer, required_tex
 use crate::notification::{Notification, NotificationKind, VerificationLink};
 use crate::policy::{PasswordPolicy, UserAttributes};
 use crate::ports::{
-    Clock, CredentialKind, PasswordHasher, StoreError, TokenError, TokenManager, UserStore,
+    Clock, CredentialKind, Matching, PasswordHasher, StoreError, TokenError, TokenManager,
+    UserStore,
 };
 use crate::settings::{CredentialsEnded, LoginField, Settings};
 #[cfg(feature = "jwt")]
@@ -183,6 +184,29 @@ impl Accounts {
             .find_by_username(username.as_str(), self.settings.matching)
             .await?;
         Ok(holder.is_some())
+    }
+
+    /// Every account holding `email` (compared by `matching`), on its user
+    /// row or in its address book; by id, each once.
+    async fn holders_of(&self, email: &str, matching: Matching) -> Result<Vec<User>, StoreError> {
+        let mut ids: Vec<UserId> = self
+            .store
+            .addresses_matching(email, matching)
+            .await?
+            .into_iter()
+            .map(|entry| entry.user)
+            .collect();
+        ids.extend(
+            self.store
+                .find_by_email(email, matching)
+                .await?
+                .map(|u| u.id),
+        );
+        ids.sort();
+        ids.dedup();
+        let mut users = self.store.get_all(&ids).await?;
+        users.sort_by_key(|u| u.id);
+        Ok(users)
     }
 
     /// Whether some user other than `except` holds `email`.

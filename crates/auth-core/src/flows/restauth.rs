@@ -27,6 +27,9 @@ use crate::signing::jwt::{JwtSigner, TokenType};
 use crate::signing::reset_token::TokenSubject;
 use crate::signing::uid;
 
+/// allauth compares addresses ignoring case, whatever the store's keys.
+const CASE_INSENSITIVE: crate::ports::Matching = crate::ports::Matching::CaseInsensitive;
+
 /// Why a dj-rest-auth request was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum RestAuthError {
@@ -160,30 +163,6 @@ impl Accounts {
         }
     }
 
-    /// Every account holding `email`, on its user row or in its address
-    /// book, compared ignoring case as allauth does; by id, each once.
-    async fn holders_of(&self, email: &str) -> Result<Vec<User>, StoreError> {
-        let matching = crate::ports::Matching::CaseInsensitive;
-        let mut ids: Vec<UserId> = self
-            .store
-            .addresses_matching(email, matching)
-            .await?
-            .into_iter()
-            .map(|entry| entry.user)
-            .collect();
-        ids.extend(
-            self.store
-                .find_by_email(email, matching)
-                .await?
-                .map(|u| u.id),
-        );
-        ids.sort();
-        ids.dedup();
-        let mut users = self.store.get_all(&ids).await?;
-        users.sort_by_key(|u| u.id);
-        Ok(users)
-    }
-
     /// What allauth's reset token covers for `user`: every address it holds.
     async fn allauth_subject(&self, user: &User) -> Result<TokenSubject, StoreError> {
         let addresses = self.store.addresses(user.id).await?;
@@ -246,7 +225,9 @@ impl Accounts {
         let by_email = restauth.logs_in_by(LoginField::Email);
         let by_username = restauth.logs_in_by(LoginField::Username);
         let candidates = match (email, username) {
-            (Some(email), _) if by_email => self.holders_of(email.as_str()).await?,
+            (Some(email), _) if by_email => {
+                self.holders_of(email.as_str(), CASE_INSENSITIVE).await?
+            }
             (_, Some(name)) if by_username => self
                 .store
                 .find_by_username(&name, self.settings.matching)
@@ -441,7 +422,7 @@ impl Accounts {
     pub async fn restauth_reset_password(&self, form: &Form) -> Result<(), RestAuthError> {
         let email = read_email(form)?;
         let mut notices = Vec::new();
-        for user in self.holders_of(email.as_str()).await? {
+        for user in self.holders_of(email.as_str(), CASE_INSENSITIVE).await? {
             if !user.active {
                 continue;
             }
@@ -532,7 +513,7 @@ impl Accounts {
         // An account made outside the address book holds it on its row.
         Ok(self
             .store
-            .find_by_email(email.as_str(), matching)
+            .find_by_email(email.as_str(), CASE_INSENSITIVE)
             .await?
             .is_some())
     }
@@ -691,7 +672,7 @@ impl Accounts {
         let email = read_email(form)?;
         let entries = self
             .store
-            .addresses_matching(email.as_str(), crate::ports::Matching::CaseInsensitive)
+            .addresses_matching(email.as_str(), CASE_INSENSITIVE)
             .await?;
         let Some(entry) = entries.into_iter().find(|entry| !entry.verified) else {
             return Ok(());

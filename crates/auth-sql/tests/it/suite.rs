@@ -236,6 +236,42 @@ pub async fn booked_addresses_are_shared_until_one_account_confirms_its_entry(en
     // Deleting a user takes its entries along.
     db.users.delete(bob.id).await.unwrap();
     assert!(db.users.address(entries[1].id).await.unwrap().is_none());
+
+    // A booked user's new address replaces its entries, unconfirmed and
+    // still unclaimed on the row; a refused update changes neither.
+    let change = |email: &str| UserChange {
+        email: Some(Some(Email::parse(email).unwrap())),
+        ..UserChange::default()
+    };
+    let moved = db
+        .users
+        .update(ann.id, change("new@example.org"), Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(moved.email.unwrap().as_str(), "new@example.org");
+    let book = db.users.addresses(ann.id).await.unwrap();
+    assert_eq!(book.len(), 1);
+    assert_eq!(book[0].email.as_str(), "new@example.org");
+    assert!(book[0].primary && !book[0].verified);
+    assert!(
+        db.users
+            .find_by_email("new@example.org", Matching::CaseInsensitive)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let guarded = UserChange {
+        guard: Some(UserGuard::PasswordHash(PasswordHash::new("not the hash"))),
+        ..change("other@example.org")
+    };
+    assert_eq!(
+        db.users
+            .update(ann.id, guarded, Vec::new())
+            .await
+            .unwrap_err(),
+        StoreError::GuardFailed
+    );
+    assert_eq!(db.users.addresses(ann.id).await.unwrap(), book);
 }
 
 pub async fn exact_keys_allow_case_variants_as_drr_does(engine: Engine) {

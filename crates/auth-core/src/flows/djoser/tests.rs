@@ -331,3 +331,38 @@ fn a_refresh_token_of_an_inactive_user_gets_no_access_token() {
         Err(DjoserError::NoActiveAccountForToken)
     ));
 }
+
+#[test]
+fn an_address_two_active_accounts_share_is_a_field_error_not_a_mail() {
+    let mut kit = Kit::new();
+    kit.store.expect_addresses_matching().returning(|email, _| {
+        Ok(vec![
+            crate::domain::EmailAddress {
+                id: crate::domain::AddressId::new(1),
+                user: uid(1),
+                email: Email::parse(email).unwrap(),
+                verified: false,
+                primary: true,
+            },
+            crate::domain::EmailAddress {
+                id: crate::domain::AddressId::new(2),
+                user: uid(2),
+                email: Email::parse(email).unwrap(),
+                verified: false,
+                primary: true,
+            },
+        ])
+    });
+    kit.store.expect_find_by_email().returning(|_, _| Ok(None));
+    kit.store
+        .expect_get_all()
+        .returning(|ids| Ok(ids.iter().map(|id| user(id.get(), "ann")).collect()));
+    kit.store.expect_enqueue().never();
+    let form = Form::new().text("email", "shared@example.org");
+    let Err(DjoserError::Invalid(errors)) =
+        block_on(kit.accounts().djoser_reset_password(&form, &site()))
+    else {
+        panic!("a shared address was mailed");
+    };
+    assert_eq!(errors.fields["email"][0].code, "shared");
+}
