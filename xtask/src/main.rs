@@ -202,8 +202,13 @@ fn conformance(extra: &[String]) -> Result<()> {
         Ok(python) => python,
         Err(_) => {
             // setup.sh makes (or refreshes) the venv and prints CONFORMANCE_PYTHON=…
+            // Each suite's venv is cached under target/, beside the build.
             let out = Command::new("bash")
                 .arg(suite.join("setup.sh"))
+                .env(
+                    "CONFORMANCE_VENV",
+                    root.join("target/conformance-venv").join(dir),
+                )
                 .output()
                 .context("could not run the suite's setup.sh")?;
             if !out.status.success() {
