@@ -32,6 +32,7 @@ async fn import(config: &Config, from: &str) -> (Summary, Duration) {
         from: from.to_owned(),
         users: UserTable::default(),
         tokens: Some("authtoken_token".into()),
+        addresses: None,
         inactive: InactiveMeans::Unverified,
         dry_run: false,
     };

@@ -455,6 +455,7 @@ impl Store {
             from: format!("sqlite://{}", site.display()),
             users: UserTable::default(),
             tokens: Some("authtoken_token".into()),
+            addresses: None,
             inactive: InactiveMeans::Unverified,
             dry_run: false,
         };

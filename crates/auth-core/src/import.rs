@@ -20,7 +20,9 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::credentials::{credential_id, digest};
-use crate::domain::{Email, PasswordHash, User, UserId, Username};
+use crate::domain::{
+    AddressId, Email, EmailAddress, EmailHolding, PasswordHash, User, UserChange, UserId, Username,
+};
 use crate::hashing::HashFormat;
 use crate::ports::{
     Adopted, Adoption, AuthToken, CredentialKind, Matching, StoreError, TokenError, TokenManager,
@@ -48,6 +50,23 @@ pub struct SourceUser {
     pub last_login: Option<OffsetDateTime>,
     /// `password`, e.g. `pbkdf2_sha256$…`.
     pub password: String,
+    /// `is_staff` (false for a model without it).
+    pub is_staff: bool,
+}
+
+/// A row of allauth's `account_emailaddress`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceAddress {
+    /// Primary key; kept, since the confirmation keys allauth mailed sign it.
+    pub id: i64,
+    /// Its owner.
+    pub user_id: i64,
+    /// The address.
+    pub email: String,
+    /// Confirmed by its owner.
+    pub verified: bool,
+    /// The owner's main address.
+    pub primary: bool,
 }
 
 /// A row of DRF's `authtoken_token`.
@@ -94,6 +113,14 @@ pub struct ImportOptions {
     pub matching: Matching,
     /// Check and compare every row, write nothing.
     pub dry_run: bool,
+    /// Addresses are not unique among accounts (Django's stock user under
+    /// djoser, allauth until confirmed): they go to the address book,
+    /// unclaimed on the user rows, and two rows may share one.
+    pub shared_emails: bool,
+    /// An account may log in only once it has a verified address (allauth's
+    /// mandatory verification): a user whose imported entries are all
+    /// unverified is imported unverified.
+    pub verified_by_address: bool,
 }
 
 /// What became of a row.
@@ -214,7 +241,12 @@ impl Importer {
             return Ok(outcomes);
         }
         let users: Vec<User> = writes.iter().map(|(_, user)| user.clone()).collect();
-        let refused = self.store.put_all(&users).await?;
+        let holding = if self.options.shared_emails {
+            EmailHolding::Book { verified: false }
+        } else {
+            EmailHolding::Unique
+        };
+        let refused = self.store.put_all(&users, holding).await?;
         for ((at, user), refused) in writes.iter().zip(refused) {
             if let Some(field) = refused {
                 self.imported.remove(&user.id.get());
@@ -322,6 +354,108 @@ impl Importer {
         Ok(outcomes)
     }
 
+    /// Imports a batch of allauth address rows, after their owners' user
+    /// rows, each under its own id (the confirmation keys allauth mailed
+    /// sign it); what became of each, by its owner's id. An entry confirmed
+    /// here since an earlier run stays confirmed.
+    pub async fn addresses(
+        &mut self,
+        rows: Vec<SourceAddress>,
+    ) -> Result<Vec<(i64, Outcome)>, ImportError> {
+        let mut outcomes = Vec::with_capacity(rows.len());
+        let mut entries: Vec<(usize, EmailAddress)> = Vec::new();
+        for row in rows {
+            let owner = row.user_id;
+            if !self.imported.contains(&owner) {
+                outcomes.push((owner, Outcome::Skipped(Skip::NoSuchUser(owner))));
+                continue;
+            }
+            let email = match Email::parse(row.email.trim()) {
+                Ok(email) => email,
+                Err(e) => {
+                    let skip = Skip::Email(row.email.clone(), e.to_string());
+                    outcomes.push((owner, Outcome::Skipped(skip)));
+                    continue;
+                }
+            };
+            let entry = EmailAddress {
+                id: AddressId::new(row.id),
+                user: UserId::new(owner),
+                email,
+                verified: row.verified,
+                primary: row.primary,
+            };
+            entries.push((outcomes.len(), entry));
+            outcomes.push((owner, Outcome::Created));
+        }
+        let mut owners: Vec<UserId> = entries.iter().map(|(_, e)| e.user).collect();
+        owners.sort();
+        owners.dedup();
+        let mut stored = HashMap::new();
+        for owner in &owners {
+            for entry in self.store.addresses(*owner).await? {
+                stored.insert(entry.id, entry);
+            }
+        }
+        for (at, entry) in &mut entries {
+            let Some(before) = stored.get(&entry.id) else {
+                continue;
+            };
+            entry.verified |= before.verified && before.email == entry.email;
+            outcomes[*at].1 = if before == entry {
+                Outcome::Unchanged
+            } else {
+                Outcome::Updated
+            };
+        }
+        if self.options.dry_run || entries.is_empty() {
+            return Ok(outcomes);
+        }
+        let batch: Vec<EmailAddress> = entries.iter().map(|(_, e)| e.clone()).collect();
+        let refused = self.store.put_addresses(&batch).await?;
+        for ((at, _), refused) in entries.iter().zip(&refused) {
+            if refused.is_some() {
+                // Another account verified the address first.
+                outcomes[*at].1 = Outcome::Skipped(Skip::Taken("the verified e-mail"));
+            }
+        }
+        if self.options.verified_by_address {
+            self.verify_by_address(&owners, &batch, &refused).await?;
+        }
+        Ok(outcomes)
+    }
+
+    /// Under mandatory verification, each of `owners` counts as verified
+    /// exactly when one of its written entries is.
+    async fn verify_by_address(
+        &self,
+        owners: &[UserId],
+        entries: &[EmailAddress],
+        refused: &[Option<UniqueField>],
+    ) -> Result<(), ImportError> {
+        for owner in owners {
+            let verified = entries
+                .iter()
+                .zip(refused)
+                .any(|(e, refused)| e.user == *owner && e.verified && refused.is_none());
+            let change = UserChange {
+                verified: Some(verified),
+                ..UserChange::default()
+            };
+            self.store.update(*owner, change, Vec::new()).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the address rows: with shared addresses, every imported user
+    /// whose address no entry lists gets one, so lookups by address find it.
+    pub async fn finish_addresses(&self) -> Result<u64, ImportError> {
+        if !self.options.shared_emails || self.options.dry_run {
+            return Ok(0);
+        }
+        Ok(self.store.book_unlisted().await?)
+    }
+
     /// The row as our user, or why it cannot be one; duplicates within the
     /// source are found here, so the first row keeps the value.
     fn check(&mut self, row: &SourceUser) -> Result<User, Skip> {
@@ -344,7 +478,10 @@ impl Importer {
         {
             return Err(Skip::DuplicateUsername(row.username.clone(), other));
         }
-        let email_key = email.as_ref().map(|e| matching.key(e.as_str()));
+        let email_key = email
+            .as_ref()
+            .filter(|_| !self.options.shared_emails)
+            .map(|e| matching.key(e.as_str()));
         if let Some(key) = &email_key
             && let Some(&other) = self.emails.get(key)
             && other != row.id
@@ -367,8 +504,7 @@ impl Importer {
             pending_email: None,
             date_joined: row.date_joined,
             last_login: row.last_login,
-            // Django's is_staff is not imported yet: staff are named again here.
-            staff: false,
+            staff: row.is_staff,
         })
     }
 
@@ -384,6 +520,7 @@ impl Importer {
             return Ok(Some(Skip::Taken("username")));
         }
         if let Some(email) = &user.email
+            && !self.options.shared_emails
             && let Some(other) = self.store.find_by_email(email.as_str(), matching).await?
             && other.id != user.id
         {

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use auth_core::credentials::digest;
-use auth_core::domain::{AddressId, EmailAddress, NewUser, User, UserChange, UserId};
+use auth_core::domain::{AddressId, EmailAddress, EmailHolding, NewUser, User, UserChange, UserId};
 use auth_core::notification::Notification;
 use auth_core::ports::{
     Adopted, Adoption, Announce, AuthToken, Clock, CredentialInfo, CredentialKind, EPOCH_SLOTS,
@@ -470,8 +470,12 @@ impl UserStore for CachedUsers {
         self.inner.get_all(ids).await
     }
 
-    async fn put_all(&self, users: &[User]) -> Result<Vec<Option<UniqueField>>, StoreError> {
-        let written = self.inner.put_all(users).await;
+    async fn put_all(
+        &self,
+        users: &[User],
+        holding: EmailHolding,
+    ) -> Result<Vec<Option<UniqueField>>, StoreError> {
+        let written = self.inner.put_all(users, holding).await;
         let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
         for id in &ids {
             self.cache.users.invalidate(id);
@@ -502,6 +506,18 @@ impl UserStore for CachedUsers {
 
     async fn address(&self, id: AddressId) -> Result<Option<EmailAddress>, StoreError> {
         self.inner.address(id).await
+    }
+
+    async fn put_addresses(
+        &self,
+        entries: &[EmailAddress],
+    ) -> Result<Vec<Option<UniqueField>>, StoreError> {
+        // Entries are not cached; the users they change are read anew.
+        self.inner.put_addresses(entries).await
+    }
+
+    async fn book_unlisted(&self) -> Result<u64, StoreError> {
+        self.inner.book_unlisted().await
     }
 
     async fn confirm_address(

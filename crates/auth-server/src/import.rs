@@ -1,4 +1,5 @@
-//! `auth-server import-django`: a Django site's users and DRF tokens into
+//! `auth-server import-django`: a Django site's users, DRF tokens and
+//! allauth addresses into
 //! the configured store, through `auth_core::import`, with a progress bar
 //! on a terminal, a line per skipped row and a summary.
 
@@ -7,6 +8,7 @@ use std::sync::Arc;
 
 use auth_core::import::{ImportError, ImportOptions, Importer, InactiveMeans, Outcome};
 use auth_core::ports::{Clock, SystemClock};
+use auth_core::settings::EmailVerification;
 use auth_sql::django::{DjangoError, DjangoSource, UserTable};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -26,6 +28,8 @@ pub struct ImportRequest {
     pub users: UserTable,
     /// DRF's token table; `None` skips tokens.
     pub tokens: Option<String>,
+    /// allauth's address table; `None` when the site has none.
+    pub addresses: Option<String>,
     /// What `is_active = false` means.
     pub inactive: InactiveMeans,
     /// Check and compare, write nothing.
@@ -121,6 +125,11 @@ pub struct Summary {
     pub users: Tally,
     /// Token rows (all zero with `--skip-tokens`).
     pub tokens: Tally,
+    /// Address rows (all zero without `--email-addresses`).
+    pub addresses: Tally,
+    /// Users given an address-book entry for their row's address (shared
+    /// addresses, no address table).
+    pub booked: u64,
     /// Nothing was written.
     pub dry_run: bool,
 }
@@ -128,7 +137,7 @@ pub struct Summary {
 impl Summary {
     /// Whether any row was skipped.
     pub fn skipped_any(&self) -> bool {
-        self.users.skipped + self.tokens.skipped > 0
+        self.users.skipped + self.tokens.skipped + self.addresses.skipped > 0
     }
 }
 
@@ -136,6 +145,12 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "users:  {}", self.users)?;
         write!(f, "tokens: {}", self.tokens)?;
+        if self.addresses.read > 0 {
+            write!(f, "\naddresses: {}", self.addresses)?;
+        }
+        if self.booked > 0 {
+            write!(f, "\naddress book: {} user address(es) listed", self.booked)?;
+        }
         if self.dry_run {
             write!(f, "\ndry run: nothing was written")?;
         }
@@ -161,6 +176,10 @@ pub async fn run(plan: &Plan, request: &ImportRequest) -> Result<Summary, Import
             inactive: request.inactive,
             matching: plan.settings.matching,
             dry_run: request.dry_run,
+            // djoser's stock user and allauth let accounts share addresses.
+            shared_emails: plan.api.dialect != auth_http::Dialect::Drr,
+            verified_by_address: plan.api.dialect == auth_http::Dialect::RestAuth
+                && plan.settings.restauth.email_verification == EmailVerification::Mandatory,
         },
     );
     let mut summary = Summary {
@@ -188,6 +207,32 @@ pub async fn run(plan: &Plan, request: &ImportRequest) -> Result<Summary, Import
         .await
         .map_err(|source| ImportFailure::Store {
             done: summary.users.read,
+            source,
+        })?;
+
+    if let Some(table) = &request.addresses {
+        let addresses = source.addresses(table).await.map_err(source_error)?;
+        let bar = progress(addresses.len(), "addresses");
+        let mut rows = addresses.into_iter().peekable();
+        while rows.peek().is_some() {
+            let batch: Vec<_> = rows.by_ref().take(BATCH).collect();
+            let outcomes =
+                importer
+                    .addresses(batch)
+                    .await
+                    .map_err(|source| ImportFailure::Store {
+                        done: summary.users.read + summary.addresses.read,
+                        source,
+                    })?;
+            summary.addresses.record(&bar, "address of user", &outcomes);
+        }
+        bar.finish_and_clear();
+    }
+    summary.booked = importer
+        .finish_addresses()
+        .await
+        .map_err(|source| ImportFailure::Store {
+            done: summary.users.read + summary.addresses.read,
             source,
         })?;
 

@@ -188,6 +188,14 @@ struct ImportArgs {
     /// Column holding the family name; empty for none.
     #[arg(long, default_value = "last_name")]
     last_name_column: String,
+    /// Column holding the staff flag (Django's `is_staff`); empty for none.
+    #[arg(long, default_value = "is_staff")]
+    staff_column: String,
+    /// allauth's address table (`account_emailaddress` on a dj-rest-auth
+    /// site): every address with its verified flag and id, so confirmation
+    /// keys mailed before the move still work.
+    #[arg(long, value_name = "TABLE")]
+    email_addresses: Option<String>,
     /// DRF's token table.
     #[arg(long, default_value = "authtoken_token")]
     token_table: String,
@@ -221,8 +229,10 @@ impl ImportArgs {
                 email: optional(self.email_column),
                 first_name: optional(self.first_name_column),
                 last_name: optional(self.last_name_column),
+                is_staff: optional(self.staff_column),
             },
             tokens: (!self.skip_tokens).then_some(self.token_table),
+            addresses: self.email_addresses,
             inactive: match self.inactive {
                 Inactive::Unverified => InactiveMeans::Unverified,
                 Inactive::Disabled => InactiveMeans::Disabled,

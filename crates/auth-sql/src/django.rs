@@ -1,11 +1,12 @@
 //! Reading a Django site's database, for `auth_core::import`: the user
-//! table (`auth_user`, or a custom one with its own column names) and
-//! Django REST framework's `authtoken_token`. Opened read-only on SQLite;
+//! table (`auth_user`, or a custom one with its own column names),
+//! Django REST framework's `authtoken_token` and allauth's
+//! `account_emailaddress`. Opened read-only on SQLite;
 //! nothing here ever writes to the site's database.
 
 use std::str::FromStr;
 
-use auth_core::import::{SourceToken, SourceUser};
+use auth_core::import::{SourceAddress, SourceToken, SourceUser};
 use auth_core::ports::AuthToken;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Database, Executor, FromRow, IntoArguments, Pool, Postgres, Sqlite};
@@ -50,6 +51,8 @@ pub struct UserTable {
     pub first_name: Option<String>,
     /// Column with the family name; `None` when the model has none.
     pub last_name: Option<String>,
+    /// Column with the staff flag; `None` when the model has none.
+    pub is_staff: Option<String>,
 }
 
 impl Default for UserTable {
@@ -60,6 +63,7 @@ impl Default for UserTable {
             email: Some("email".into()),
             first_name: Some("first_name".into()),
             last_name: Some("last_name".into()),
+            is_staff: Some("is_staff".into()),
         }
     }
 }
@@ -99,9 +103,19 @@ struct UserRow {
     first_name: Option<String>,
     last_name: Option<String>,
     is_active: bool,
+    is_staff: bool,
     date_joined: Option<i64>,
     last_login: Option<i64>,
     password: String,
+}
+
+#[derive(FromRow)]
+struct AddressRow {
+    id: i64,
+    user_id: i64,
+    email: String,
+    verified: bool,
+    is_primary: bool,
 }
 
 #[derive(FromRow)]
@@ -139,6 +153,24 @@ impl DjangoSource {
         Ok(rows.into_iter().map(SourceUser::from).collect())
     }
 
+    /// Every row of allauth's address table (`account_emailaddress`), by id.
+    pub async fn addresses(&self, table: &str) -> Result<Vec<SourceAddress>, DjangoError> {
+        let rows = match self {
+            Self::Sqlite(pool) => addresses_in(pool, table).await?,
+            Self::Postgres(pool) => addresses_in(pool, table).await?,
+        };
+        Ok(rows
+            .into_iter()
+            .map(|row| SourceAddress {
+                id: row.id,
+                user_id: row.user_id,
+                email: row.email,
+                verified: row.verified,
+                primary: row.is_primary,
+            })
+            .collect())
+    }
+
     /// Every row of DRF's token table (`authtoken_token` by default).
     pub async fn tokens(&self, table: &str) -> Result<Vec<SourceToken>, DjangoError> {
         let rows = match self {
@@ -168,6 +200,7 @@ impl From<UserRow> for SourceUser {
             date_joined: at(row.date_joined),
             last_login: row.last_login.map(|t| at(Some(t))),
             password: row.password,
+            is_staff: row.is_staff,
         }
     }
 }
@@ -206,12 +239,16 @@ fn column_or_empty(column: Option<&String>) -> Result<String, DjangoError> {
 fn users_sql<DB: Dialect>(table: &UserTable) -> Result<String, DjangoError> {
     Ok(format!(
         "SELECT CAST(id AS BIGINT) AS id, {username} AS username, {email} AS email, \
-         {first} AS first_name, {last} AS last_name, is_active, \
+         {first} AS first_name, {last} AS last_name, is_active, {staff} AS is_staff, \
          {joined} AS date_joined, {login} AS last_login, password FROM {table} ORDER BY id",
         username = quoted(&table.username)?,
         email = column_or_empty(table.email.as_ref())?,
         first = column_or_empty(table.first_name.as_ref())?,
         last = column_or_empty(table.last_name.as_ref())?,
+        staff = table
+            .is_staff
+            .as_ref()
+            .map_or(Ok("FALSE".into()), |c| quoted(c))?,
         joined = DB::unix_seconds("date_joined"),
         login = DB::unix_seconds("last_login"),
         table = quoted(&table.table)?,
@@ -231,6 +268,27 @@ where
         .await
         .map_err(|source| DjangoError::Read {
             what: format!("users from {}", table.table),
+            source,
+        })
+}
+
+async fn addresses_in<DB>(pool: &Pool<DB>, table: &str) -> Result<Vec<AddressRow>, DjangoError>
+where
+    DB: Database + Dialect,
+    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'r> AddressRow: FromRow<'r, DB::Row>,
+{
+    let sql = format!(
+        "SELECT CAST(id AS BIGINT) AS id, CAST(user_id AS BIGINT) AS user_id, email, verified, \
+         \"primary\" AS is_primary FROM {table} ORDER BY id",
+        table = quoted(table)?,
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(pool)
+        .await
+        .map_err(|source| DjangoError::Read {
+            what: format!("addresses from {table}"),
             source,
         })
 }

@@ -23,6 +23,10 @@ pub trait Engine: Database + sealed::Sealed {
     /// assigns to new users are above `$1` (and above every id used).
     const RESERVE_IDS: &'static [&'static str];
 
+    /// Statements after which the ids the engine assigns to new address-book
+    /// entries are above every id used.
+    const RESERVE_ADDRESS_IDS: &'static [&'static str];
+
     /// The field a unique violation is about, from the constraint it names;
     /// `None` for a constraint no field maps to.
     fn unique_field(error: &dyn DatabaseError) -> Option<UniqueField>;
@@ -42,13 +46,13 @@ const UNIQUE: [Unique; 3] = [
     Unique {
         table: "users",
         column: "username_key",
-        constraint: "users_username_key",
+        constraint: "users_username_key_key",
         field: UniqueField::Username,
     },
     Unique {
         table: "users",
         column: "email_key",
-        constraint: "users_email_key",
+        constraint: "users_email_key_key",
         field: UniqueField::Email,
     },
     // A verified address-book entry (allauth's UNIQUE_EMAIL).

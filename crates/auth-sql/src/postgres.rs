@@ -35,6 +35,13 @@ impl Engine for Postgres {
         &["SELECT setval(pg_get_serial_sequence('users', 'id'), \
          GREATEST($1, (SELECT last_value FROM users_id_seq)))"];
 
+    /// Entries written under their own ids do not move the sequence.
+    const RESERVE_ADDRESS_IDS: &'static [&'static str] = &[
+        "SELECT setval(pg_get_serial_sequence('email_addresses', 'id'), \
+         GREATEST((SELECT COALESCE(MAX(id), 1) FROM email_addresses), \
+         (SELECT last_value FROM email_addresses_id_seq)))",
+    ];
+
     /// PostgreSQL names the constraint or index that refused the row.
     fn unique_field(error: &dyn DatabaseError) -> Option<UniqueField> {
         field_of(error.constraint()?, |rule| rule.constraint.to_owned())

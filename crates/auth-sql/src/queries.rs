@@ -80,6 +80,17 @@ pub(crate) trait Queries: Engine {
         conn: &mut Conn<Self>,
         id: i64,
     ) -> Result<Option<AddressRow>, sqlx::Error>;
+    /// Inserts an entry under its own id `(id, user, email, key, verified,
+    /// primary)`.
+    async fn put_address(
+        conn: &mut Conn<Self>,
+        entry: (i64, i64, String, String, bool, bool),
+    ) -> Result<(), sqlx::Error>;
+    /// Deletes user `user`'s entries.
+    async fn clear_addresses(conn: &mut Conn<Self>, user: i64) -> Result<(), sqlx::Error>;
+    /// `(id, email)` of the users whose address is unclaimed on the row and
+    /// who have no entry.
+    async fn unlisted(conn: &mut Conn<Self>) -> Result<Vec<(i64, String)>, sqlx::Error>;
     /// Replaces user `user`'s entries by one primary, unverified entry
     /// `(email, key)` (none when `None`).
     async fn rebook_address(
@@ -115,6 +126,8 @@ pub(crate) trait Queries: Engine {
     ) -> Result<(), sqlx::Error>;
     /// Keeps the ids assigned to new users above `through`.
     async fn reserve_ids(conn: &mut Conn<Self>, through: i64) -> Result<(), sqlx::Error>;
+    /// Keeps the entry ids the engine assigns above every id used.
+    async fn reserve_address_ids(conn: &mut Conn<Self>) -> Result<(), sqlx::Error>;
     /// Queues one notification payload, due at once.
     async fn queue(conn: &mut Conn<Self>, payload: String, now: i64) -> Result<(), sqlx::Error>;
 
@@ -229,6 +242,7 @@ where
     for<'r> (Vec<u8>,): FromRow<'r, DB::Row>,
     for<'r> (i64, String, Option<String>): FromRow<'r, DB::Row>,
     for<'r> (i64, Option<i64>): FromRow<'r, DB::Row>,
+    for<'r> (i64, String): FromRow<'r, DB::Row>,
 {
     async fn user_by_id(conn: &mut Conn<DB>, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
@@ -411,15 +425,49 @@ where
             .await
     }
 
+    async fn put_address(
+        conn: &mut Conn<DB>,
+        (id, user, email, key, verified, primary): (i64, i64, String, String, bool, bool),
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO email_addresses (id, user_id, email, email_key, verified, is_primary) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(user)
+        .bind(email)
+        .bind(key)
+        .bind(verified)
+        .bind(primary)
+        .execute(&mut *conn)
+        .await
+        .map(drop)
+    }
+
+    async fn clear_addresses(conn: &mut Conn<DB>, user: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM email_addresses WHERE user_id = $1")
+            .bind(user)
+            .execute(&mut *conn)
+            .await
+            .map(drop)
+    }
+
+    async fn unlisted(conn: &mut Conn<DB>) -> Result<Vec<(i64, String)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT id, email FROM users WHERE email IS NOT NULL AND email_key IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM email_addresses a WHERE a.user_id = users.id) \
+             ORDER BY id",
+        )
+        .fetch_all(&mut *conn)
+        .await
+    }
+
     async fn rebook_address(
         conn: &mut Conn<DB>,
         user: i64,
         address: Option<(String, String)>,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM email_addresses WHERE user_id = $1")
-            .bind(user)
-            .execute(&mut *conn)
-            .await?;
+        Self::clear_addresses(conn, user).await?;
         if let Some(entry) = address {
             Self::insert_address(conn, (user, entry.0, entry.1, false, true)).await?;
         }
@@ -507,6 +555,13 @@ where
                 .bind(through)
                 .execute(&mut *conn)
                 .await?;
+        }
+        Ok(())
+    }
+
+    async fn reserve_address_ids(conn: &mut Conn<DB>) -> Result<(), sqlx::Error> {
+        for &statement in DB::RESERVE_ADDRESS_IDS {
+            sqlx::query(statement).execute(&mut *conn).await?;
         }
         Ok(())
     }

@@ -200,8 +200,17 @@ pub(crate) fn new_user_values(user: &NewUser, matching: Matching) -> Vec<Assignm
     ]
 }
 
-/// Every column of `user`, its id included (a user written under its own id).
-pub(crate) fn user_values(user: &User, matching: Matching) -> Vec<Assignment> {
+/// Every column of `user`, its id included (a user written under its own
+/// id); with [`EmailHolding::Book`] the address is left unclaimed.
+pub(crate) fn user_values(
+    user: &User,
+    matching: Matching,
+    holding: EmailHolding,
+) -> Vec<Assignment> {
+    let claimed = match holding {
+        EmailHolding::Unique => user.email.as_ref(),
+        EmailHolding::Book { .. } => None,
+    };
     vec![
         ("id", Value::Int(Some(user.id.get()))),
         ("username", text(user.username.as_str())),
@@ -210,7 +219,7 @@ pub(crate) fn user_values(user: &User, matching: Matching) -> Vec<Assignment> {
             text(&identifier_key(matching, user.username.as_str())),
         ),
         ("email", email(user.email.as_ref())),
-        ("email_key", email_key(user.email.as_ref(), matching)),
+        ("email_key", email_key(claimed, matching)),
         ("first_name", text(&user.first_name)),
         ("last_name", text(&user.last_name)),
         ("password_hash", text(user.password_hash.as_str())),

@@ -43,6 +43,9 @@ impl Engine for Sqlite {
          WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'users')",
     ];
 
+    /// AUTOINCREMENT already counts ids written explicitly.
+    const RESERVE_ADDRESS_IDS: &'static [&'static str] = &[];
+
     /// SQLite reports the constraint's columns, not its name:
     /// "UNIQUE constraint failed: users.email_key".
     fn unique_field(error: &dyn DatabaseError) -> Option<UniqueField> {

@@ -240,11 +240,15 @@ impl<DB: Queries> UserStore for SqlStore<DB> {
             .collect()
     }
 
-    async fn put_all(&self, users: &[User]) -> Result<Vec<Option<UniqueField>>, StoreError> {
+    async fn put_all(
+        &self,
+        users: &[User],
+        holding: EmailHolding,
+    ) -> Result<Vec<Option<UniqueField>>, StoreError> {
         let Some(highest) = users.iter().map(|u| u.id.get()).max() else {
             return Ok(Vec::new());
         };
-        let values = |user: &User| row::user_values(user, self.matching);
+        let values = |user: &User| row::user_values(user, self.matching, holding);
         // The whole batch in one statement; only when a row is refused is
         // it written again row by row, to find which.
         let mut tx = self.pool.begin().await.map_err(store_error::<DB>)?;
@@ -286,6 +290,65 @@ impl<DB: Queries> UserStore for SqlStore<DB> {
             .map_err(store_error::<DB>)?;
         tx.commit().await.map_err(store_error::<DB>)?;
         Ok(refused)
+    }
+
+    async fn put_addresses(
+        &self,
+        entries: &[EmailAddress],
+    ) -> Result<Vec<Option<UniqueField>>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error::<DB>)?;
+        let mut owners: Vec<i64> = entries.iter().map(|e| e.user.get()).collect();
+        owners.sort_unstable();
+        owners.dedup();
+        for owner in owners {
+            DB::clear_addresses(&mut tx, owner)
+                .await
+                .map_err(store_error::<DB>)?;
+        }
+        let mut refused = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let row = (
+                entry.id.get(),
+                entry.user.get(),
+                entry.email.as_str().to_owned(),
+                row::identifier_key(self.matching, entry.email.as_str()),
+                entry.verified,
+                entry.primary,
+            );
+            // A savepoint per entry, as in `put_all`.
+            let mut one = tx.begin().await.map_err(store_error::<DB>)?;
+            match DB::put_address(&mut one, row).await {
+                Ok(()) => {
+                    one.commit().await.map_err(store_error::<DB>)?;
+                    refused.push(None);
+                }
+                Err(error) => match store_error::<DB>(error) {
+                    StoreError::Conflict(field) => {
+                        one.rollback().await.map_err(store_error::<DB>)?;
+                        refused.push(Some(field));
+                    }
+                    other => return Err(other),
+                },
+            }
+        }
+        DB::reserve_address_ids(&mut tx)
+            .await
+            .map_err(store_error::<DB>)?;
+        tx.commit().await.map_err(store_error::<DB>)?;
+        Ok(refused)
+    }
+
+    async fn book_unlisted(&self) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(store_error::<DB>)?;
+        let unlisted = DB::unlisted(&mut tx).await.map_err(store_error::<DB>)?;
+        for (user, email) in &unlisted {
+            let key = row::identifier_key(self.matching, email);
+            DB::insert_address(&mut tx, (*user, email.clone(), key, false, true))
+                .await
+                .map_err(store_error::<DB>)?;
+        }
+        tx.commit().await.map_err(store_error::<DB>)?;
+        Ok(unlisted.len() as u64)
     }
 
     async fn reserve_ids(&self, through: UserId) -> Result<(), StoreError> {

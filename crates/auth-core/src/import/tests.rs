@@ -25,6 +25,7 @@ fn row(id: i64, name: &str) -> SourceUser {
         date_joined: at(NOW - 86_400),
         last_login: Some(at(NOW - 3_600)),
         password: DJANGO_HASH.into(),
+        is_staff: false,
     }
 }
 
@@ -33,6 +34,8 @@ fn options() -> ImportOptions {
         inactive: InactiveMeans::Unverified,
         matching: Matching::Exact,
         dry_run: false,
+        shared_emails: false,
+        verified_by_address: false,
     }
 }
 
@@ -59,7 +62,7 @@ fn token_row(import: &mut Importer, row: SourceToken) -> Outcome {
 fn empty_store(written: Arc<std::sync::Mutex<Vec<User>>>) -> MockUserStore {
     let mut store = MockUserStore::new();
     store.expect_get_all().returning(|_| Ok(Vec::new()));
-    store.expect_put_all().returning(move |users| {
+    store.expect_put_all().returning(move |users, _| {
         written.lock().unwrap().extend(users.iter().cloned());
         Ok(vec![None; users.len()])
     });
@@ -216,7 +219,7 @@ fn a_rerun_keeps_what_happened_here_and_takes_the_rest_from_the_site() {
         .returning(move |_| Ok(vec![here.clone()]));
     let written = Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = written.clone();
-    store.expect_put_all().returning(move |users| {
+    store.expect_put_all().returning(move |users, _| {
         sink.lock().unwrap().extend(users.iter().cloned());
         Ok(vec![None; users.len()])
     });
@@ -254,7 +257,7 @@ fn a_store_conflict_skips_the_row_naming_the_holder() {
     store.expect_get_all().returning(|_| Ok(Vec::new()));
     store
         .expect_put_all()
-        .returning(|users| Ok(vec![Some(UniqueField::Email); users.len()]));
+        .returning(|users, _| Ok(vec![Some(UniqueField::Email); users.len()]));
     store
         .expect_find_by_email()
         .returning(|_, _| Ok(Some(user(99, "native"))));
@@ -337,7 +340,7 @@ fn tokens_are_adopted_for_imported_users_only() {
 fn a_batch_is_written_at_once_and_a_refused_row_is_skipped_alone() {
     let mut store = MockUserStore::new();
     store.expect_get_all().returning(|_| Ok(Vec::new()));
-    store.expect_put_all().times(1).returning(|users| {
+    store.expect_put_all().times(1).returning(|users, _| {
         assert_eq!(users.len(), 3);
         Ok(vec![None, Some(UniqueField::Username), None])
     });
@@ -393,4 +396,101 @@ fn new_ids_are_reserved_above_every_row_seen_skipped_ones_too() {
     user_row(&mut import, legacy);
     user_row(&mut import, row(5, "bob"));
     block_on(import.finish_users()).unwrap();
+}
+
+#[test]
+fn shared_addresses_are_booked_unclaimed_and_staff_comes_along() {
+    let mut store = MockUserStore::new();
+    store.expect_get_all().returning(|_| Ok(Vec::new()));
+    store
+        .expect_put_all()
+        .withf(|users, holding| {
+            users.len() == 2 && *holding == EmailHolding::Book { verified: false }
+        })
+        .times(1)
+        .returning(|users, _| {
+            assert!(users[0].staff && !users[1].staff);
+            Ok(vec![None; users.len()])
+        });
+    let shared = ImportOptions {
+        shared_emails: true,
+        ..options()
+    };
+    let mut import = importer(store, MockTokenManager::new(), shared);
+    let staff = SourceUser {
+        is_staff: true,
+        ..row(1, "ada")
+    };
+    let same_address = SourceUser {
+        email: "ada@example.org".into(),
+        ..row(2, "bob")
+    };
+    let outcomes = block_on(import.users(vec![staff, same_address])).unwrap();
+    assert_eq!(
+        outcomes,
+        [(1, Outcome::Created), (2, Outcome::Created)],
+        "a shared address is no duplicate"
+    );
+}
+
+#[test]
+fn addresses_keep_their_ids_and_a_confirmation_made_here_and_decide_verification() {
+    let mut store = empty_store(Arc::new(std::sync::Mutex::new(Vec::new())));
+    let confirmed_here = EmailAddress {
+        id: AddressId::new(7),
+        user: uid(1),
+        email: Email::parse("ada@example.org").unwrap(),
+        verified: true,
+        primary: true,
+    };
+    store.expect_addresses().returning(move |owner| {
+        Ok(if owner == uid(1) {
+            vec![confirmed_here.clone()]
+        } else {
+            Vec::new()
+        })
+    });
+    store.expect_put_addresses().times(1).returning(|entries| {
+        let ids: Vec<(i64, bool)> = entries.iter().map(|e| (e.id.get(), e.verified)).collect();
+        assert_eq!(ids, [(7, true), (9, false)]);
+        Ok(vec![None; entries.len()])
+    });
+    store
+        .expect_update()
+        .withf(|id, change, _| change.verified == Some(*id == uid(1)))
+        .times(2)
+        .returning(|id, _, _| Ok(user(id.get(), "x")));
+    let options = ImportOptions {
+        shared_emails: true,
+        verified_by_address: true,
+        ..options()
+    };
+    let mut import = importer(store, MockTokenManager::new(), options);
+    block_on(import.users(vec![row(1, "ada"), row(2, "bob")])).unwrap();
+    let address = |id, user_id, email: &str, verified| SourceAddress {
+        id,
+        user_id,
+        email: email.into(),
+        verified,
+        primary: true,
+    };
+    let outcomes = block_on(import.addresses(vec![
+        // Unconfirmed at the site, confirmed here since the last run.
+        address(7, 1, "ada@example.org", false),
+        address(9, 2, "bob@example.org", false),
+        address(11, 3, "carol@example.org", true),
+        address(12, 2, "not an address", true),
+    ]))
+    .unwrap();
+    assert_eq!(
+        outcomes[0],
+        (1, Outcome::Unchanged),
+        "the confirmation stays"
+    );
+    assert_eq!(outcomes[1], (2, Outcome::Created));
+    assert_eq!(outcomes[2], (3, Outcome::Skipped(Skip::NoSuchUser(3))));
+    assert!(matches!(
+        outcomes[3],
+        (2, Outcome::Skipped(Skip::Email(..)))
+    ));
 }

@@ -5,9 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::Cause;
-#[cfg(doc)]
-use crate::domain::EmailHolding;
-use crate::domain::{AddressId, EmailAddress, NewUser, User, UserChange, UserId};
+use crate::domain::{AddressId, EmailAddress, EmailHolding, NewUser, User, UserChange, UserId};
 use crate::notification::Notification;
 
 /// How a login name or address is compared.
@@ -147,8 +145,37 @@ pub trait UserStore: Send + Sync {
     /// it (the others are written all the same). Later ids the store
     /// assigns itself stay above every id written here.
     /// Needed by `auth_core::import` only; the default refuses.
-    async fn put_all(&self, _users: &[User]) -> Result<Vec<Option<UniqueField>>, StoreError> {
+    /// With [`EmailHolding::Book`], addresses are written unclaimed on the
+    /// rows (not unique among accounts), to be listed by
+    /// [`put_addresses`](Self::put_addresses) or
+    /// [`book_unlisted`](Self::book_unlisted).
+    async fn put_all(
+        &self,
+        _users: &[User],
+        _holding: EmailHolding,
+    ) -> Result<Vec<Option<UniqueField>>, StoreError> {
         Err(unsupported("importing users"))
+    }
+
+    /// Writes address-book entries under their own ids: each user's entries
+    /// replace the ones the store held for that user. One transaction for
+    /// all; per entry, `None` when written, or the field whose uniqueness
+    /// refused it (a verified address another account has verified). Later
+    /// ids the store assigns itself stay above every id written here.
+    /// Needed by `auth_core::import` only; the default refuses.
+    async fn put_addresses(
+        &self,
+        _entries: &[EmailAddress],
+    ) -> Result<Vec<Option<UniqueField>>, StoreError> {
+        Err(unsupported("importing address books"))
+    }
+
+    /// Gives every user whose address is unclaimed on its row and who has
+    /// no address-book entry a primary, unverified entry for it (after an
+    /// import of a site without an address table); how many.
+    /// Needed by `auth_core::import` only; the default refuses.
+    async fn book_unlisted(&self) -> Result<u64, StoreError> {
+        Err(unsupported("importing address books"))
     }
 
     /// `user`'s address-book entries, by id.

@@ -31,6 +31,7 @@ on_both_engines!(
     case_insensitive_keys_make_the_database_refuse_case_variants,
     exact_keys_allow_case_variants_as_drr_does,
     booked_addresses_are_shared_until_one_account_confirms_its_entry,
+    imported_address_books_keep_their_ids_and_later_entries_come_after_them,
     create_queues_its_announcement_and_a_failed_create_queues_nothing,
     update_applies_only_given_fields_and_queues_atomically,
     guarded_update_applies_once_and_reports_the_loser,

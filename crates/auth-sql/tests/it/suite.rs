@@ -1044,12 +1044,72 @@ fn moved_user(id: i64, name: &str, email: &str) -> User {
     }
 }
 
+pub async fn imported_address_books_keep_their_ids_and_later_entries_come_after_them(
+    engine: Engine,
+) {
+    let db = open_or_skip!(engine);
+    let ada = moved_user(500, "ada", "shared@example.org");
+    let bob = moved_user(501, "bob", "shared@example.org");
+    let eve = moved_user(502, "eve", "eve@example.org");
+    let book = EmailHolding::Book { verified: false };
+    // Shared addresses are written unclaimed, so both rows go in.
+    assert_eq!(
+        db.users
+            .put_all(&[ada.clone(), bob.clone(), eve.clone()], book)
+            .await
+            .unwrap(),
+        vec![None, None, None]
+    );
+    let entry = |id, user: &User, email: &str, verified| EmailAddress {
+        id: AddressId::new(id),
+        user: user.id,
+        email: Email::parse(email).unwrap(),
+        verified,
+        primary: true,
+    };
+    let entries = [
+        entry(40, &ada, "shared@example.org", true),
+        entry(41, &bob, "shared@example.org", true),
+        entry(42, &bob, "bob@example.org", false),
+    ];
+    // Bob's verified copy of ada's verified address is refused; the rest is written.
+    assert_eq!(
+        db.users.put_addresses(&entries).await.unwrap(),
+        vec![None, Some(UniqueField::Email), None]
+    );
+    assert_eq!(
+        db.users.addresses(ada.id).await.unwrap(),
+        [entries[0].clone()]
+    );
+    assert_eq!(
+        db.users.addresses(bob.id).await.unwrap(),
+        [entries[2].clone()]
+    );
+    // A rerun replaces a user's entries by the source's.
+    let again = [entry(43, &bob, "bob@example.org", false)];
+    db.users.put_addresses(&again).await.unwrap();
+    assert_eq!(db.users.addresses(bob.id).await.unwrap(), again);
+    // Eve had no entry: she gets one, and its id comes after every imported id.
+    assert_eq!(db.users.book_unlisted().await.unwrap(), 1);
+    let listed = db.users.addresses(eve.id).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].id.get() > 43 && !listed[0].verified, "{listed:?}");
+    assert_eq!(db.users.book_unlisted().await.unwrap(), 0);
+    // New registrations' entries too.
+    let new = db
+        .users
+        .create(booked("newcomer", "new@example.org", false), None)
+        .await
+        .unwrap();
+    assert!(db.users.addresses(new.id).await.unwrap()[0].id > listed[0].id);
+}
+
 pub async fn put_writes_a_user_under_its_own_id_and_replaces_it_on_a_rerun(engine: Engine) {
     let db = open_or_skip!(engine);
     let moved = moved_user(500, "ada", "ada@example.org");
     assert_eq!(
         db.users
-            .put_all(std::slice::from_ref(&moved))
+            .put_all(std::slice::from_ref(&moved), EmailHolding::Unique)
             .await
             .unwrap(),
         vec![None]
@@ -1062,7 +1122,10 @@ pub async fn put_writes_a_user_under_its_own_id_and_replaces_it_on_a_rerun(engin
     changed.active = false;
     changed.last_login = None;
     assert_eq!(
-        db.users.put_all(&[changed.clone()]).await.unwrap(),
+        db.users
+            .put_all(&[changed.clone()], EmailHolding::Unique)
+            .await
+            .unwrap(),
         vec![None]
     );
     assert_eq!(db.users.get(moved.id).await.unwrap(), Some(changed));
@@ -1080,7 +1143,10 @@ pub async fn put_writes_a_user_under_its_own_id_and_replaces_it_on_a_rerun(engin
     let clash = moved_user(900, "other", "ADA@example.org");
     let fine = moved_user(901, "fine", "fine@example.org");
     assert_eq!(
-        db.users.put_all(&[clash, fine.clone()]).await.unwrap(),
+        db.users
+            .put_all(&[clash, fine.clone()], EmailHolding::Unique)
+            .await
+            .unwrap(),
         vec![Some(UniqueField::Email), None]
     );
     assert_eq!(db.users.get(UserId::new(900)).await.unwrap(), None);
@@ -1123,7 +1189,7 @@ pub async fn an_adopted_token_authenticates_its_user_and_is_adopted_once(engine:
     };
     let moved = moved_user(7, "ada", "ada@example.org");
     db.users
-        .put_all(std::slice::from_ref(&moved))
+        .put_all(std::slice::from_ref(&moved), EmailHolding::Unique)
         .await
         .unwrap();
     let key = AuthToken::new("9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b");
