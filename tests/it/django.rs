@@ -19,10 +19,15 @@ use crate::venv;
 /// A site database made by Django; `None` (skip) outside CI when Python's
 /// packages cannot be installed.
 fn make_site(target: &[&str]) -> Option<Value> {
+    run_site_script("make_site.py", target)
+}
+
+/// What `script` (in `tests/django/`, run by the venv's Python) printed.
+fn run_site_script(script: &str, target: &[&str]) -> Option<Value> {
     let dir = venv::root().join("tests/django");
     let python = venv::python("django", &dir.join("requirements.txt"))?;
     let output = Command::new(python)
-        .arg(dir.join("make_site.py"))
+        .arg(dir.join(script))
         .args(["--secret-key", SECRET])
         .args(target)
         .output()
@@ -38,10 +43,20 @@ fn make_site(target: &[&str]) -> Option<Value> {
 /// Runs `auth-server import-django` into `store` (DRR profile, the test
 /// key); exit code, stdout and stderr.
 fn import(store: &str, from: &str, extra: &[&str]) -> (i32, String, String) {
+    import_with(&[("AUTH_COMPAT", "drr")], store, from, extra)
+}
+
+/// [`import`] with the server configured by `env` instead of `COMPAT=drr`.
+fn import_with(
+    env: &[(&str, &str)],
+    store: &str,
+    from: &str,
+    extra: &[&str],
+) -> (i32, String, String) {
     let output = Command::new(binary())
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AUTH_COMPAT", "drr")
+        .envs(env.iter().copied())
         .env("AUTH_SECRET_KEY", SECRET)
         .env("AUTH_DATABASE_URL", store)
         .env("AUTH_LOG", "error")
@@ -58,8 +73,8 @@ fn import(store: &str, from: &str, extra: &[&str]) -> (i32, String, String) {
 
 /// The stored row's fields that came from Django, for `username`.
 async fn stored_fields(store: &str, username: &str) -> Value {
-    let sql = "SELECT id, email, first_name, last_name, date_joined, last_login, verified, active \
-               FROM users WHERE username = $1";
+    let sql = "SELECT id, email, first_name, last_name, date_joined, last_login, verified, active, \
+               staff FROM users WHERE username = $1";
     type Row = (
         i64,
         Option<String>,
@@ -67,6 +82,7 @@ async fn stored_fields(store: &str, username: &str) -> Value {
         String,
         i64,
         Option<i64>,
+        bool,
         bool,
         bool,
     );
@@ -86,7 +102,8 @@ async fn stored_fields(store: &str, username: &str) -> Value {
             .unwrap()
     };
     json!({"id": row.0, "email": row.1, "first_name": row.2, "last_name": row.3,
-           "date_joined": row.4, "last_login": row.5, "verified": row.6, "active": row.7})
+           "date_joined": row.4, "last_login": row.5, "verified": row.6, "active": row.7,
+           "staff": row.8})
 }
 
 async fn stored_hash(store: &str, username: &str) -> String {
@@ -317,4 +334,85 @@ async fn import_django_reports_a_missing_table_and_a_bad_column_name_and_can_lea
     let (code, _, err) = import(&store, "mysql://site", &[]);
     assert_eq!(code, 1);
     assert!(err.contains("unsupported database URL scheme"), "{err}");
+}
+
+/// The rest-auth dialect as a dj-rest-auth site with mandatory verification
+/// runs it, over `store`.
+async fn restauth_app(store: &str) -> TestApp {
+    let store = store.to_owned();
+    TestApp::spawn(Compat::Safe, move |c| {
+        c.database_url = store;
+        c.api = auth_server::config::Api::RestAuth;
+        c.api_prefix = "/auth".into();
+        c.user_login_fields = None;
+        c.allauth_email_verification = Some("mandatory".into());
+        c.allauth_login_methods = Some(vec!["username".into(), "email".into()]);
+    })
+    .await
+}
+
+#[tokio::test]
+async fn import_django_moves_an_allauth_site_with_its_address_book_and_mailed_links() {
+    let dir = temp();
+    let (site_path, from) = sqlite_url(dir.path(), "site.db");
+    let Some(site) = run_site_script(
+        "make_allauth_site.py",
+        &["--sqlite", site_path.to_str().unwrap()],
+    ) else {
+        return;
+    };
+    let (_, store) = sqlite_url(dir.path(), "auth.db");
+    let env = [
+        ("AUTH_API", "rest-auth"),
+        ("AUTH_ALLAUTH_EMAIL_VERIFICATION", "mandatory"),
+    ];
+    let args = ["--email-addresses", "account_emailaddress"];
+    let (code, out, err) = import_with(&env, &store, &from, &args);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("users:  3 read, 3 created"), "{out}");
+    assert!(out.contains("addresses: 4 read, 4 created"), "{out}");
+
+    let app = restauth_app(&store).await;
+    let users = site["users"].as_array().unwrap();
+    let login = |user: &Value| json!({"username": user["username"], "password": user["password"]});
+    let (ada, bob, carol) = (&users[0], &users[1], &users[2]);
+    // The reset link allauth mailed Ada (its token covers both her
+    // addresses and her last login, so it goes first) sets her password here.
+    let reset = &site["reset"];
+    let body = json!({"uid": reset["uid"], "token": reset["token"],
+        "new_password1": "brand new pässword 7", "new_password2": "brand new pässword 7"});
+    let done = app.post("/password/reset/confirm/", body).await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    let with_new = app
+        .post(
+            "/login/",
+            json!({"email": "ADA@example.org", "password": "brand new pässword 7"}),
+        )
+        .await;
+    assert_eq!(with_new.status, 200, "{:?}", with_new.body);
+    // Ada's address is confirmed: she logs in, her DRF token still reads her
+    // details, and she is staff.
+    let me = app.get_as("/user/", ada["token"].as_str().unwrap()).await;
+    assert_eq!(me.body["pk"], ada["id"], "{:?}", me.body);
+    assert_eq!(stored_fields(&store, "ada").await["staff"], json!(true));
+    // Bob and Carol share an unconfirmed address: neither may log in yet.
+    for user in [bob, carol] {
+        let refused = app.post("/login/", login(user)).await;
+        assert_eq!(refused.status, 400, "{:?}", refused.body);
+    }
+    // The key allauth mailed Bob before the move confirms it here.
+    let key = &site["confirm"]["key"];
+    let confirmed = app
+        .post("/registration/verify-email/", json!({"key": key}))
+        .await;
+    assert_eq!(confirmed.status, 200, "{:?}", confirmed.body);
+    assert_eq!(app.post("/login/", login(bob)).await.status, 200);
+    assert_eq!(app.post("/login/", login(carol)).await.status, 400);
+
+    // A rerun changes nothing, and keeps the confirmation made here.
+    let (code, again, err) = import_with(&env, &store, &from, &args);
+    assert_eq!(code, 0, "{again}{err}");
+    assert!(again.contains("users:  3 read, 0 created"), "{again}");
+    assert_eq!(app.post("/login/", login(bob)).await.status, 200);
+
 }
