@@ -414,5 +414,4 @@ async fn import_django_moves_an_allauth_site_with_its_address_book_and_mailed_li
     assert_eq!(code, 0, "{again}{err}");
     assert!(again.contains("users:  3 read, 0 created"), "{again}");
     assert_eq!(app.post("/login/", login(bob)).await.status, 200);
-
 }

@@ -472,3 +472,24 @@ fn the_rest_auth_dialect_reads_the_suites_variables_and_takes_allauths_defaults(
         Ok(())
     });
 }
+
+#[test]
+fn the_djoser_and_dj_rest_auth_guides_say_where_every_setting_of_theirs_went() {
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs");
+    for (section, guide) in [
+        (Section::Djoser, "migrating-from-djoser.md"),
+        (Section::RestAuth, "migrating-from-dj-rest-auth.md"),
+    ] {
+        let text = std::fs::read_to_string(docs.join(guide)).unwrap();
+        let missing: Vec<String> = declarations()
+            .into_iter()
+            .filter(|d| d.section == section)
+            .map(|d| d.name())
+            // Django's own settings and the two link templates are set in step 1.
+            .filter(|name| {
+                !text.contains(&format!("`{name}`")) && !text.contains(&format!("AUTH_{name}"))
+            })
+            .collect();
+        assert!(missing.is_empty(), "docs/{guide} does not name {missing:?}");
+    }
+}
