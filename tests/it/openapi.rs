@@ -185,3 +185,61 @@ async fn openapi_follows_the_profile_the_prefix_and_the_switches() {
         "DRR answers a registration with the stored profile, id included"
     );
 }
+
+/// Every `$ref` in `value`.
+fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                match (key.as_str(), inner) {
+                    ("$ref", Value::String(target)) => found.push(target),
+                    _ => refs(inner, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| refs(item, found)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn openapi_of_the_djoser_and_rest_auth_dialects_names_their_routes_and_defined_schemas() {
+    use auth_server::config::Api;
+    let spawn = |api: Api, jwt: bool| {
+        TestApp::spawn(auth_server::Compat::Safe, move |c| {
+            c.api = api;
+            c.api_prefix = "/auth".into();
+            c.user_login_fields = None;
+            c.restauth_use_jwt = Some(jwt);
+        })
+    };
+    for (api, jwt, present, absent) in [
+        (Api::Djoser, false, "users/me", "registration"),
+        (
+            Api::RestAuth,
+            false,
+            "registration/verify-email",
+            "token/verify",
+        ),
+        (Api::RestAuth, true, "token/verify", "users"),
+    ] {
+        let app = spawn(api, jwt).await;
+        let doc = document(&app).await;
+        let names: BTreeSet<String> = operations(&doc, "/auth/")
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert!(names.contains(present), "{api:?}: {names:?}");
+        assert!(!names.contains(absent), "{api:?}: {names:?}");
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(!found.is_empty());
+        for target in found {
+            let name = target.trim_start_matches("#/components/schemas/");
+            assert!(
+                doc["components"]["schemas"][name].is_object(),
+                "{api:?}: {target} is not defined"
+            );
+        }
+    }
+}

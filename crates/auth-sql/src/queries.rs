@@ -91,13 +91,15 @@ pub(crate) trait Queries: Engine {
     /// `(id, email)` of the users whose address is unclaimed on the row and
     /// who have no entry.
     async fn unlisted(conn: &mut Conn<Self>) -> Result<Vec<(i64, String)>, sqlx::Error>;
-    /// Replaces user `user`'s entries by one primary, unverified entry
-    /// `(email, key)` (none when `None`).
+    /// If user `user` has entries, replaces them by one primary, unverified
+    /// entry `(email, key)` (none when `None`); whether it had any. Writes
+    /// before it reads, so that on SQLite the transaction takes the write
+    /// lock first and cannot be refused as busy halfway.
     async fn rebook_address(
         conn: &mut Conn<Self>,
         user: i64,
         address: Option<(String, String)>,
-    ) -> Result<(), sqlx::Error>;
+    ) -> Result<bool, sqlx::Error>;
     /// Marks entry `id` verified and its user's only primary one, if it was
     /// not verified; `None` when no unverified entry has that id.
     async fn verify_address(
@@ -466,12 +468,38 @@ where
         conn: &mut Conn<DB>,
         user: i64,
         address: Option<(String, String)>,
-    ) -> Result<(), sqlx::Error> {
-        Self::clear_addresses(conn, user).await?;
-        if let Some(entry) = address {
-            Self::insert_address(conn, (user, entry.0, entry.1, false, true)).await?;
+    ) -> Result<bool, sqlx::Error> {
+        let others: Vec<(i64,)> = sqlx::query_as(
+            "DELETE FROM email_addresses WHERE user_id = $1 AND NOT is_primary RETURNING id",
+        )
+        .bind(user)
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some((email, key)) = address else {
+            let primary: Vec<(i64,)> =
+                sqlx::query_as("DELETE FROM email_addresses WHERE user_id = $1 RETURNING id")
+                    .bind(user)
+                    .fetch_all(&mut *conn)
+                    .await?;
+            return Ok(!(others.is_empty() && primary.is_empty()));
+        };
+        let moved: Vec<(i64,)> = sqlx::query_as(
+            "UPDATE email_addresses SET email = $2, email_key = $3, verified = FALSE \
+             WHERE user_id = $1 AND is_primary RETURNING id",
+        )
+        .bind(user)
+        .bind(&email)
+        .bind(&key)
+        .fetch_all(&mut *conn)
+        .await?;
+        if !moved.is_empty() {
+            return Ok(true);
         }
-        Ok(())
+        if others.is_empty() {
+            return Ok(false);
+        }
+        Self::insert_address(conn, (user, email, key, false, true)).await?;
+        Ok(true)
     }
 
     async fn verify_address(

@@ -116,20 +116,17 @@ impl<DB: Queries> UserStore for SqlStore<DB> {
         let mut tx = self.pool.begin().await.map_err(store_error::<DB>)?;
         // An address kept in the address book moves there, still unclaimed
         // on the row (and unconfirmed: its owner has not confirmed it).
-        if let Some(address) = &change.email
-            && !DB::addresses_of(&mut tx, id.get())
-                .await
-                .map_err(store_error::<DB>)?
-                .is_empty()
-        {
-            values.retain(|(column, _)| *column != "email_key");
+        if let Some(address) = &change.email {
             let entry = address.as_ref().map(|email| {
                 let key = row::identifier_key(self.matching, email.as_str());
                 (email.as_str().to_owned(), key)
             });
-            DB::rebook_address(&mut tx, id.get(), entry)
+            if DB::rebook_address(&mut tx, id.get(), entry)
                 .await
-                .map_err(store_error::<DB>)?;
+                .map_err(store_error::<DB>)?
+            {
+                values.retain(|(column, _)| *column != "email_key");
+            }
         }
         let updated = DB::update_user(&mut tx, id.get(), values, guard)
             .await
