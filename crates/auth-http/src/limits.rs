@@ -68,7 +68,9 @@ impl Action {
     /// every client (a spread-out attack still hits the account's limit).
     fn account_fields(self) -> &'static [&'static str] {
         match self {
-            Self::Login | Self::Resend => &["login"],
+            // DRR's `login`; djoser's and dj-rest-auth's `username` / `email`.
+            Self::Login => &["login", "username", "email"],
+            Self::Resend => &["login", "email"],
             Self::SendResetLink => &["login", "email"],
             Self::Register | Self::RegisterEmail => &["email"],
             Self::ResetPassword | Self::Verify | Self::Reauthenticate => &[],

@@ -218,9 +218,8 @@ impl Accounts {
             .filter(|t| !t.is_empty());
         let email = errors.take("email", read_optional_email(form)).flatten();
         let password = errors.take("password", required_text(form, "password"));
-        errors.into_result().map_err(RestAuthError::Invalid)?;
-        let Some(password) = password else {
-            return Err(RestAuthError::Invalid(ValidationErrors::default()));
+        let Some(password) = password.filter(|_| errors.is_empty()) else {
+            return Err(RestAuthError::Invalid(errors));
         };
         let by_email = restauth.logs_in_by(LoginField::Email);
         let by_username = restauth.logs_in_by(LoginField::Username);
@@ -384,9 +383,8 @@ impl Accounts {
         }
         let password = errors.take("new_password1", required_text(form, "new_password1"));
         let retyped = errors.take("new_password2", required_text(form, "new_password2"));
-        errors.into_result().map_err(RestAuthError::Invalid)?;
-        let (Some(password), Some(retyped)) = (password, retyped) else {
-            return Err(RestAuthError::Invalid(ValidationErrors::default()));
+        let (Some(password), Some(retyped), true) = (password, retyped, errors.is_empty()) else {
+            return Err(RestAuthError::Invalid(errors));
         };
         let password = Password::new(password);
         self.judge_set_password(&password, &retyped, &super::attributes(&me.user))?;
@@ -458,11 +456,10 @@ impl Accounts {
         let retyped = errors.take("new_password2", required_text(form, "new_password2"));
         let uid_text = errors.take("uid", required_text(form, "uid"));
         let token = errors.take("token", required_text(form, "token"));
-        errors.into_result().map_err(RestAuthError::Invalid)?;
         let (Some(password), Some(retyped), Some(uid_text), Some(token)) =
             (password, retyped, uid_text, token)
         else {
-            return Err(RestAuthError::Invalid(ValidationErrors::default()));
+            return Err(RestAuthError::Invalid(errors));
         };
         let user = match uid::from_base36(&uid_text) {
             Some(id) => self.store.get(id).await?,
@@ -573,9 +570,8 @@ impl Accounts {
         } else {
             None
         };
-        errors.into_result().map_err(RestAuthError::Invalid)?;
-        let (Some(username), Some(password)) = (username, password) else {
-            return Err(RestAuthError::Invalid(ValidationErrors::default()));
+        let (Some(username), Some(password), true) = (username, password, errors.is_empty()) else {
+            return Err(RestAuthError::Invalid(errors));
         };
         if fields.password2 && retyped.as_deref() != Some(password.as_str()) {
             return Err(RestAuthError::Invalid(non_field(
