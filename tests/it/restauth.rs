@@ -246,3 +246,32 @@ async fn restauth_jwt_mode_answers_simplejwt_tokens_and_challenges_with_bearer()
     let absent = tokens.post("/token/verify/", json!({"token": "x"})).await;
     assert_eq!(absent.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn restauth_failed_logins_spend_the_accounts_budget_by_username_or_address() {
+    let app = restauth(|c| {
+        c.allauth_rate_limits = Some(true);
+        c.rate_limit_rules = [("login".to_owned(), "50/300,2/300".to_owned())].into();
+    })
+    .await;
+    let attempt = |field: &str, value: &str| {
+        let mut body = json!({"password": "not the password"});
+        body[field] = json!(value);
+        app.post("/login/", body)
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            attempt("username", "ann").await.status,
+            StatusCode::BAD_REQUEST
+        );
+    }
+    assert_eq!(
+        attempt("username", "ANN").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another account's budget is its own.
+    assert_eq!(
+        attempt("email", "bob@example.org").await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
