@@ -92,7 +92,53 @@ impl Config {
                 });
             }
         }
+        self.check_link_templates(&settings)?;
         Ok(settings)
+    }
+
+    /// The served dialect's mailed links must name what they carry: a link
+    /// without its `{uid}` or `{key}` could never be followed.
+    fn check_link_templates(&self, settings: &Settings) -> Result<(), ConfigError> {
+        const UID_TOKEN: &[&str] = &["uid", "token"];
+        let (djoser, restauth) = (&settings.djoser, &settings.restauth);
+        let templates: Vec<(&str, &str, &[&str])> = match self.api {
+            Api::Drr => Vec::new(),
+            Api::Djoser => vec![
+                ("DJOSER_ACTIVATION_URL", &djoser.activation_url, UID_TOKEN),
+                (
+                    "DJOSER_PASSWORD_RESET_CONFIRM_URL",
+                    &djoser.password_reset_confirm_url,
+                    UID_TOKEN,
+                ),
+                (
+                    "DJOSER_USERNAME_RESET_CONFIRM_URL",
+                    &djoser.username_reset_confirm_url,
+                    UID_TOKEN,
+                ),
+            ],
+            Api::RestAuth => vec![
+                ("FRONTEND_RESET_URL", &restauth.reset_url, UID_TOKEN),
+                (
+                    "FRONTEND_CONFIRM_EMAIL_URL",
+                    &restauth.confirm_email_url,
+                    &["key"],
+                ),
+            ],
+        };
+        for (key, template, names) in templates {
+            if let Some(name) = names
+                .iter()
+                .find(|n| !template.contains(&format!("{{{n}}}")))
+            {
+                return Err(invalid(
+                    key,
+                    format!(
+                        "{template:?} has no {{{name}}}: the mailed link could not be followed"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The mails whose template files DRR's `*_EMAIL_TEMPLATES` name.

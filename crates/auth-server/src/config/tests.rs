@@ -463,6 +463,26 @@ fn the_rest_auth_dialect_reads_the_suites_variables_and_takes_allauths_defaults(
             .restauth
             .signup_fields;
         assert!(!fields.email_required && !fields.password2);
+        jail.set_env(
+            "AUTH_ALLAUTH_SIGNUP_FIELDS",
+            "email*,username*,password1*,password2*",
+        );
+        jail.set_env(
+            "AUTH_FRONTEND_CONFIRM_EMAIL_URL",
+            "https://f.example/confirm/",
+        );
+        let error = Config::load(None)
+            .and_then(|c| c.settings())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("FRONTEND_CONFIRM_EMAIL_URL") && error.contains("{key}"),
+            "{error}"
+        );
+        jail.set_env(
+            "AUTH_FRONTEND_CONFIRM_EMAIL_URL",
+            "https://f.example/c/{key}/",
+        );
         jail.set_env("AUTH_ALLAUTH_EMAIL_CONFIRMATION_HMAC", "0");
         let error = Config::load(None)
             .and_then(|c| c.settings())
