@@ -17,7 +17,7 @@
 //! `LOAD_MODE=quick` (CI): a few seconds per scenario, no million-user
 //! run, a timed goal missed by less than [`QUICK_NOISE`] reported as short
 //! rather than failed, and a backend that misses a goal by more measured
-//! again (three attempts at most; see [`Mode::attempts`]). It catches
+//! again (five attempts at most; see [`Mode::attempts`]). It catches
 //! regressions; whether the goals hold is the full run's to say. `full`
 //! (default): ten seconds per scenario, and login / profile latency with
 //! 1 000 000 users and tokens against the 1 000-user store measured just
@@ -136,15 +136,18 @@ impl Mode {
     }
 
     /// How many times a backend's scenarios are measured when one of its
-    /// goals is missed (in quick mode: by more than [`QUICK_NOISE`]). A 3 s sample on a shared 2-core VM is at the mercy
-    /// of its neighbours (one run's PostgreSQL + Redis flood p99 read
-    /// 1.9×, 2.6× and 18.8× its idle p99 in three runs of one build), so
-    /// quick mode measures a backend that missed a goal again, up to three
-    /// times in all, and reports what every attempt missed. The full run, which the
+    /// goals is missed (in quick mode: by more than [`QUICK_NOISE`]). A 3 s
+    /// sample on a shared 2-core VM is at the mercy of its neighbours (one
+    /// run's PostgreSQL + Redis flood p99 read 1.9×, 2.6× and 18.8× its idle
+    /// p99 in three runs of one build; a CI run of 2026-12-04 missed a
+    /// different goal in each of three attempts — read share 28 %, flood
+    /// 3.8×, flood 16.6× — where the other two attempts met it), so quick
+    /// mode measures a backend that missed a goal again, up to five times in
+    /// all, and reports what every attempt missed. The full run, which the
     /// docs quote, is measured once.
     fn attempts(self) -> usize {
         match self {
-            Self::Quick => 3,
+            Self::Quick => 5,
             Self::Full => 1,
         }
     }
