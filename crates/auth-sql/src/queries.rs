@@ -91,6 +91,14 @@ pub(crate) trait Queries: Engine {
     /// `(id, email)` of the users whose address is unclaimed on the row and
     /// who have no entry.
     async fn unlisted(conn: &mut Conn<Self>) -> Result<Vec<(i64, String)>, sqlx::Error>;
+    /// Adds user `user`'s primary, unverified entry `(email, key)` unless it
+    /// has one by now; whether it was added.
+    async fn book_if_unlisted(
+        conn: &mut Conn<Self>,
+        user: i64,
+        email: String,
+        key: String,
+    ) -> Result<bool, sqlx::Error>;
     /// If user `user` has entries, replaces them by one primary, unverified
     /// entry `(email, key)` (none when `None`); whether it had any. Writes
     /// before it reads, so that on SQLite the transaction takes the write
@@ -462,6 +470,25 @@ where
         )
         .fetch_all(&mut *conn)
         .await
+    }
+
+    async fn book_if_unlisted(
+        conn: &mut Conn<DB>,
+        user: i64,
+        email: String,
+        key: String,
+    ) -> Result<bool, sqlx::Error> {
+        let added: Option<(i64,)> = sqlx::query_as(
+            "INSERT INTO email_addresses (user_id, email, email_key, verified, is_primary) \
+             SELECT $1, $2, $3, FALSE, TRUE \
+             WHERE NOT EXISTS (SELECT 1 FROM email_addresses WHERE user_id = $1) RETURNING id",
+        )
+        .bind(user)
+        .bind(email)
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(added.is_some())
     }
 
     async fn rebook_address(

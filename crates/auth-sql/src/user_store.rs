@@ -336,16 +336,25 @@ impl<DB: Queries> UserStore for SqlStore<DB> {
     }
 
     async fn book_unlisted(&self) -> Result<u64, StoreError> {
+        // Read first, outside the writing transaction: on SQLite a
+        // transaction that reads before it writes may be refused as busy.
+        // Each insert checks again, so a user listed meanwhile is skipped.
+        let mut conn = self.conn().await.map_err(store_error::<DB>)?;
+        let unlisted = DB::unlisted(&mut conn).await.map_err(store_error::<DB>)?;
+        drop(conn);
         let mut tx = self.pool.begin().await.map_err(store_error::<DB>)?;
-        let unlisted = DB::unlisted(&mut tx).await.map_err(store_error::<DB>)?;
-        for (user, email) in &unlisted {
-            let key = row::identifier_key(self.matching, email);
-            DB::insert_address(&mut tx, (*user, email.clone(), key, false, true))
+        let mut added = 0;
+        for (user, email) in unlisted {
+            let key = row::identifier_key(self.matching, &email);
+            if DB::book_if_unlisted(&mut tx, user, email, key)
                 .await
-                .map_err(store_error::<DB>)?;
+                .map_err(store_error::<DB>)?
+            {
+                added += 1;
+            }
         }
         tx.commit().await.map_err(store_error::<DB>)?;
-        Ok(unlisted.len() as u64)
+        Ok(added)
     }
 
     async fn reserve_ids(&self, through: UserId) -> Result<(), StoreError> {
