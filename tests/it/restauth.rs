@@ -275,3 +275,107 @@ async fn restauth_failed_logins_spend_the_accounts_budget_by_username_or_address
         StatusCode::BAD_REQUEST
     );
 }
+
+/// The `Set-Cookie` lines of `reply` for cookie `name`.
+fn set_cookie<'a>(reply: &'a Reply, name: &str) -> Vec<&'a str> {
+    reply
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter(|v| v.starts_with(&format!("{name}=")))
+        .collect()
+}
+
+#[tokio::test]
+async fn restauth_jwt_cookies_carry_the_tokens_with_csrf_and_logout_deletes_them() {
+    let app = restauth(|c| {
+        c.allauth_email_verification = Some("none".into());
+        c.allauth_login_methods = Some(vec!["email".into()]);
+        c.restauth_use_jwt = Some(true);
+        c.restauth_session_login = Some(false);
+        c.restauth_jwt_auth_cookie = Some("jwt-access".into());
+        c.restauth_jwt_auth_refresh_cookie = Some("jwt-refresh".into());
+        c.restauth_jwt_auth_refresh_cookie_path = Some("/auth/token/refresh/".into());
+        c.restauth_jwt_auth_cookie_use_csrf = Some(true);
+    })
+    .await;
+    let username = name();
+    let email = format!("{username}@example.org");
+    assert_eq!(
+        register(&app, &username, &email).await.status,
+        StatusCode::CREATED
+    );
+    let browser = app.browser();
+    let login = app
+        .send(
+            browser
+                .post(app.url("/login/"))
+                .json(&json!({"email": email, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    assert_eq!(
+        login.body["refresh"],
+        json!(""),
+        "JWT_AUTH_HTTPONLY keeps it out of the body"
+    );
+    let access = set_cookie(&login, "jwt-access");
+    assert!(
+        access.len() == 1 && access[0].contains("HttpOnly"),
+        "{access:?}"
+    );
+    let refresh = set_cookie(&login, "jwt-refresh");
+    assert!(
+        refresh[0].contains("Path=/auth/token/refresh/"),
+        "{refresh:?}"
+    );
+    let csrf = set_cookie(&login, "csrftoken")[0]
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("csrftoken=")
+        .to_owned();
+
+    // The cookie alone authenticates; an unsafe request needs the CSRF echo.
+    let me = app.send(browser.get(app.url("/user/"))).await;
+    assert_eq!(me.body["username"], json!(username), "{}", me.body);
+    let patch = || {
+        browser
+            .patch(app.url("/user/"))
+            .json(&json!({"first_name": "Ada"}))
+    };
+    assert_eq!(app.send(patch()).await.status, StatusCode::FORBIDDEN);
+    let patched = app.send(patch().header("X-CSRFToken", &csrf)).await;
+    assert_eq!(patched.body["first_name"], json!("Ada"), "{}", patched.body);
+
+    // The refresh cookie stands in for the body, and the access cookie is renewed.
+    let refreshed = app
+        .send(browser.post(app.url("/token/refresh/")).json(&json!({})))
+        .await;
+    assert_eq!(
+        refreshed.keys(),
+        ["access", "access_expiration"],
+        "{}",
+        refreshed.body
+    );
+    assert_eq!(set_cookie(&refreshed, "jwt-access").len(), 1);
+
+    let out = app
+        .send(
+            browser
+                .post(app.url("/logout/"))
+                .header("X-CSRFToken", &csrf),
+        )
+        .await;
+    assert_eq!(
+        out.body["detail"],
+        json!("Successfully logged out."),
+        "{}",
+        out.body
+    );
+    assert!(set_cookie(&out, "jwt-access")[0].contains("Max-Age=0"));
+    assert!(set_cookie(&out, "jwt-refresh")[0].contains("Max-Age=0"));
+    let after = app.send(browser.get(app.url("/user/"))).await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+}

@@ -19,11 +19,20 @@ pub(crate) async fn caller(
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Option<Authenticated>, ApiError> {
-    // dj-rest-auth's JWT mode tries simplejwt's header before DRF's token.
-    let jwt_first =
-        state.config.dialect == Dialect::RestAuth && state.accounts.settings().restauth.use_jwt;
-    if jwt_first && let Some(jwt) = bearer_header(headers)? {
-        return bearer_caller(state, &jwt).await.map(Some);
+    // dj-rest-auth's JWT mode tries simplejwt's header, then its access
+    // cookie, before DRF's token.
+    let restauth = &state.accounts.settings().restauth;
+    if state.config.dialect == Dialect::RestAuth && restauth.use_jwt {
+        if let Some(jwt) = bearer_header(headers)? {
+            return bearer_caller(state, &jwt).await.map(Some);
+        }
+        if let Some(jwt) = crate::jwt_cookies::access(headers, restauth) {
+            let caller = bearer_caller(state, jwt).await?;
+            if restauth.jwt_auth_cookie_use_csrf && !is_safe(method) {
+                session::check_csrf(headers).map_err(ApiError::Forbidden)?;
+            }
+            return Ok(Some(caller));
+        }
     }
     if let Some(key) = token_header(headers, state.config.dialect)? {
         let caller = state
@@ -55,15 +64,20 @@ pub(crate) async fn caller(
         Err(AuthenticateError::InvalidToken | AuthenticateError::UserInactive) => return Ok(None),
         Err(other) => return Err(other.to_api(false)),
     };
-    if !matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
-    ) {
+    if !is_safe(method) {
         session::check_origin(headers, &state.config.trusted_origins)
             .map_err(ApiError::Forbidden)?;
         session::check_csrf(headers).map_err(ApiError::Forbidden)?;
     }
     Ok(Some(caller))
+}
+
+/// Django's safe methods, which need no CSRF check.
+fn is_safe(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
 }
 
 /// The caller a simplejwt access token names.

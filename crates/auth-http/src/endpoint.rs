@@ -20,6 +20,10 @@ use crate::limits::Action;
 pub(crate) enum Access {
     /// Anyone (DRF `AllowAny`).
     Open,
+    /// Anyone, and no credential is even read (simplejwt's token views:
+    /// `authentication_classes = ()`), so a stale header or cookie cannot
+    /// refuse the call.
+    Unauthenticated,
     /// Authenticated callers only.
     Authenticated,
     /// Anyone for these methods, authenticated callers for any other: a
@@ -32,7 +36,7 @@ impl Access {
     /// Whether `method` needs an authenticated caller.
     fn needs_caller(self, method: &Method) -> bool {
         match self {
-            Self::Open => false,
+            Self::Open | Self::Unauthenticated => false,
             Self::Authenticated => true,
             Self::OpenFor(open) => !open.contains(method),
         }
@@ -141,7 +145,11 @@ impl AppState {
     {
         let (parts, body) = request.into_parts();
         let method = parts.method.clone();
-        let caller = crate::auth::caller(self, &method, &parts.headers).await?;
+        let caller = if spec.access == Access::Unauthenticated {
+            None
+        } else {
+            crate::auth::caller(self, &method, &parts.headers).await?
+        };
         if spec.access.needs_caller(&method) && caller.is_none() {
             return Err(self.not_authenticated());
         }

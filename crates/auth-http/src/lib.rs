@@ -11,6 +11,7 @@ mod auth;
 mod body;
 mod endpoint;
 mod error;
+mod jwt_cookies;
 mod limits;
 mod metrics;
 mod observe;

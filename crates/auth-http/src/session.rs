@@ -51,15 +51,27 @@ fn set_cookie(headers: &mut HeaderMap, value: String) {
 /// Sets the session cookie and a fresh CSRF secret (Django rotates both at login).
 pub(crate) fn start(headers: &mut HeaderMap, session: &AuthToken, max_age: Duration, secure: bool) {
     let name = session_cookie(secure);
-    let secure = if secure { "; Secure" } else { "" };
+    let attribute = secure_attribute(secure);
     set_cookie(
         headers,
         format!(
-            "{name}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
+            "{name}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{attribute}",
             session.expose(),
             max_age.as_secs()
         ),
     );
+    issue_csrf(headers, secure);
+}
+
+fn secure_attribute(secure: bool) -> &'static str {
+    if secure { "; Secure" } else { "" }
+}
+
+/// Sets a fresh CSRF secret, for credentials in cookies that unsafe
+/// requests must prove they were not forged with (sessions, and
+/// dj-rest-auth's JWT cookie under `JWT_AUTH_COOKIE_USE_CSRF`).
+pub(crate) fn issue_csrf(headers: &mut HeaderMap, secure: bool) {
+    let secure = secure_attribute(secure);
     set_cookie(
         headers,
         format!(

@@ -69,6 +69,24 @@ pub struct RestAuthSettings {
     pub jwt_auth_httponly: bool,
     /// `JWT_AUTH_RETURN_EXPIRATION`: `login/` adds the tokens' expiry times.
     pub jwt_auth_return_expiration: bool,
+    /// `JWT_AUTH_COOKIE`: the access token also travels in this cookie, which
+    /// authenticates like the `Bearer` header; empty: no cookie.
+    pub jwt_auth_cookie: String,
+    /// `JWT_AUTH_REFRESH_COOKIE`: the refresh token's cookie, which
+    /// `token/refresh/` reads when the body has none; empty: no cookie.
+    pub jwt_auth_refresh_cookie: String,
+    /// `JWT_AUTH_REFRESH_COOKIE_PATH`: the refresh cookie's `Path`.
+    pub jwt_auth_refresh_cookie_path: String,
+    /// `JWT_AUTH_SECURE`: the JWT cookies are `Secure`.
+    pub jwt_auth_secure: bool,
+    /// `JWT_AUTH_SAMESITE`: the JWT cookies' `SameSite` (`Lax`, `Strict`,
+    /// `None`).
+    pub jwt_auth_samesite: String,
+    /// `JWT_AUTH_COOKIE_DOMAIN`: the JWT cookies' `Domain`; empty: the host.
+    pub jwt_auth_cookie_domain: String,
+    /// `JWT_AUTH_COOKIE_USE_CSRF`: an unsafe request authenticated by the
+    /// access cookie must pass the CSRF check, as a session's does.
+    pub jwt_auth_cookie_use_csrf: bool,
     /// `ACCOUNT_EMAIL_VERIFICATION`.
     pub email_verification: EmailVerification,
     /// `ACCOUNT_LOGIN_METHODS`: which of `username`, `email` log in.
@@ -105,6 +123,13 @@ impl Default for RestAuthSettings {
             logout_on_password_change: false,
             jwt_auth_httponly: true,
             jwt_auth_return_expiration: false,
+            jwt_auth_cookie: String::new(),
+            jwt_auth_refresh_cookie: String::new(),
+            jwt_auth_refresh_cookie_path: "/".into(),
+            jwt_auth_secure: false,
+            jwt_auth_samesite: "Lax".into(),
+            jwt_auth_cookie_domain: String::new(),
+            jwt_auth_cookie_use_csrf: false,
             email_verification: EmailVerification::Optional,
             login_methods: vec![LoginField::Username],
             signup_fields: SignupFields::default(),

@@ -310,7 +310,7 @@ async fn reset_username_confirm(State(state): State<AppState>, request: Request)
 }
 
 const JWT_CREATE: Spec =
-    Spec::post("Token Obtain Pair", Access::Open, always).throttled(Action::Login);
+    Spec::post("Token Obtain Pair", Access::Unauthenticated, always).throttled(Action::Login);
 
 async fn jwt_create(State(state): State<AppState>, request: Request) -> Response {
     state
@@ -325,7 +325,7 @@ async fn jwt_create(State(state): State<AppState>, request: Request) -> Response
         .await
 }
 
-const JWT_REFRESH: Spec = Spec::post("Token Refresh", Access::Open, always);
+const JWT_REFRESH: Spec = Spec::post("Token Refresh", Access::Unauthenticated, always);
 
 async fn jwt_refresh(State(state): State<AppState>, request: Request) -> Response {
     state
@@ -340,7 +340,7 @@ async fn jwt_refresh(State(state): State<AppState>, request: Request) -> Respons
         .await
 }
 
-const JWT_VERIFY: Spec = Spec::post("Token Verify", Access::Open, always);
+const JWT_VERIFY: Spec = Spec::post("Token Verify", Access::Unauthenticated, always);
 
 async fn jwt_verify(State(state): State<AppState>, request: Request) -> Response {
     state

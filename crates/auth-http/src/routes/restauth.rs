@@ -83,6 +83,19 @@ fn login_response(
         None => json!({ "key": credentials.token.as_ref().map(|t| t.expose()) }),
     };
     let mut headers = HeaderMap::new();
+    // dj-rest-auth sets the JWT cookies on login only.
+    if let (Some(jwt), true) = (&login.jwt, expirations) {
+        crate::jwt_cookies::set_access(&mut headers, restauth, &jwt.access);
+        crate::jwt_cookies::set_refresh(&mut headers, restauth, &jwt.refresh);
+        // The access cookie's unsafe requests echo a CSRF secret; a
+        // session (below) sets one too.
+        if restauth.jwt_auth_cookie_use_csrf
+            && !restauth.jwt_auth_cookie.is_empty()
+            && credentials.session.is_none()
+        {
+            crate::session::issue_csrf(&mut headers, state.config.secure_cookies);
+        }
+    }
     if let Some(session) = &credentials.session {
         crate::session::start(
             &mut headers,
@@ -136,7 +149,8 @@ async fn logout(State(state): State<AppState>, request: Request) -> Response {
                 .restauth_logout(call.caller.as_ref())
                 .await
                 .map_err(|e| e.to_api(false))?;
-            let message = if state.accounts.settings().restauth.use_jwt {
+            let restauth = &state.accounts.settings().restauth;
+            let message = if restauth.use_jwt && restauth.jwt_auth_cookie.is_empty() {
                 "Neither cookies or blacklist are enabled, so the token has not been deleted server side. \
                  Please make sure the token is deleted client side."
             } else {
@@ -144,6 +158,9 @@ async fn logout(State(state): State<AppState>, request: Request) -> Response {
             };
             let mut response = detail(message);
             crate::session::end(response.headers_mut(), state.config.secure_cookies);
+            if restauth.use_jwt {
+                crate::jwt_cookies::unset(response.headers_mut(), restauth);
+            }
             Ok(response)
         })
         .await
@@ -292,7 +309,7 @@ fn jwt_mode(settings: &Settings) -> bool {
     settings.restauth.use_jwt
 }
 
-const TOKEN_VERIFY: Spec = Spec::post("Token Verify", Access::Open, jwt_mode);
+const TOKEN_VERIFY: Spec = Spec::post("Token Verify", Access::Unauthenticated, jwt_mode);
 
 async fn token_verify(State(state): State<AppState>, request: Request) -> Response {
     state
@@ -306,25 +323,33 @@ async fn token_verify(State(state): State<AppState>, request: Request) -> Respon
         .await
 }
 
-const TOKEN_REFRESH: Spec = Spec::post("Token Refresh", Access::Open, jwt_mode);
+const TOKEN_REFRESH: Spec = Spec::post("Token Refresh", Access::Unauthenticated, jwt_mode);
 
 async fn token_refresh(State(state): State<AppState>, request: Request) -> Response {
+    // The refresh cookie stands in for a body without `refresh`.
+    let restauth = &state.accounts.settings().restauth;
+    let from_cookie = crate::jwt_cookies::refresh(request.headers(), restauth).map(str::to_owned);
     state
-        .run(&TOKEN_REFRESH, request, async |state, call| {
+        .run(&TOKEN_REFRESH, request, async move |state, call| {
             let refresh = match call.form.get("refresh") {
-                Some(auth_core::form::RawValue::Text(text)) => Some(text.as_str()),
-                _ => None,
+                Some(auth_core::form::RawValue::Text(text)) if !text.is_empty() => {
+                    Some(text.as_str())
+                }
+                _ => from_cookie.as_deref(),
             };
             let refreshed = state
                 .accounts
                 .restauth_token_refresh(refresh)
                 .await
                 .map_err(|e| e.to_api(false))?;
-            Ok(Json(json!({
+            let mut headers = HeaderMap::new();
+            let restauth = &state.accounts.settings().restauth;
+            crate::jwt_cookies::set_access(&mut headers, restauth, &refreshed.access);
+            let body = json!({
                 "access": refreshed.access,
                 "access_expiration": datetime(refreshed.access_expires),
-            }))
-            .into_response())
+            });
+            Ok((headers, Json(body)).into_response())
         })
         .await
 }

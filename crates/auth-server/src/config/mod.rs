@@ -553,6 +553,29 @@ settings! {
     #[setting(RestAuth)]
     #[serde(deserialize_with = "opt_bool")]
     core restauth_jwt_auth_return_expiration: bool => restauth.jwt_auth_return_expiration;
+    /// JWT mode: the access token also travels in a cookie of this name, which authenticates when no `Authorization` header does; unset: no cookie.
+    #[setting(RestAuth)]
+    core restauth_jwt_auth_cookie: String => restauth.jwt_auth_cookie;
+    /// JWT mode: the refresh token's cookie, which `token/refresh/` reads when the body has none; unset: no cookie.
+    #[setting(RestAuth)]
+    core restauth_jwt_auth_refresh_cookie: String => restauth.jwt_auth_refresh_cookie;
+    /// The refresh cookie's `Path`.
+    #[setting(RestAuth)]
+    core restauth_jwt_auth_refresh_cookie_path: String => restauth.jwt_auth_refresh_cookie_path;
+    /// The JWT cookies are `Secure` (HTTPS only).
+    #[setting(RestAuth)]
+    #[serde(deserialize_with = "opt_bool")]
+    core restauth_jwt_auth_secure: bool => restauth.jwt_auth_secure;
+    /// The JWT cookies' `SameSite`: `Lax`, `Strict` or `None`.
+    #[setting(RestAuth)]
+    core restauth_jwt_auth_samesite: String => restauth.jwt_auth_samesite;
+    /// The JWT cookies' `Domain`; unset: the request's host.
+    #[setting(RestAuth)]
+    core restauth_jwt_auth_cookie_domain: String => restauth.jwt_auth_cookie_domain;
+    /// An unsafe request authenticated by the access cookie must pass the CSRF check, as a session's does.
+    #[setting(RestAuth)]
+    #[serde(deserialize_with = "opt_bool")]
+    core restauth_jwt_auth_cookie_use_csrf: bool => restauth.jwt_auth_cookie_use_csrf;
     /// `mandatory` (no login until the address is confirmed), `optional` (a confirmation mail, login at once) or `none` (no mail).
     #[setting(RestAuth)]
     core allauth_email_verification: String => restauth.email_verification;

@@ -93,6 +93,15 @@ impl Config {
             }
         }
         self.check_link_templates(&settings)?;
+        if !["Lax", "Strict", "None"].contains(&settings.restauth.jwt_auth_samesite.as_str()) {
+            return Err(invalid(
+                "RESTAUTH_JWT_AUTH_SAMESITE",
+                format!(
+                    "{:?} is not one of Lax, Strict, None",
+                    settings.restauth.jwt_auth_samesite
+                ),
+            ));
+        }
         Ok(settings)
     }
 
