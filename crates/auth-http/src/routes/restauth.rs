@@ -47,13 +47,22 @@ fn datetime(at: OffsetDateTime) -> Value {
     json!(at.format(format).ok())
 }
 
+/// Which view answers with a started login: dj-rest-auth's `LoginView`
+/// adds the expiry times and sets the JWT cookies, its `RegisterView` does
+/// neither.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LoggedInBy {
+    Login,
+    Registration,
+}
+
 /// The body of a login (and of a registration that logs in): the DRF
 /// token, or the JWTs with the user; the session goes in cookies.
 fn login_response(
     state: &AppState,
     login: &RestAuthLogin,
     status: StatusCode,
-    expirations: bool,
+    by: LoggedInBy,
 ) -> Response {
     let restauth = &state.accounts.settings().restauth;
     let credentials = &login.credentials;
@@ -74,7 +83,7 @@ fn login_response(
                 "refresh": refresh,
                 "user": user_body(&credentials.user),
             });
-            if expirations && restauth.jwt_auth_return_expiration {
+            if by == LoggedInBy::Login && restauth.jwt_auth_return_expiration {
                 body["access_expiration"] = datetime(*access_expires);
                 body["refresh_expiration"] = datetime(*refresh_expires);
             }
@@ -83,8 +92,7 @@ fn login_response(
         None => json!({ "key": credentials.token.as_ref().map(|t| t.expose()) }),
     };
     let mut headers = HeaderMap::new();
-    // dj-rest-auth sets the JWT cookies on login only.
-    if let (Some(jwt), true) = (&login.jwt, expirations) {
+    if let (Some(jwt), LoggedInBy::Login) = (&login.jwt, by) {
         crate::jwt_cookies::set_access(&mut headers, restauth, &jwt.access);
         crate::jwt_cookies::set_refresh(&mut headers, restauth, &jwt.refresh);
         // The access cookie's unsafe requests echo a CSRF secret; a
@@ -118,7 +126,12 @@ async fn login(State(state): State<AppState>, request: Request) -> Response {
                 .restauth_login(&call.form)
                 .await
                 .map_err(|e| e.to_api(false))?;
-            Ok(login_response(state, &login, StatusCode::OK, true))
+            Ok(login_response(
+                state,
+                &login,
+                StatusCode::OK,
+                LoggedInBy::Login,
+            ))
         })
         .await;
     if let (true, Some(metrics)) = (attempt, &state.config.metrics) {
@@ -265,7 +278,7 @@ async fn register(State(state): State<AppState>, request: Request) -> Response {
                 )
                     .into_response(),
                 Registered::LoggedIn(login) => {
-                    login_response(state, &login, StatusCode::CREATED, false)
+                    login_response(state, &login, StatusCode::CREATED, LoggedInBy::Registration)
                 }
             })
         })
