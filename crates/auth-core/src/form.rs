@@ -187,6 +187,14 @@ impl ValidationErrors {
         errors.add(field, error);
         errors
     }
+
+    /// An object-level error set (`non_field_errors`).
+    pub fn object(code: &'static str, message: &str) -> Self {
+        Self {
+            non_field: Some(vec![FieldError::new(code, message)]),
+            ..Self::default()
+        }
+    }
 }
 
 /// How a text field is read.

@@ -7,18 +7,16 @@
 use std::sync::Arc;
 
 use super::register::{read_optional_email, unique_error, username_error};
+#[cfg(feature = "jwt")]
+use super::simplejwt::RefreshRefused;
 use super::{Accounts, Authenticated, Credentials, LoginError, policy_errors};
 use crate::domain::{
     Email, EmailAddress, NewUser, Password, User, UserChange, UserGuard, Username,
 };
-use crate::form::{
-    FieldError, Form, TextRule, ValidationErrors, email_error, read_text, required_text,
-};
+use crate::form::{FieldError, Form, TextRule, ValidationErrors, read_text, required_text};
 use crate::notification::{Notification, NotificationKind, VerificationLink};
 use crate::policy::UserAttributes;
-use crate::ports::{
-    Announce, CredentialKind, HashError, StoreError, TokenError, UniqueField, Verification,
-};
+use crate::ports::{Announce, HashError, StoreError, TokenError, UniqueField};
 #[cfg(feature = "jwt")]
 use crate::signing::jwt::TokenType;
 use crate::signing::reset_token::{ResetTokenGenerator, TokenSubject};
@@ -79,21 +77,16 @@ impl From<super::delete_account::EraseError> for DjoserError {
 impl From<LoginError> for DjoserError {
     fn from(error: LoginError) -> Self {
         match error {
-            LoginError::Invalid(_) | LoginError::LoginInvalid => Self::Invalid(non_field(
-                "invalid_credentials",
-                "Unable to log in with provided credentials.",
-            )),
+            LoginError::Invalid(_) | LoginError::LoginInvalid => {
+                Self::Invalid(ValidationErrors::object(
+                    "invalid_credentials",
+                    "Unable to log in with provided credentials.",
+                ))
+            }
             LoginError::Store(e) => Self::Store(e),
             LoginError::Hash(e) => Self::Hash(e),
             LoginError::Token(e) => Self::Token(e),
         }
-    }
-}
-
-fn non_field(code: &'static str, message: &str) -> ValidationErrors {
-    ValidationErrors {
-        non_field: Some(vec![FieldError::new(code, message)]),
-        ..ValidationErrors::default()
     }
 }
 
@@ -369,22 +362,13 @@ impl Accounts {
     /// `POST token/logout/` (djoser-api.md §2.13): the caller's token goes
     /// (DRF keeps one per user), and the session that made the request.
     pub async fn djoser_token_logout(&self, me: &Authenticated) -> Result<(), DjoserError> {
-        self.tokens
-            .revoke_all(me.user.id, Some(CredentialKind::Token), None)
-            .await?;
-        if me.kind == CredentialKind::Session {
-            self.tokens
-                .revoke(&me.credential, CredentialKind::Session)
-                .await?;
-        }
-        Ok(())
+        Ok(self.end_drf_login(me).await?)
     }
 }
 
 /// A required, valid `email` field.
 fn read_email(form: &Form) -> Result<Email, DjoserError> {
-    required_text(form, "email")
-        .and_then(|text| Email::parse(&text).map_err(email_error))
+    crate::form::read_email(form, "email")
         .map_err(|e| DjoserError::Invalid(ValidationErrors::single("email", e)))
 }
 
@@ -396,7 +380,7 @@ fn has_usable_password(user: &User) -> bool {
 /// djoser's retype rule: `re_new_username`, when asked for, must match.
 fn username_retyped(username: &Username, retyped: Option<&str>) -> Result<(), DjoserError> {
     if retyped.is_some_and(|r| r != username.as_str()) {
-        return Err(DjoserError::Invalid(non_field(
+        return Err(DjoserError::Invalid(ValidationErrors::object(
             "username_mismatch",
             "The two username fields didn't match.",
         )));
@@ -405,7 +389,7 @@ fn username_retyped(username: &Username, retyped: Option<&str>) -> Result<(), Dj
 }
 
 fn password_mismatch() -> ValidationErrors {
-    non_field("password_mismatch", "The two password fields didn't match.")
+    ValidationErrors::object("password_mismatch", "The two password fields didn't match.")
 }
 
 impl Accounts {
@@ -617,11 +601,7 @@ impl Accounts {
         current: &str,
         errors: &mut ValidationErrors,
     ) -> Result<(), DjoserError> {
-        let verification = self
-            .hasher
-            .verify(&Password::new(current.to_owned()), &user.password_hash)
-            .await?;
-        if verification == Verification::Mismatch {
+        if !self.password_matches(user, current).await? {
             errors.add(
                 "current_password",
                 FieldError::new("invalid_password", "Invalid password."),
@@ -906,22 +886,10 @@ impl Accounts {
     pub async fn djoser_jwt_refresh(&self, form: &Form) -> Result<String, DjoserError> {
         let refresh = required_text(form, "refresh")
             .map_err(|e| DjoserError::Invalid(ValidationErrors::single("refresh", e)))?;
-        let claims = self
-            .jwt
-            .check(&refresh, self.clock.now())
-            .ok()
-            .filter(|c| c.is(TokenType::Refresh))
-            .ok_or(DjoserError::TokenNotValid)?;
-        let user = match claims.user() {
-            Some(id) => self.store.get(id).await?,
-            None => None,
-        };
-        match user {
-            // simplejwt 5.5.1 fails with a 500 for a deleted user; this is its 401.
-            Some(user) if user.can_log_in() => {
-                Ok(self.jwt.issue(TokenType::Access, user.id, self.clock.now()))
-            }
-            _ => Err(DjoserError::NoActiveAccountForToken),
+        match self.refresh_access(&refresh).await? {
+            Ok(refreshed) => Ok(refreshed.access),
+            Err(RefreshRefused::NotValid) => Err(DjoserError::TokenNotValid),
+            Err(RefreshRefused::NoActiveAccount) => Err(DjoserError::NoActiveAccountForToken),
         }
     }
 
@@ -930,10 +898,11 @@ impl Accounts {
     pub fn djoser_jwt_verify(&self, form: &Form) -> Result<(), DjoserError> {
         let token = required_text(form, "token")
             .map_err(|e| DjoserError::Invalid(ValidationErrors::single("token", e)))?;
-        self.jwt
-            .check(&token, self.clock.now())
-            .map(|_| ())
-            .map_err(|_| DjoserError::TokenNotValid)
+        if self.jwt_is_good(&token) {
+            Ok(())
+        } else {
+            Err(DjoserError::TokenNotValid)
+        }
     }
 
     /// The caller an `Authorization: Bearer` access token names. Stateless:
@@ -952,7 +921,7 @@ impl Accounts {
         }
         Ok(Authenticated {
             user,
-            kind: CredentialKind::Token,
+            kind: crate::ports::CredentialKind::Token,
             credential: crate::ports::AuthToken::new(token.to_owned()),
         })
     }

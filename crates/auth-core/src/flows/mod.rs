@@ -21,6 +21,8 @@ mod resend_verification;
 mod reset_password;
 #[cfg(feature = "jwt")]
 mod restauth;
+#[cfg(feature = "jwt")]
+mod simplejwt;
 mod verify_registration;
 
 #[cfg(test)]
@@ -43,7 +45,9 @@ pub use register_email::{RegisterEmailError, VerifyEmailError};
 pub use resend_verification::ResendVerificationError;
 pub use reset_password::{ResetPasswordError, SendResetLinkError};
 #[cfg(feature = "jwt")]
-pub use restauth::{JwtPair, Refreshed, Registered, RestAuthError, RestAuthLogin};
+pub use restauth::{JwtPair, Registered, RestAuthError, RestAuthLogin};
+#[cfg(feature = "jwt")]
+pub use simplejwt::Refreshed;
 pub use verify_registration::{VerifiedRegistration, VerifyRegistrationError};
 
 use crate::domain::{Email, User, UserId};
@@ -51,8 +55,8 @@ use crate::form::{FieldError, Form, ValidationErrors, read_integer, required_tex
 use crate::notification::{Notification, NotificationKind, VerificationLink};
 use crate::policy::{PasswordPolicy, UserAttributes};
 use crate::ports::{
-    Clock, CredentialKind, Matching, PasswordHasher, StoreError, TokenError, TokenManager,
-    UserStore,
+    Clock, CredentialKind, HashError, Matching, PasswordHasher, StoreError, TokenError,
+    TokenManager, UserStore,
 };
 use crate::settings::{CredentialsEnded, LoginField, Settings};
 #[cfg(feature = "jwt")]
@@ -184,6 +188,36 @@ impl Accounts {
             .find_by_username(username.as_str(), self.settings.matching)
             .await?;
         Ok(holder.is_some())
+    }
+
+    /// Ends a DRF-token login: the user's token (DRF keeps one per user,
+    /// whatever authenticated the request) and the session that made the
+    /// request (djoser's `token/logout/`, dj-rest-auth's `logout/`).
+    async fn end_drf_login(&self, me: &Authenticated) -> Result<(), TokenError> {
+        self.tokens
+            .revoke_all(me.user.id, Some(CredentialKind::Token), None)
+            .await?;
+        if me.kind == CredentialKind::Session {
+            self.tokens
+                .revoke(&me.credential, CredentialKind::Session)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Whether `password` is `user`'s.
+    async fn password_matches(&self, user: &User, password: &str) -> Result<bool, HashError> {
+        let verification = self
+            .hasher
+            .verify(
+                &crate::domain::Password::new(password.to_owned()),
+                &user.password_hash,
+            )
+            .await?;
+        Ok(matches!(
+            verification,
+            crate::ports::Verification::Match { .. }
+        ))
     }
 
     /// Every account holding `email` (compared by `matching`), on its user

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+use super::Refreshed;
 use super::login::NoLogin;
 use super::register::{read_optional_email, unique_error, username_error};
 use super::{Accounts, Authenticated, Credentials, Issue, LoginError, policy_errors};
@@ -65,7 +66,7 @@ impl From<LoginError> for RestAuthError {
     fn from(error: LoginError) -> Self {
         match error {
             LoginError::Invalid(errors) => Self::Invalid(errors),
-            LoginError::LoginInvalid => Self::Invalid(non_field(
+            LoginError::LoginInvalid => Self::Invalid(ValidationErrors::object(
                 "invalid_login",
                 "Unable to log in with provided credentials.",
             )),
@@ -73,13 +74,6 @@ impl From<LoginError> for RestAuthError {
             LoginError::Hash(e) => Self::Hash(e),
             LoginError::Token(e) => Self::Token(e),
         }
-    }
-}
-
-fn non_field(code: &'static str, message: &str) -> ValidationErrors {
-    ValidationErrors {
-        non_field: Some(vec![FieldError::new(code, message)]),
-        ..ValidationErrors::default()
     }
 }
 
@@ -122,15 +116,6 @@ pub enum Registered {
     AwaitingConfirmation,
     /// The account may log in at once and was logged in.
     LoggedIn(Box<RestAuthLogin>),
-}
-
-/// A refreshed access token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refreshed {
-    /// The new access token.
-    pub access: String,
-    /// When it expires.
-    pub access_expires: OffsetDateTime,
 }
 
 /// Queues allauth's confirmation mail for an address-book entry created
@@ -241,7 +226,9 @@ impl Accounts {
                     (false, true) => "Must include \"email\" and \"password\".",
                     _ => "Must include \"username\" and \"password\".",
                 };
-                return Err(RestAuthError::Invalid(non_field("invalid", message)));
+                return Err(RestAuthError::Invalid(ValidationErrors::object(
+                    "invalid", message,
+                )));
             }
         };
         let session = restauth.session_login;
@@ -251,7 +238,7 @@ impl Accounts {
         {
             Ok(user) => user,
             Err(NoLogin::Unverified) => {
-                return Err(RestAuthError::Invalid(non_field(
+                return Err(RestAuthError::Invalid(ValidationErrors::object(
                     "unverified",
                     "E-mail is not verified.",
                 )));
@@ -272,15 +259,7 @@ impl Accounts {
             }
             return Ok(());
         };
-        self.tokens
-            .revoke_all(me.user.id, Some(CredentialKind::Token), None)
-            .await?;
-        if me.kind == CredentialKind::Session {
-            self.tokens
-                .revoke(&me.credential, CredentialKind::Session)
-                .await?;
-        }
-        Ok(())
+        Ok(self.end_drf_login(me).await?)
     }
 
     /// `PUT`/`PATCH user/`: `username` (required by PUT), `first_name`,
@@ -371,7 +350,7 @@ impl Accounts {
         let mut errors = ValidationErrors::default();
         if restauth.old_password_field_enabled
             && let Some(old) = errors.take("old_password", required_text(form, "old_password"))
-            && !self.password_is(&me.user, &old).await?
+            && !self.password_matches(&me.user, &old).await?
         {
             errors.add(
                 "old_password",
@@ -400,18 +379,6 @@ impl Accounts {
             .revoke_all(me.user.id, Some(CredentialKind::Session), keep)
             .await?;
         Ok(())
-    }
-
-    /// Whether `password` is `user`'s.
-    async fn password_is(&self, user: &User, password: &str) -> Result<bool, RestAuthError> {
-        let verification = self
-            .hasher
-            .verify(&Password::new(password.to_owned()), &user.password_hash)
-            .await?;
-        Ok(matches!(
-            verification,
-            crate::ports::Verification::Match { .. }
-        ))
     }
 
     /// `POST password/reset/`: `email`. Every enabled account holding the
@@ -574,7 +541,7 @@ impl Accounts {
             return Err(RestAuthError::Invalid(errors));
         };
         if fields.password2 && retyped.as_deref() != Some(password.as_str()) {
-            return Err(RestAuthError::Invalid(non_field(
+            return Err(RestAuthError::Invalid(ValidationErrors::object(
                 "password_mismatch",
                 "The two password fields didn't match.",
             )));
@@ -684,10 +651,11 @@ impl Accounts {
     pub fn restauth_token_verify(&self, form: &Form) -> Result<(), RestAuthError> {
         let token = required_text(form, "token")
             .map_err(|e| RestAuthError::Invalid(ValidationErrors::single("token", e)))?;
-        self.jwt
-            .check(&token, self.clock.now())
-            .map(|_| ())
-            .map_err(|_| RestAuthError::TokenNotValid)
+        if self.jwt_is_good(&token) {
+            Ok(())
+        } else {
+            Err(RestAuthError::TokenNotValid)
+        }
     }
 
     /// `POST token/refresh/`: a new access token for the refresh JWT
@@ -699,27 +667,10 @@ impl Accounts {
         let refresh = refresh
             .filter(|r| !r.is_empty())
             .ok_or(RestAuthError::NoRefreshToken)?;
-        let claims = self
-            .jwt
-            .check(refresh, self.clock.now())
-            .ok()
-            .filter(|c| c.is(TokenType::Refresh))
-            .ok_or(RestAuthError::TokenNotValid)?;
-        let user = match claims.user() {
-            Some(id) => self.store.get(id).await?,
-            None => None,
-        };
-        match user {
-            // simplejwt 5.5.1 fails with a 500 for a deleted user; this is its 401.
-            Some(user) if user.can_log_in() => {
-                let now = self.clock.now();
-                Ok(Refreshed {
-                    access: self.jwt.issue(TokenType::Access, user.id, now),
-                    access_expires: now + JwtSigner::ACCESS_LIFETIME,
-                })
-            }
-            _ => Err(RestAuthError::TokenNotValid),
-        }
+        // dj-rest-auth answers a gone or disabled user like a bad token.
+        self.refresh_access(refresh)
+            .await?
+            .map_err(|_| RestAuthError::TokenNotValid)
     }
 }
 

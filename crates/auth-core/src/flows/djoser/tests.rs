@@ -1,6 +1,6 @@
 use super::*;
 use crate::flows::testkit::*;
-use crate::ports::Verification;
+use crate::ports::{CredentialKind, Verification};
 
 fn site() -> Site {
     Site {
