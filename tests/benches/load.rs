@@ -27,7 +27,7 @@
 //! a goal (printed with the table) is missed.
 //!
 //! For finding where the time goes: `LOAD_ONLY=reads` runs the profile
-//! reads alone, and `LOAD_PERF=<dir>` records each measured scenario with
+//! reads alone, `LOAD_ONLY=flood` the reads beside a login flood alone, and `LOAD_PERF=<dir>` records each measured scenario with
 //! a system-wide `perf record` (see `record_profile`).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench: a failed unwrap is a failed run
 
@@ -109,6 +109,9 @@ impl Verdict {
 
 /// The scenario of reads measured while a login flood runs.
 const FLOODED: &str = "token-auth GET profile/ during a login flood";
+/// The minimal route's reads beside the same flood (no goal: the machine's
+/// share of the flooded p99).
+const ROUTE_FLOODED: &str = "minimal axum route beside a login flood";
 /// The scenarios measured again with a million users and tokens.
 const SCALE_READ: &str = "token-auth GET profile/";
 const SCALE_LOGIN: &str = "POST login/";
@@ -857,10 +860,40 @@ impl Ceilings {
     }
 }
 
+/// Which scenarios run (`LOAD_ONLY`), for profiling one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Only {
+    All,
+    /// `reads`: the profile reads.
+    Reads,
+    /// `flood`: the profile reads beside a login flood.
+    Flood,
+}
+
+impl Only {
+    fn from_env() -> Self {
+        match std::env::var("LOAD_ONLY").as_deref() {
+            Err(_) => Self::All,
+            Ok("reads") => Self::Reads,
+            Ok("flood") => Self::Flood,
+            Ok(other) => panic!("LOAD_ONLY={other}: use reads or flood"),
+        }
+    }
+}
+
+/// The minimal route as the scenarios read it.
+struct Route {
+    url: String,
+    pid: u32,
+    script: String,
+}
+
 /// Every scenario on one backend; rows appended to `rows`.
+#[allow(clippy::too_many_arguments)] // one caller
 async fn scenarios(
     mode: Mode,
     backend: &Backend,
+    route: &Route,
     dir: &Path,
     hash: &str,
     ceilings: &mut Ceilings,
@@ -880,7 +913,6 @@ async fn scenarios(
     let pid = server.pid();
     let profile = format!("{}{PREFIX}/profile/", server.origin);
     let login = format!("{}{PREFIX}/login/", server.origin);
-    let register = format!("{}{PREFIX}/register/", server.origin);
     let mut add = |scenario: &str, conns, sample: Sample, share| {
         println!(
             "{:<20} {:<34} c={conns:<3} {:>9.0} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms  {:>6.3} CPU ms/req  {:>6.1} MiB",
@@ -900,7 +932,11 @@ async fn scenarios(
             share,
         });
     };
+    let only = Only::from_env();
     for conns in [16, 64] {
+        if only == Only::Flood {
+            break;
+        }
         let s = measure(
             mode,
             dir,
@@ -938,43 +974,18 @@ async fn scenarios(
             Some(s.rps / ceilings.route(backend.name(), conns)),
         );
     }
-    if std::env::var("LOAD_ONLY").as_deref() == Ok("reads") {
+    if only == Only::Reads {
         drop(server);
         store.drop_all().await;
         return;
     }
-    // The machine drifts over minutes (a sustained hash took 16.4 ms and
-    // 18.7 ms in one run): the hashing scenarios are judged against the
-    // ceiling taken around them, before and after.
-    let before = HashCeiling::measure(mode).await;
-    let mut hashing = Vec::new();
-    for conns in [16, 64] {
-        let s = measure(mode, dir, pid, "login", &scripts.login, &login, conns);
-        assert_eq!(s.refused + s.socket_errors, 0, "logins refused: {s:?}");
-        hashing.push(("POST login/", conns, s));
-    }
-    let s = measure(mode, dir, pid, "failed", &scripts.failed_login, &login, 64);
-    assert_eq!(
-        s.refused, s.requests,
-        "failed logins must all be 400: {s:?}"
-    );
-    hashing.push(("POST login/ (wrong password)", 64, s));
-    let s = measure(mode, dir, pid, "register", &scripts.register, &register, 64);
-    assert_eq!(
-        s.refused + s.socket_errors,
-        0,
-        "registrations refused: {s:?}"
-    );
-    hashing.push(("POST register/", 64, s));
-    let hash_ceiling = HashCeiling::around(before, HashCeiling::measure(mode).await);
-    println!(
-        "argon2id ceiling (around {}'s hashing scenarios): {}",
-        backend.name(),
-        hash_ceiling.describe()
-    );
-    ceilings.hash.push((backend.name(), hash_ceiling));
-    for (scenario, conns, s) in hashing {
-        add(scenario, conns, s, Some(s.rps / hash_ceiling.logins()));
+    if only == Only::All {
+        let (hash_ceiling, hashing) =
+            hashing_scenarios(mode, backend, dir, pid, &scripts, &server.origin).await;
+        ceilings.hash.push((backend.name(), hash_ceiling));
+        for (scenario, conns, s) in hashing {
+            add(scenario, conns, s, Some(s.rps / hash_ceiling.logins()));
+        }
     }
 
     // Reads while a login flood runs: the flood starts first and outlasts them.
@@ -999,6 +1010,19 @@ async fn scenarios(
         16,
         false,
     );
+    // The same reads of the minimal route, in its own process, beside the
+    // same flood: what the machine alone does to a p99 while the server
+    // hashes (the ceiling's is unchanged when hashing yields the cores).
+    let route_during = measure_after(
+        mode,
+        dir,
+        route.pid,
+        "route-during",
+        &route.script,
+        &route.url,
+        16,
+        false,
+    );
     let (flood_requests, flood_took, _, _, _, _) = wrk_result(flood);
     add("token-auth GET profile/ idle", 16, idle, None);
     println!(
@@ -1006,9 +1030,10 @@ async fn scenarios(
         flood_requests as f64 / flood_took.as_secs_f64()
     );
     add(FLOODED, 16, during, Some(during.p99_ms / idle.p99_ms));
+    add(ROUTE_FLOODED, 16, route_during, None);
     drop(server);
 
-    if mode == Mode::Full {
+    if mode == Mode::Full && only == Only::All {
         // The same reads and logins with a million users and tokens.
         let big = Store::make(backend, dir, &format!("{label}-1m")).await;
         let started = Instant::now();
@@ -1068,6 +1093,50 @@ async fn scenarios(
         big.drop_all().await;
     }
     store.drop_all().await;
+}
+
+/// Logins, failed logins and registrations, with the argon2id ceiling
+/// measured around them.
+async fn hashing_scenarios(
+    mode: Mode,
+    backend: &Backend,
+    dir: &Path,
+    pid: u32,
+    scripts: &Scripts,
+    origin: &str,
+) -> (HashCeiling, Vec<(&'static str, usize, Sample)>) {
+    let login = format!("{origin}{PREFIX}/login/");
+    let register = format!("{origin}{PREFIX}/register/");
+    // The machine drifts over minutes (a sustained hash took 16.4 ms and
+    // 18.7 ms in one run): the hashing scenarios are judged against the
+    // ceiling taken around them, before and after.
+    let before = HashCeiling::measure(mode).await;
+    let mut hashing = Vec::new();
+    for conns in [16, 64] {
+        let s = measure(mode, dir, pid, "login", &scripts.login, &login, conns);
+        assert_eq!(s.refused + s.socket_errors, 0, "logins refused: {s:?}");
+        hashing.push(("POST login/", conns, s));
+    }
+    let s = measure(mode, dir, pid, "failed", &scripts.failed_login, &login, 64);
+    assert_eq!(
+        s.refused, s.requests,
+        "failed logins must all be 400: {s:?}"
+    );
+    hashing.push(("POST login/ (wrong password)", 64, s));
+    let s = measure(mode, dir, pid, "register", &scripts.register, &register, 64);
+    assert_eq!(
+        s.refused + s.socket_errors,
+        0,
+        "registrations refused: {s:?}"
+    );
+    hashing.push(("POST register/", 64, s));
+    let hash_ceiling = HashCeiling::around(before, HashCeiling::measure(mode).await);
+    println!(
+        "argon2id ceiling (around {}'s hashing scenarios): {}",
+        backend.name(),
+        hash_ceiling.describe()
+    );
+    (hash_ceiling, hashing)
 }
 
 // ---------------------------------------------------------------- report
@@ -1331,6 +1400,11 @@ async fn run() {
         &tokens,
     );
     let url = format!("{}{PREFIX}/profile/", ceiling.origin);
+    let route = Route {
+        url: url.clone(),
+        pid: ceiling.pid(),
+        script: script.clone(),
+    };
     let mut ceilings = Ceilings {
         route: Vec::new(),
         hash: Vec::new(),
@@ -1383,6 +1457,7 @@ async fn run() {
             scenarios(
                 mode,
                 backend,
+                &route,
                 dir.path(),
                 hash.as_str(),
                 &mut tried,
