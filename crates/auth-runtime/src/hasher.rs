@@ -202,7 +202,9 @@ impl BlockingHasher {
 /// the reads' p99 grew 3.6–4.6× its idle figure; at niceness 10, 7.8×
 /// (a nice-10 thread still keeps a core until its slice ends before a
 /// woken request thread gets it); at niceness 19, 3.0×; under `SCHED_IDLE`,
-/// see the commit that made it so. Hashing still has every core when only
+/// 2.4–3.1× (SQLite and PostgreSQL + Redis), the rest being the kernel
+/// balancing two busy cores — a separate process beside the same flood
+/// keeps its idle p99. Hashing still has every core when only
 /// logins run, and past `PASSWORD_HASH_QUEUE` logins are shed with 503
 /// rather than left waiting behind reads. Lowering a thread's own policy
 /// needs no privilege.
