@@ -26,9 +26,13 @@
 //! `target/bench/load.md` and `target/bench/load.svg`; exits non-zero when
 //! a goal (printed with the table) is missed.
 //!
+//! `UPDATE_DOCS=1` (full mode only) also rewrites the measured part of
+//! docs/operations.md's "Sizing (measured)" from the run (see [`sizing`]).
+//!
 //! For finding where the time goes: `LOAD_ONLY=reads` runs the profile
-//! reads alone, `LOAD_ONLY=flood` the reads beside a login flood alone, and `LOAD_PERF=<dir>` records each measured scenario with
-//! a system-wide `perf record` (see `record_profile`).
+//! reads alone, `LOAD_ONLY=flood` the reads beside a login flood alone,
+//! and `LOAD_PERF=<dir>` records each measured scenario with a system-wide
+//! `perf record` (see `record_profile`).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench: a failed unwrap is a failed run
 
 #[path = "common/django_site.rs"]
@@ -1231,14 +1235,7 @@ fn markdown(
     retried: &[(usize, String)],
 ) -> String {
     let mut out = String::new();
-    let machine = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|l| l.strip_prefix("model name"))
-                .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
+    let machine = cpu_model();
     let date = time::OffsetDateTime::now_utc().date();
     writeln!(
         out,
@@ -1302,6 +1299,202 @@ fn markdown(
         }
     }
     out
+}
+
+/// The CPU's model name, from /proc/cpuinfo.
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// The machine's memory in GiB and its kernel release, from /proc.
+fn memory_and_kernel() -> (f64, String) {
+    let kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            let line = info.lines().find_map(|l| l.strip_prefix("MemTotal:"))?;
+            line.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .unwrap_or_default();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map_or_else(|_| "unknown".into(), |k| k.trim().to_owned());
+    (kib / 1024.0 / 1024.0, kernel)
+}
+
+/// A rate as the docs print it: three significant figures, thousands
+/// grouped (`93 500`, `107`).
+fn rate(value: f64) -> String {
+    let digits = value.abs().log10().floor() as i32;
+    let step = 10f64.powi((digits - 2).max(0));
+    let rounded = ((value / step).round() * step) as u64;
+    let text = rounded.to_string();
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i > 0 && (text.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Where the generated sizing section of docs/operations.md begins and
+/// ends.
+const SIZING_BEGIN: &str = "<!-- sizing: written by `UPDATE_DOCS=1 cargo xtask bench load`; edit the bench, not this text -->";
+const SIZING_END: &str = "<!-- sizing: end -->";
+
+/// docs/operations.md's "Sizing (measured)" figures, from a full run.
+fn sizing(rows: &[Row], ceilings: &Ceilings, goals: &[(Verdict, String)]) -> String {
+    const BACKENDS: [&str; 2] = ["SQLite", "PostgreSQL + Redis"];
+    let mut out = String::new();
+    let (memory, kernel) = memory_and_kernel();
+    let params = Argon2Params::default();
+    writeln!(
+        out,
+        "From the full load benchmark (`UPDATE_DOCS=1 cargo xtask bench load`, which wrote this section), {date}, on a {cores}-core {cpu} ({memory:.0} GiB, Linux {kernel}), release build, wrk on the same machine (load generator and server share the cores), {seconds} s per scenario after {warmup} s of warm-up, argon2id at the default m={m} KiB, t={t}, p={p}, {USERS} users with DRF tokens (and {SCALE_USERS} for the rows so marked). Read ratios are to the minimal axum route measured just before each backend, login ratios to the argon2id ceiling measured around them; CPU is the server's own time per request.\n",
+        date = time::OffsetDateTime::now_utc().date(),
+        cores = cores(),
+        cpu = cpu_model(),
+        seconds = Mode::Full.seconds(),
+        warmup = Mode::Full.warmup(),
+        m = params.m_cost,
+        t = params.t_cost,
+        p = params.p_cost,
+    )
+    .unwrap();
+    out.push_str("| scenario | conns | SQLite | PostgreSQL + Redis (local) |\n|---|---|---|---|\n");
+    let cell = |s: &Sample, share: Option<&str>| {
+        let share = share.map(|s| format!(" ({s})")).unwrap_or_default();
+        format!(
+            "{} req/s{share}, p50 {:.2} ms, p99 {:.2} ms, CPU {:.3} ms",
+            rate(s.rps),
+            s.p50_ms,
+            s.p99_ms,
+            s.cpu_ms
+        )
+    };
+    for conns in [16, 64] {
+        let cells = BACKENDS.map(|backend| {
+            ceilings
+                .route
+                .iter()
+                .find(|(b, c, _)| *b == backend && *c == conns)
+                .map_or_else(String::new, |(_, _, s)| cell(s, None))
+        });
+        writeln!(
+            out,
+            "| minimal axum route (the ceiling) | {conns} | {} | {} |",
+            cells[0], cells[1]
+        )
+        .unwrap();
+    }
+    let hash = BACKENDS.map(|backend| {
+        ceilings
+            .hash
+            .iter()
+            .find(|(b, _)| *b == backend)
+            .map_or_else(String::new, |(_, h)| {
+                format!(
+                    "{} logins/s ({:.1} ms a hash, every core hashing)",
+                    rate(h.logins()),
+                    h.busy.as_secs_f64() * 1000.0
+                )
+            })
+    });
+    writeln!(
+        out,
+        "| argon2id (the login ceiling) | | {} | {} |",
+        hash[0], hash[1]
+    )
+    .unwrap();
+    // The scenarios in the order they ran, each once.
+    let mut seen: Vec<(&str, usize)> = Vec::new();
+    for row in rows {
+        if !seen.contains(&(row.scenario.as_str(), row.conns)) {
+            seen.push((row.scenario.as_str(), row.conns));
+        }
+    }
+    for (scenario, conns) in seen {
+        let cells = BACKENDS.map(|backend| {
+            find(rows, backend, scenario, conns).map_or_else(String::new, |row| {
+                let share = row.share.map(|share| {
+                    if scenario.contains("flood") {
+                        format!("p99 {share:.1}× idle")
+                    } else {
+                        format!("{:.0} %", share * 100.0)
+                    }
+                });
+                cell(&row.sample, share.as_deref())
+            })
+        });
+        writeln!(
+            out,
+            "| {} | {conns} | {} | {} |",
+            scenario
+                .replace("GET profile/", "`GET profile/`")
+                .replace("POST login/", "`POST login/`")
+                .replace("POST register/", "`POST register/`"),
+            cells[0],
+            cells[1]
+        )
+        .unwrap();
+    }
+    let peaks = BACKENDS.map(|backend| {
+        let peak = rows
+            .iter()
+            .filter(|r| r.backend == backend && r.conns == 64)
+            .map(|r| r.sample.rss_mib)
+            .fold(0.0, f64::max);
+        format!("{peak:.1} MiB")
+    });
+    writeln!(
+        out,
+        "| peak RSS, any scenario at 64 connections | | {} | {} |\n",
+        peaks[0], peaks[1]
+    )
+    .unwrap();
+    out.push_str("The goals of issue 12, as this run judged them:\n\n");
+    for (verdict, line) in goals {
+        writeln!(out, "- {} {line}", verdict.label()).unwrap();
+    }
+    if let Some((_, h)) = ceilings.hash.first() {
+        writeln!(
+            out,
+            "\nAt the default cost one core hashes about {} passwords a second, each hash holding {} MiB while it runs.",
+            rate(h.logins() / cores() as f64),
+            params.m_cost / 1024
+        )
+        .unwrap();
+    }
+    out
+}
+
+/// Replaces the generated part of docs/operations.md with `section`.
+fn update_docs(section: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/operations.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (head, rest) = text
+        .split_once(SIZING_BEGIN)
+        .unwrap_or_else(|| panic!("{} has no line {SIZING_BEGIN}", path.display()));
+    let (_, tail) = rest
+        .split_once(SIZING_END)
+        .unwrap_or_else(|| panic!("{} has no line {SIZING_END}", path.display()));
+    std::fs::write(
+        &path,
+        format!("{head}{SIZING_BEGIN}\n\n{section}\n{SIZING_END}{tail}"),
+    )
+    .unwrap();
+    println!("wrote the sizing section of {}", path.display());
 }
 
 /// A bar chart of the ratios to the ceilings, with each goal marked.
@@ -1379,6 +1572,12 @@ fn main() {
 
 async fn run() {
     let mode = Mode::from_env();
+    // The docs quote a whole run: every scenario, on both backends.
+    let update = std::env::var_os("UPDATE_DOCS").is_some();
+    assert!(
+        !update || (mode == Mode::Full && Only::from_env() == Only::All),
+        "UPDATE_DOCS=1 writes docs/operations.md from the full run only: no --quick, no LOAD_ONLY"
+    );
     let dir = tempfile::tempdir().unwrap();
     let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
 
@@ -1422,6 +1621,10 @@ async fn run() {
         backends.push(Backend::Shared { postgres, redis });
     } else {
         assert!(!in_ci, "CI=true but PostgreSQL or Redis does not answer");
+        assert!(
+            !update,
+            "UPDATE_DOCS=1 but PostgreSQL or Redis does not answer: the docs quote both backends"
+        );
         println!("PostgreSQL or Redis does not answer: SQLite only");
     }
 
@@ -1493,6 +1696,9 @@ async fn run() {
     std::fs::write(out.join("load.md"), &report).unwrap();
     chart(&rows, &out.join("load.svg"));
     println!("\n{report}\nreport: target/bench/load.md, chart: target/bench/load.svg");
+    if update {
+        update_docs(&sizing(&rows, &ceilings, &goals));
+    }
     let missed = goals
         .iter()
         .filter(|(verdict, _)| *verdict == Verdict::Missed)

@@ -35,7 +35,9 @@ const USAGE: &str =
                wrk) beside a minimal axum route and the argon2id ceiling,
                on SQLite and PostgreSQL + Redis (target/bench/load.md and
                load.svg; fails when a goal of issue 12 is missed;
-               --quick: a few seconds per scenario, no million-user run)
+               --quick: a few seconds per scenario, no million-user run;
+               UPDATE_DOCS=1 on a full run rewrites docs/operations.md's
+               measured sizing)
   fuzz         TARGET [SECONDS]: run a cargo-fuzz target (link,
                json_bodies) for SECONDS (default 600) on its committed
                corpus; needs `cargo install cargo-fuzz`

@@ -23,19 +23,20 @@ pub(crate) async fn register(State(state): State<AppState>, request: Request) ->
                 .register(&call.form)
                 .await
                 .map_err(|e| e.to_api(state.non_field()))?;
-            let body = match registration.created() {
+            let fields = &state.accounts.settings().user_fields;
+            Ok(match registration.created() {
                 // DRR's answer, id included, when a taken address is an error anyway.
                 Some(user) if !hides_taken_addresses(state.accounts.settings()) => {
-                    profile_body(user, &state.accounts.settings().user_fields)
+                    (StatusCode::CREATED, Json(profile_body(user, fields))).into_response()
                 }
                 // No id: a pretended registration has none to show, and the
                 // answers must not differ.
-                _ => public_profile(
-                    &registration.profile(),
-                    &state.accounts.settings().user_fields,
-                ),
-            };
-            Ok((StatusCode::CREATED, Json(body)).into_response())
+                _ => (
+                    StatusCode::CREATED,
+                    Json(public_profile(&registration.profile(), fields)),
+                )
+                    .into_response(),
+            })
         })
         .await
 }
